@@ -1,0 +1,1 @@
+"""Flyte entities: tasks, workflows and launch plans wrapping the pure core in flyte.core."""

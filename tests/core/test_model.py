@@ -1,0 +1,77 @@
+"""Tests for flyte.core.model: saving in XGBoost's own format, all or nothing, and loading back."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from flyte.core.errors import DataValidationError
+from flyte.core.fit import Hyperparameters, train_model
+from flyte.core.model import MODEL_FILE, SCHEMA_FILE, load_model, save_model
+from flyte.core.split import SplitParams, split_dataset
+from tests.data_factory import MIXED_CATEGORICAL, mixed_frame
+
+
+@pytest.fixture(scope="module")
+def trained():
+    train, validation, test = split_dataset(mixed_frame(), "label", SplitParams())
+    return train_model(train, validation, "label", MIXED_CATEGORICAL, Hyperparameters(max_rounds=30)), test
+
+
+def test_round_trip_gives_identical_predictions(trained, tmp_path):
+    model, test = trained
+    directory = save_model(model, tmp_path / "model")
+    loaded = load_model(directory)
+    assert loaded.schema == model.schema
+    np.testing.assert_array_equal(loaded.predict_proba(test), model.predict_proba(test))
+
+
+def test_files_are_ubjson_and_json_not_pickles(trained, tmp_path):
+    model, _ = trained
+    directory = save_model(model, tmp_path / "model")
+    assert sorted(p.name for p in directory.iterdir()) == sorted([MODEL_FILE, SCHEMA_FILE])
+    raw = (directory / MODEL_FILE).read_bytes()
+    assert raw[:1] == b"{" and b"learner" in raw[:200]  # UBJSON object, XGBoost's learner at the top
+    assert not raw.startswith(b"\x80")  # a pickle stream starts with the PROTO opcode
+    schema = json.loads((directory / SCHEMA_FILE).read_text())
+    assert schema["labels"] == ["alpha", "beta", "gamma"] and schema["target"] == "label"
+
+
+def test_integer_labels_survive_json(tmp_path):
+    from tests.data_factory import binary_frame
+
+    train, validation, _ = split_dataset(binary_frame(200), "y", SplitParams())
+    model = train_model(train, validation, "y", [], Hyperparameters(max_rounds=10))
+    assert load_model(save_model(model, tmp_path / "m")).schema.labels == [0, 1]
+
+
+def test_refuses_to_overwrite(trained, tmp_path):
+    model, _ = trained
+    (tmp_path / "model").mkdir()
+    with pytest.raises(FileExistsError, match="refusing to overwrite"):
+        save_model(model, tmp_path / "model")
+
+
+def test_failed_save_leaves_no_partial_output(trained, tmp_path, monkeypatch):
+    model, _ = trained
+
+    def broken(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(type(model.booster), "save_model", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(model, tmp_path / "model")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_loading_a_directory_without_a_model(tmp_path):
+    with pytest.raises(DataValidationError, match=f"not a saved model, {MODEL_FILE} is missing"):
+        load_model(tmp_path)
+
+
+def test_table_missing_a_feature_is_refused(trained):
+    model, test = trained
+    with pytest.raises(DataValidationError, match=r"lacks feature column\(s\) \['x1'\]"):
+        model.predict_proba(test.drop(columns=["x1"]))

@@ -1,0 +1,49 @@
+"""Synthetic tables the tests make for themselves: tiny frames and a second dataset shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from flyte.core.ingest import DatasetSpec
+
+MIXED_CATEGORICAL = ["colour", "size"]
+MIXED_LABELS = ["alpha", "beta", "gamma"]
+
+
+def mixed_frame(rows: int = 360, seed: int = 0) -> pd.DataFrame:
+    """A multiclass table with string labels, categorical text features and missing values.
+
+    The label depends on a numeric feature and a category, plus noise, so a model can learn it
+    well but not perfectly.
+    """
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=rows)
+    x2 = rng.normal(size=rows)
+    colour = rng.choice(["red", "green", "blue"], size=rows)
+    size = rng.choice(["S", "M", "L", "XL"], size=rows)
+    score = x1 + np.where(colour == "red", 1.5, np.where(colour == "blue", -1.5, 0.0)) + rng.normal(scale=0.4, size=rows)
+    label = np.where(score > 0.7, "gamma", np.where(score < -0.7, "alpha", "beta"))
+    df = pd.DataFrame({"x1": x1, "x2": x2, "colour": colour, "size": size, "label": label})
+    # Knock out some feature values: XGBoost must route them natively.
+    df.loc[rng.random(rows) < 0.08, "x2"] = np.nan
+    df["colour"] = df["colour"].astype(object)
+    df.loc[rng.random(rows) < 0.05, "colour"] = None
+    return df
+
+
+def write_mixed_csv(path: Path, rows: int = 360, seed: int = 0) -> DatasetSpec:
+    """Write the mixed table as a CSV with a header; return the spec that reads it."""
+    mixed_frame(rows, seed).to_csv(path, index=False)
+    return DatasetSpec(source=str(path), has_header=True, target="label", categorical_columns=list(MIXED_CATEGORICAL))
+
+
+def binary_frame(rows: int = 120, seed: int = 1) -> pd.DataFrame:
+    """A small numeric binary table (labels 0/1) that is easy to learn."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=rows)
+    b = rng.normal(size=rows)
+    y = ((a + 0.5 * b + rng.normal(scale=0.3, size=rows)) > 0).astype(int)
+    return pd.DataFrame({"a": a, "b": b, "y": y})
