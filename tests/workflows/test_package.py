@@ -1,0 +1,98 @@
+"""What registration sends: every task, workflow and launch plan as `pyflyte package` serializes them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flyteidl.core import tasks_pb2
+
+from flyte.workflows import config
+from tests.flyte_package import package
+
+IMAGE = "localhost:30000/flyte-xgboost:0123abc"
+TASKS = ["ingest", "split", "fit", "predict", "score"]
+PREFIX = "flyte.workflows.tasks."
+WORKFLOW = "flyte.workflows.training.training_pipeline"
+NIGHTLY = "training_pipeline_nightly"
+
+# What one task may take on a default `flytectl demo start` sandbox without being refused or left pending.
+SANDBOX_MAX = {"cpu": 2.0, "memory": 2 * 1024**3}
+CPU, MEMORY = tasks_pb2.Resources.ResourceName.CPU, tasks_pb2.Resources.ResourceName.MEMORY
+
+
+def quantity(value: str) -> float:
+    """A Kubernetes quantity (500m, 2, 512Mi, 1Gi) as cores or bytes."""
+    match = re.fullmatch(r"([\d.]+)(m|Ki|Mi|Gi)?", value)
+    assert match, f"not a Kubernetes quantity: {value!r}"
+    number, unit = float(match[1]), match[2]
+    return number * {None: 1, "m": 1e-3, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}[unit]
+
+
+@pytest.fixture(scope="module")
+def pkg(tmp_path_factory):
+    return package(IMAGE, tmp_path_factory.mktemp("package"))
+
+
+def test_package_holds_every_entity(pkg):
+    assert sorted(pkg.tasks) == sorted(PREFIX + t for t in TASKS)
+    assert sorted(pkg.workflows) == [WORKFLOW]
+    assert sorted(pkg.launch_plans) == sorted([WORKFLOW, NIGHTLY])
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_task_runs_the_image_with_cache_and_resources(pkg, name):
+    template = pkg.tasks[PREFIX + name].template
+    assert template.container.image == IMAGE
+    assert template.metadata.discoverable, f"{name} is not cached"
+    expected_version = getattr(config, f"{name.upper()}_CACHE_VERSION")
+    assert template.metadata.discovery_version == expected_version
+    requests = {r.name: quantity(r.value) for r in template.container.resources.requests}
+    limits = {r.name: quantity(r.value) for r in template.container.resources.limits}
+    assert set(requests) == set(limits) == {CPU, MEMORY}, f"{name} lacks cpu/memory requests or limits"
+    for resource, key in ((CPU, "cpu"), (MEMORY, "memory")):
+        assert 0 < requests[resource] <= limits[resource] <= SANDBOX_MAX[key], (name, key)
+
+
+def test_task_container_is_the_pod_entrypoint(pkg):
+    args = list(pkg.tasks[PREFIX + "fit"].template.container.args)
+    assert args[0] == "pyflyte-execute"
+    assert args[args.index("--inputs") + 1] == "{{.input}}"
+    assert args[-4:] == ["task-module", "flyte.workflows.tasks", "task-name", "fit"]
+
+
+def test_fit_threads_match_its_cpu_request(pkg):
+    requests = {r.name: r.value for r in pkg.tasks[PREFIX + "fit"].template.container.resources.requests}
+    assert quantity(requests[CPU]) == config.FIT_CPU
+
+
+def test_tables_travel_as_parquet_structured_datasets(pkg):
+    outputs = pkg.tasks[PREFIX + "split"].template.interface.outputs.variables
+    for part in ("train", "validation", "test"):
+        assert outputs[part].type.structured_dataset_type.format == "parquet"
+
+
+def test_workflow_wires_the_five_tasks(pkg):
+    template = pkg.workflows[WORKFLOW].template
+    used = sorted(n.task_node.reference_id.name for n in template.nodes if n.HasField("task_node"))
+    assert used == sorted(PREFIX + t for t in TASKS)
+    assert sorted(template.interface.outputs.variables) == ["metrics", "model", "report"]
+    assert sorted(template.interface.inputs.variables) == ["data_as_of", "dataset", "hyperparameters", "split_params"]
+
+
+def test_nightly_launch_plan_schedule_and_bound_inputs(pkg):
+    lp = pkg.launch_plans[NIGHTLY]
+    schedule = lp.spec.entity_metadata.schedule
+    assert schedule.cron_schedule.schedule == config.NIGHTLY_CRON == "0 2 * * *"
+    assert schedule.kickoff_time_input_arg == "data_as_of"
+    assert lp.spec.workflow_id.name == WORKFLOW
+    parameters = lp.spec.default_inputs.parameters
+    unbound = [name for name, p in parameters.items() if p.required or not p.HasField("default")]
+    assert sorted(parameters) == ["data_as_of", "dataset", "hyperparameters", "split_params"]
+    assert unbound == [], f"a scheduled run cannot supply {unbound}"
+
+
+def test_default_launch_plan_has_no_schedule(pkg):
+    lp = pkg.launch_plans[WORKFLOW]
+    assert not lp.spec.entity_metadata.HasField("schedule")
+    assert all(p.HasField("default") for p in lp.spec.default_inputs.parameters.values())

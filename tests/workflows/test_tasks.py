@@ -1,0 +1,99 @@
+"""Tests for flyte.workflows.tasks: each task run locally by flytekit, and the source fetcher."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from flytekit.types.structured import StructuredDataset
+
+from flyte.core.errors import DataValidationError
+from flyte.core.fit import Hyperparameters
+from flyte.core.ingest import DatasetSpec
+from flyte.core.model import MODEL_FILE, SCHEMA_FILE
+from flyte.core.split import SplitParams
+from flyte.workflows import tasks
+
+AS_OF = datetime(2026, 1, 1, tzinfo=timezone.utc)
+FAST = Hyperparameters(max_rounds=40, early_stopping_rounds=10, learning_rate=0.3)
+
+
+def frame(table: StructuredDataset) -> pd.DataFrame:
+    return table.open(pd.DataFrame).all()
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A static file server on loopback, serving tmp_path: the http(s) path without the internet."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_source_leaves_local_sources_in_place(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,y\n1,0\n")
+    assert tasks.fetch_source(str(path)) == path
+    assert tasks.fetch_source(f"file://{path}") == path
+
+
+def test_fetch_source_downloads_over_http(tmp_path, http_server):
+    (tmp_path / "remote.csv").write_text("a,y\n1,0\n2,1\n")
+    local = tasks.fetch_source(f"{http_server}/remote.csv")
+    assert local != tmp_path / "remote.csv" and local.read_text() == "a,y\n1,0\n2,1\n"
+
+
+def test_fetch_source_names_an_unreachable_source(http_server):
+    with pytest.raises(DataValidationError, match=r"/absent\.csv: cannot fetch"):
+        tasks.fetch_source(f"{http_server}/absent.csv")
+
+
+def test_ingest_task_reads_a_remote_csv(tmp_path, http_server, mixed_csv):
+    path, spec = mixed_csv
+    spec.source = f"{http_server}/{path.name}"
+    table, profile = tasks.ingest(dataset=spec, data_as_of=AS_OF)
+    assert len(frame(table)) == profile.rows == 360
+    assert profile.source == spec.source and profile.categorical_columns == ["colour", "size"]
+
+
+def test_ingest_task_reports_bad_input_by_file(tmp_path):
+    spec = DatasetSpec(source=str(tmp_path / "missing.csv"))
+    with pytest.raises(Exception, match=r"missing\.csv: file not found"):
+        tasks.ingest(dataset=spec, data_as_of=AS_OF)
+
+
+def test_content_hash_follows_values_not_storage():
+    df = pd.DataFrame({"a": [1, 2], "y": [0, 1]})
+    same = tasks.content_hash(StructuredDataset(dataframe=df.copy()))
+    assert tasks.content_hash(StructuredDataset(dataframe=df)) == same
+    changed = df.assign(a=[1, 3])
+    assert tasks.content_hash(StructuredDataset(dataframe=changed)) != same
+
+
+def test_tasks_chain_locally(mixed_csv):
+    _, spec = mixed_csv
+    table, profile = tasks.ingest(dataset=spec, data_as_of=AS_OF)
+    train, validation, test = tasks.split(table=table, profile=profile, params=SplitParams())
+    assert len(frame(train)) + len(frame(validation)) + len(frame(test)) == 360
+
+    model = tasks.fit(train=train, validation=validation, profile=profile, hyperparameters=FAST)
+    model_dir = Path(model.download())
+    assert sorted(p.name for p in model_dir.iterdir()) == sorted([MODEL_FILE, SCHEMA_FILE])
+
+    predictions = tasks.predict(model=model, table=test)
+    assert len(frame(predictions)) == len(frame(test))
+
+    metrics, report = tasks.score(model=model, test=test, predictions=predictions, profile=profile)
+    assert metrics.labels == ["alpha", "beta", "gamma"] and metrics.rows == len(frame(test))
+    assert 0.7 < metrics.accuracy <= 1.0
+    html = Path(report.download()).read_text()
+    assert "Model report" in html and "colour" in html

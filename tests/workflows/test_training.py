@@ -1,0 +1,97 @@
+"""End-to-end local runs of training_pipeline: results, the local cache, and the accuracy floor."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from benchmarks.seed_baseline import seed_example_accuracy
+from flyte.core.fit import Hyperparameters
+from flyte.core.model import load_model
+from flyte.core.split import SplitParams
+from flyte.workflows import tasks
+from flyte.workflows.training import nightly_training_lp, training_pipeline, training_pipeline_lp
+
+FAST = Hyperparameters(max_rounds=40, early_stopping_rounds=10, learning_rate=0.3)
+CORE_CALLS = ("load_dataset", "split_dataset", "train_model", "predict_table", "score_predictions")
+
+
+@pytest.fixture(scope="module")
+def default_run():
+    """One run of the workflow with every default: the bundled Pima data."""
+    return training_pipeline()
+
+
+def test_default_run_beats_the_seed_example(default_run):
+    """README's accuracy claim: the default split never falls below the seed example's."""
+    baseline = seed_example_accuracy()
+    assert baseline == pytest.approx(0.752, abs=0.0005)  # the seed's figure, reproduced here
+    assert default_run.metrics.accuracy >= baseline
+    assert default_run.metrics.rows == 254  # 0.33 of 768 rows, as in the seed example
+    assert default_run.metrics.roc_auc > 0.8
+
+
+def test_default_run_outputs(default_run):
+    model = load_model(Path(default_run.model.download()))
+    assert model.schema.labels == [0, 1] and model.schema.target == "class"
+    assert len(model.schema.features) == 8
+    assert "ROC curve" in Path(default_run.report.download()).read_text()
+
+
+def test_second_dataset_shape_end_to_end(mixed_csv):
+    """String labels, categorical and missing features, three classes: the whole pipeline."""
+    _, spec = mixed_csv
+    out = training_pipeline(dataset=spec, split_params=SplitParams(seed=3), hyperparameters=FAST)
+    assert out.metrics.labels == ["alpha", "beta", "gamma"] and out.metrics.average == "macro"
+    assert len(out.metrics.confusion_matrix) == 3
+    assert sum(map(sum, out.metrics.confusion_matrix)) == out.metrics.rows
+    assert out.metrics.accuracy > 0.7 and out.metrics.roc_auc > 0.85
+    schema = load_model(Path(out.model.download())).schema
+    assert set(schema.categories) == {"colour", "size"}
+
+
+def count_core_calls():
+    """Wrap each core function the tasks call, so the test can count real executions."""
+    patches = {name: mock.patch.object(tasks, name, wraps=getattr(tasks, name)) for name in CORE_CALLS}
+    return patches
+
+
+def test_second_run_is_served_from_the_local_cache(mixed_csv):
+    _, spec = mixed_csv
+    patches = count_core_calls()
+    spies = {name: p.start() for name, p in patches.items()}
+    try:
+        first = training_pipeline(dataset=spec, hyperparameters=FAST)
+        second = training_pipeline(dataset=spec, hyperparameters=FAST)
+    finally:
+        for p in patches.values():
+            p.stop()
+    assert {name: spy.call_count for name, spy in spies.items()} == dict.fromkeys(CORE_CALLS, 1)
+    assert second.metrics == first.metrics
+    assert second.model.path == first.model.path  # the cached output, not a new model
+
+
+def test_new_snapshot_time_rereads_data_but_reuses_downstream_results(mixed_csv):
+    """A scheduled run re-reads its source; unchanged data hashes the same, so fit is not repeated."""
+    path, spec = mixed_csv
+    patches = count_core_calls()
+    spies = {name: p.start() for name, p in patches.items()}
+    try:
+        training_pipeline(dataset=spec, hyperparameters=FAST, data_as_of=datetime(2026, 1, 1, tzinfo=timezone.utc))
+        training_pipeline(dataset=spec, hyperparameters=FAST, data_as_of=datetime(2026, 1, 2, tzinfo=timezone.utc))
+        assert spies["load_dataset"].call_count == 2 and spies["train_model"].call_count == 1
+        path.write_text(path.read_text().replace("alpha", "beta", 5))  # the source changes overnight
+        training_pipeline(dataset=spec, hyperparameters=FAST, data_as_of=datetime(2026, 1, 3, tzinfo=timezone.utc))
+        assert spies["load_dataset"].call_count == 3 and spies["train_model"].call_count == 2
+    finally:
+        for p in patches.values():
+            p.stop()
+
+
+def test_launch_plans_are_defined():
+    assert training_pipeline_lp.name == "flyte.workflows.training.training_pipeline"
+    assert nightly_training_lp.name == "training_pipeline_nightly"
+    assert nightly_training_lp.schedule.kickoff_time_input_arg == "data_as_of"
