@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lock clean
+.PHONY: run test register lock clean
 
 # The virtualenv is rebuilt whenever the pinned requirements change.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -19,6 +19,11 @@ run: $(VENV)/.installed
 ## Run the test suite.
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+## Build and push the image, register everything at the image's version, activate the launch plans.
+## Needs a running sandbox (`flytectl demo start`); see scripts/register.sh -h for options.
+register: $(VENV)/.installed
+	scripts/register.sh
 
 ## Re-pin requirements.txt (every transitive package) from requirements.in in a throwaway venv.
 lock:

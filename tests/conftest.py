@@ -7,6 +7,19 @@ from diskcache import Cache
 from flytekit.core.local_cache import LocalTaskCache
 
 from tests.data_factory import write_mixed_csv
+from tests.flyte_package import CliRun, pyflyte_run
+
+
+def pytest_collection_modifyitems(config, items):
+    """Live-sandbox tests are opt-in: without FLYTE_SANDBOX_ENDPOINT they are skipped, saying why."""
+    import os
+
+    if os.environ.get("FLYTE_SANDBOX_ENDPOINT"):
+        return
+    skip = pytest.mark.skip(reason="needs a live Flyte sandbox: set FLYTE_SANDBOX_ENDPOINT=localhost:30080")
+    for item in items:
+        if "sandbox" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +41,14 @@ def mixed_csv(tmp_path):
     """Path and spec of the second dataset shape: string labels, categories, missing values, three classes."""
     path = tmp_path / "mixed.csv"
     return path, write_mixed_csv(path)
+
+
+@pytest.fixture(scope="session")
+def cli_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli-home")
+
+
+@pytest.fixture(scope="session")
+def cli_default_run(cli_home) -> CliRun:
+    """The README's run: `pyflyte run flyte/workflows/training.py training_pipeline`, all defaults."""
+    return pyflyte_run(cli_home)

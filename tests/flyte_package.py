@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -62,6 +63,35 @@ def _entity_name(proto) -> str:
     if isinstance(proto, workflow_pb2.WorkflowSpec):
         return proto.template.id.name
     return proto.id.name
+
+
+# --- the workflow through `pyflyte run` ------------------------------------------------------------------
+
+RUN = ["run", "flyte/workflows/training.py", "training_pipeline"]
+
+
+@dataclass
+class CliRun:
+    stdout: str
+    metrics: dict[str, float]
+    model: Path
+    report: Path
+
+
+def pyflyte_run(home: Path, *args: str) -> CliRun:
+    """`pyflyte run` in a fresh process with its own HOME (so its own local cache); parses what it prints."""
+    proc = subprocess.run(
+        [str(BIN / "pyflyte"), *RUN, *args], cwd=REPO, env=clean_env(home), capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    metrics_text = re.search(r"metrics=Metrics\((.*?)\)", out, flags=re.DOTALL)
+    assert metrics_text, out
+    metrics = {k: float(v) for k, v in re.findall(r"(\w+)=(-?[\d.]+(?:e-?\d+)?)\b", metrics_text[1])}
+    model = re.search(r"model=(\S+?),", out)
+    report = re.search(r"report=(\S+?)\)\s*$", out.strip())
+    assert model and report, out
+    return CliRun(stdout=out, metrics=metrics, model=Path(model[1]), report=Path(report[1]))
 
 
 # --- running the workflow's tasks as pods -------------------------------------------------------------

@@ -6,8 +6,7 @@ import json
 import subprocess
 
 from tests.data_factory import write_mixed_csv
-from tests.flyte_package import BIN, REPO, clean_env
-from tests.workflows.conftest import pyflyte_run
+from tests.flyte_package import BIN, REPO, clean_env, pyflyte_run
 
 
 def test_default_run_prints_metrics_and_report(cli_default_run):

@@ -1,0 +1,103 @@
+# Task image for the Flyte XGBoost training pipeline: pinned dependencies in /opt/venv, code from flyte/.
+#
+# Build it with ./docker_build_and_tag.sh (which fills the wheelhouse, names the image and sets `tag`), or by hand:
+#   pip download -d wheels -r requirements.txt     # the wheelhouse, on a linux x86_64 host with CPython 3.11
+#   docker build --build-arg tag=localhost:30000/flyte-xgboost:dev -t localhost:30000/flyte-xgboost:dev .
+#
+# Two stages, so it builds with the classic builder and with BuildKit alike (no RUN --mount, no # syntax= line,
+# which BuildKit would try to download): the wheelhouse is copied into the `deps` stage only, and the final image
+# takes just the installed venv from it. Nothing in this build needs network when wheels/ is filled.
+#
+# CPU only: the lock pins xgboost-cpu (no NCCL/CUDA: several hundred MB less). A GPU image needs `xgboost` plus the
+# nvidia-nccl-cu12 it pulls in, pinned in a lock of its own, not a swap in this one.
+
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+# ---------------------------------------------------------------------------------------------------------------
+# deps: install the locked requirements into /opt/venv. This stage depends only on requirements.txt and wheels/,
+# so a code change rebuilds none of it.
+FROM ${BASE_IMAGE} AS deps
+
+# Where packages come from:
+#   PIP_OFFLINE=auto  (default) install from the wheelhouse if wheels/ holds any .whl, else from the package index
+#   PIP_OFFLINE=1     wheelhouse only; the build fails if wheels/ is empty or misses a pinned package
+#   PIP_OFFLINE=0     package index only (needs network inside the build); wheels/ is ignored
+# A wheelhouse install uses --no-index, so a stale wheelhouse fails loudly instead of fetching something else.
+# pip byte-compiles what it installs (the default; about 150 MB, but each task process imports flytekit, pandas
+# and xgboost in ~2 s instead of ~5 s). `pip check` fails the build if the lock is inconsistent.
+ARG PIP_OFFLINE=auto
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+# `wheel[s]` is a glob, so the build still works when the context has no wheels/ directory; the directory's
+# contents (the .whl files) land next to requirements.txt in /build.
+COPY requirements.txt wheel[s] /build/
+
+RUN set -eu; \
+    python3 -m venv /opt/venv; \
+    nwheels=$(find /build -maxdepth 1 -name '*.whl' | wc -l); \
+    case "$PIP_OFFLINE" in \
+      auto) if [ "$nwheels" -gt 0 ]; then offline=1; else offline=0; fi ;; \
+      1|0) offline=$PIP_OFFLINE ;; \
+      *) echo "PIP_OFFLINE must be auto, 1 or 0, not '$PIP_OFFLINE'" >&2; exit 2 ;; \
+    esac; \
+    if [ "$offline" = 1 ]; then \
+      [ "$nwheels" -gt 0 ] || { echo "PIP_OFFLINE=1 but wheels/ is empty: run 'pip download -d wheels -r requirements.txt'" >&2; exit 1; }; \
+      echo "Installing from the wheelhouse ($nwheels wheels), no index"; \
+      src="--no-index --find-links /build"; \
+    else \
+      echo "Installing from the package index"; \
+      src=""; \
+    fi; \
+    /opt/venv/bin/pip install $src -r /build/requirements.txt; \
+    /opt/venv/bin/pip check
+
+# The scientific stack ships its own test suites (about 120 MB with their bytecode, pandas' alone 45 MB); nothing
+# imports them at run time. Only directories named `tests` inside these packages go.
+RUN cd /opt/venv/lib/python3*/site-packages \
+ && find numpy pandas scipy sklearn pyarrow -type d -name tests -prune -exec rm -rf {} +
+
+# ---------------------------------------------------------------------------------------------------------------
+# runtime: the base image, the venv and the code; runs as an unprivileged user.
+FROM ${BASE_IMAGE}
+
+ARG APP_USER=flyte
+ARG APP_UID=1000
+ARG APP_HOME=/home/flyte/app
+
+# The venv goes first on PATH: python, pip, pyflyte, pyflyte-execute and pyflyte-fast-execute all come from it.
+# /opt/venv/bin/python3 is also the interpreter path flytekit serializes by default (DEFAULT_RUNTIME_PYTHON_INTERPRETER).
+# PYTHONPATH is the directory holding the `flyte` package (there is no pip install of the project itself).
+# PYTHONDONTWRITEBYTECODE: dependencies are byte-compiled at build time; at run time nothing writes .pyc files
+#   (site-packages is root-owned anyway, and the code is small).
+# PYTHONUNBUFFERED: logs reach `kubectl logs` and the Flyte console as they are printed.
+ENV VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=${APP_HOME} \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    LANG=C.UTF-8
+
+# A fixed non-root uid/gid (1000), so Kubernetes securityContext.runAsUser/fsGroup can match it. Its home is
+# writable for flytekit's local cache (~/.flyte) and config; temp files go to /tmp (world-writable, sticky).
+RUN groupadd --gid "${APP_UID}" "${APP_USER}" \
+ && useradd --uid "${APP_UID}" --gid "${APP_UID}" --create-home --home-dir "/home/${APP_USER}" --shell /bin/bash "${APP_USER}" \
+ && install -d -o "${APP_UID}" -g "${APP_UID}" "${APP_HOME}"
+
+COPY --from=deps /opt/venv /opt/venv
+
+WORKDIR ${APP_HOME}
+
+# The code last: editing it rebuilds only this layer. Owned by the runtime user because fast registration
+# (`pyflyte run --remote`, or `pyflyte register --destination-dir .`) unpacks the uploaded code over it at task start.
+COPY --chown=${APP_UID}:${APP_UID} flyte/ ${APP_HOME}/flyte/
+
+USER ${APP_UID}:${APP_UID}
+
+# The full image reference (registry/name:version) this image is pushed as. flytekit uses FLYTE_INTERNAL_IMAGE as
+# the default task image, so anything serialized inside the container points back at this very image.
+# Declared last: a new tag changes only this metadata, not the cached layers above.
+ARG tag=""
+ENV FLYTE_INTERNAL_IMAGE=${tag}
