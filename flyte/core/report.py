@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 import numpy as np
-from sklearn.metrics import roc_curve
+from sklearn.metrics import auc, roc_curve
 
 from flyte.core.ingest import DataProfile
 from flyte.core.score import Metrics
@@ -58,7 +58,7 @@ def _section(title: str, content: str) -> str:
 
 
 def _metric_cards(m: Metrics) -> str:
-    suffix = "" if m.average == "binary" else " (macro)"
+    suffix = f" (class {m.labels[-1]})" if m.average == "binary" and m.labels else " (macro)"
     items = [
         ("accuracy", m.accuracy),
         ("balanced accuracy", m.balanced_accuracy),
@@ -74,14 +74,15 @@ def _metric_cards(m: Metrics) -> str:
 
 def _confusion_svg(m: Metrics) -> str:
     n = len(m.labels)
-    cell, left, top = max(36, min(70, 280 // max(n, 1))), 90, 40
+    widest = max((len(label) for label in m.labels), default=1)
+    cell, left, top = max(36, min(70, 280 // max(n, 1))), 34 + 7 * widest, 40
     size_w, size_h = left + n * cell + 10, top + n * cell + 40
     peak = max((v for row in m.confusion_matrix for v in row), default=0) or 1
     parts = [f'<svg width="{size_w}" height="{size_h}" role="img" aria-label="confusion matrix">']
     parts.append(f'<text x="{left + n * cell / 2}" y="14" text-anchor="middle" font-size="12" fill="#374151">predicted</text>')
     parts.append(
-        f'<text x="12" y="{top + n * cell / 2}" font-size="12" fill="#374151" '
-        f'transform="rotate(-90 12 {top + n * cell / 2})" text-anchor="middle">true</text>'
+        f'<text x="14" y="{top + n * cell / 2}" font-size="12" fill="#374151" '
+        f'transform="rotate(-90 14 {top + n * cell / 2})" text-anchor="middle">true</text>'
     )
     for j, label in enumerate(m.labels):
         parts.append(f'<text x="{left + j * cell + cell / 2}" y="{top - 6}" text-anchor="middle" font-size="11">{escape(label)}</text>')
@@ -107,7 +108,7 @@ def _roc_svg(y_true: list, proba: np.ndarray, labels: list) -> str:
     def xy(fpr: float, tpr: float) -> str:
         return f"{pad + fpr * plot_w:.1f},{10 + (1 - tpr) * plot_h:.1f}"
 
-    parts = [f'<svg width="{w + 140}" height="{h}" role="img" aria-label="ROC curve">']
+    parts = [f'<svg width="{w + 170}" height="{h}" role="img" aria-label="ROC curve">']
     parts.append(f'<rect x="{pad}" y="10" width="{plot_w}" height="{plot_h}" fill="none" stroke="#d1d5db"/>')
     parts.append(f'<polyline points="{xy(0, 0)} {xy(1, 1)}" fill="none" stroke="#9ca3af" stroke-dasharray="4 4"/>')
     for k in (0, 0.5, 1):
@@ -126,7 +127,8 @@ def _roc_svg(y_true: list, proba: np.ndarray, labels: list) -> str:
         points = " ".join(xy(a, b) for a, b in zip(fpr, tpr))
         parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
         parts.append(f'<rect x="{w}" y="{16 + 18 * n}" width="10" height="10" fill="{color}"/>')
-        parts.append(f'<text x="{w + 14}" y="{25 + 18 * n}" font-size="11">{escape(str(label))}</text>')
+        name = f"class {label}" if len(labels) == 2 else f"{label} vs rest"
+        parts.append(f'<text x="{w + 14}" y="{25 + 18 * n}" font-size="11">{escape(name)} (AUC {auc(fpr, tpr):.3f})</text>')
     parts.append("</svg>")
     return "".join(parts)
 
