@@ -67,8 +67,8 @@ def _table(df: pd.DataFrame) -> StructuredDataset:
     return StructuredDataset(dataframe=df)
 
 
-def _model(directory: FlyteDirectory, n_threads: int = 1) -> TrainedModel:
-    return load_model(Path(directory.download()), n_threads=n_threads)
+def _model(directory: FlyteDirectory) -> TrainedModel:
+    return load_model(Path(directory.download()))
 
 
 def fetch_source(source: str) -> Path:
