@@ -21,7 +21,7 @@ INGEST_CACHE_VERSION = "1.0"
 SPLIT_CACHE_VERSION = "1.0"
 FIT_CACHE_VERSION = "1.0"
 PREDICT_CACHE_VERSION = "1.0"
-SCORE_CACHE_VERSION = "1.0"
+SCORE_CACHE_VERSION = "1.1"
 
 #: Cpus the fit task asks for; XGBoost runs exactly this many threads so it never oversubscribes its pod.
 FIT_CPU = 2
