@@ -58,11 +58,8 @@ def package(image: str, workdir: Path) -> Package:
 
 
 def _entity_name(proto) -> str:
-    if isinstance(proto, task_pb2.TaskSpec):
-        return proto.template.id.name
-    if isinstance(proto, workflow_pb2.WorkflowSpec):
-        return proto.template.id.name
-    return proto.id.name
+    # Task and workflow specs name themselves in their template; a launch plan carries its own id.
+    return proto.id.name if isinstance(proto, launch_plan_pb2.LaunchPlan) else proto.template.id.name
 
 
 # --- the workflow through `pyflyte run` ------------------------------------------------------------------
@@ -200,3 +197,18 @@ def _topological(nodes):
 def _upstream(node) -> set[str]:
     refs = {b.binding.promise.node_id for b in node.inputs if b.binding.HasField("promise")}
     return refs | set(node.upstream_node_ids)
+
+
+WORKFLOW = "flyte.workflows.training.training_pipeline"
+
+
+def metrics_from(literal_map: literals_pb2.LiteralMap):
+    """The workflow's ``metrics`` output literal as the Metrics dataclass."""
+    from flytekit import FlyteContextManager
+    from flytekit.core.type_engine import TypeEngine
+    from flytekit.models.literals import Literal
+
+    from flyte.core.score import Metrics
+
+    ctx = FlyteContextManager.current_context()
+    return TypeEngine.to_python_value(ctx, Literal.from_flyte_idl(literal_map.literals["metrics"]), Metrics)

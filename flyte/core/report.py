@@ -67,7 +67,7 @@ def render_report(
         _section("Confusion matrix", _confusion_svg(metrics)),
         _section("ROC curve", _roc_figure(y_true, proba, labels, metrics.roc_auc)),
         "</div>",
-        _section("Feature importance (total gain)", _importance_svg(importance, profile.feature_columns)),
+        _section("Feature importance (total gain)", _importance_svg(importance)),
         _section("Data profile", _profile_tables(profile)),
     ]
     return (
@@ -240,7 +240,7 @@ def _roc_figure(y_true: list, proba: np.ndarray, labels: list, overall_auc: floa
     return f'<div class="fig"><div>{"".join(parts)}<p class="cap" style="max-width:{w}px">{caption}</p></div>{legend_html}</div>'
 
 
-def _importance_svg(importance: dict[str, float], features: list[str] | None = None, top: int = 20) -> str:
+def _importance_svg(importance: dict[str, float], top: int = 20) -> str:
     items = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:top]
     if not items:
         return _svg_empty("feature importance", "No features.")
@@ -261,11 +261,13 @@ def _importance_svg(importance: dict[str, float], features: list[str] | None = N
         )
         parts.append(f'<text x="{label_w + bar_w + 6:.1f}" y="{y + 13}" font-size="11" fill="#374151">{100 * value / total:.1f}%</text>')
     parts.append("</svg>")
-    notes = [f"Each feature's share of the total gain of all splits in the model ({len(importance)} features used)."]
+    # The model lists every feature; one it never split on has zero gain.
+    unused = [name for name, value in importance.items() if value <= 0]
+    used = len(importance) - len(unused)
+    notes = [f"Each feature's share of the total gain of all splits in the model ({used} features used)."]
     if len(importance) > top:
         notes.append(f"Showing the top {top}.")
-    unused = [f for f in (features or []) if f not in importance]
-    if unused and len(unused) < len(features or []):
+    if unused and used:
         notes.append("Never split on: " + ", ".join(escape(_clip(str(f), limit)) for f in unused[:12]) + (" …" if len(unused) > 12 else "") + ".")
     return "".join(parts) + f'<p class="cap" style="max-width:{round(label_w + bar_w + pct_w)}px">{" ".join(notes)}</p>'
 

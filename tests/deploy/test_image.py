@@ -12,8 +12,7 @@ import subprocess
 import pytest
 
 from flyte.core.score import Metrics
-from tests.flyte_package import REPO, package, run_as_pods
-from tests.workflows.test_pod_contract import WORKFLOW, metrics_from
+from tests.flyte_package import REPO, WORKFLOW, metrics_from, package, run_as_pods
 
 pytestmark = pytest.mark.docker
 

@@ -8,18 +8,9 @@ import pytest
 from flyteidl.core import errors_pb2, literals_pb2
 from flytekit import FlyteContextManager
 from flytekit.core.type_engine import TypeEngine
-from flytekit.models.literals import Literal
 
 from flyte.core.ingest import DatasetSpec
-from flyte.core.score import Metrics
-from tests.flyte_package import local_executor, package, run_as_pods, run_task_pod
-
-WORKFLOW = "flyte.workflows.training.training_pipeline"
-
-
-def metrics_from(literal_map) -> Metrics:
-    ctx = FlyteContextManager.current_context()
-    return TypeEngine.to_python_value(ctx, Literal.from_flyte_idl(literal_map.literals["metrics"]), Metrics)
+from tests.flyte_package import WORKFLOW, local_executor, metrics_from, package, run_as_pods, run_task_pod
 
 
 @pytest.fixture(scope="module")
