@@ -47,3 +47,33 @@ def binary_frame(rows: int = 120, seed: int = 1) -> pd.DataFrame:
     b = rng.normal(size=rows)
     y = ((a + 0.5 * b + rng.normal(scale=0.3, size=rows)) > 0).astype(int)
     return pd.DataFrame({"a": a, "b": b, "y": y})
+
+
+def ingest_frame(tmp_path: Path, df: pd.DataFrame, target: str, categorical: list[str] = (), name: str = "data"):
+    """Write ``df`` as a CSV and ingest it: returns the table directory and its profile."""
+    from flyte.core.ingest import ingest_table
+
+    csv = tmp_path / f"{name}.csv"
+    df.to_csv(csv, index=False)
+    spec = DatasetSpec(source=str(csv), has_header=True, target=target, categorical_columns=list(categorical))
+    result = ingest_table(csv, spec, tmp_path / f"{name}-table")
+    return tmp_path / f"{name}-table", result.profile
+
+
+def split_frame(tmp_path: Path, df: pd.DataFrame, target: str, categorical: list[str] = (), seed: int = 7):
+    """Ingest ``df`` and split it: returns {part name: table directory} and the profile."""
+    from flyte.core.split import PART_NAMES, SplitParams, split_table
+
+    table, profile = ingest_frame(tmp_path, df, target, categorical)
+    parts = {name: tmp_path / name for name in PART_NAMES}
+    split_table(table, profile, SplitParams(seed=seed), parts)
+    return parts, profile
+
+
+def read_frame(directory: Path) -> pd.DataFrame:
+    """A table directory as a pandas frame, for assertions on small test tables."""
+    import pyarrow.parquet as pq
+
+    from flyte.core.tables import part_files
+
+    return pd.concat([pq.read_table(p).to_pandas() for p in part_files(directory)], ignore_index=True)

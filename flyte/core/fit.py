@@ -1,100 +1,159 @@
-"""Stage 3: fit an XGBoost classifier on the training rows, early-stopped on the validation rows."""
+"""Stage 3: fit an XGBoost classifier from Parquet batches, early-stopped on the validation rows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import os
+import tempfile
+from pathlib import Path
 
-import numpy as np
-import pandas as pd
+import pyarrow.compute as pc
 import xgboost as xgb
 
+from flyte.core import labels as lbl
+from flyte.core.dataset import DataProfile
 from flyte.core.errors import DataValidationError
+from flyte.core.hyperparameters import EXTERNAL_MEMORY_CHOICES, Hyperparameters
 from flyte.core.model import ModelSchema, TrainedModel
+from flyte.core.tables import iter_batches, num_rows
+
+log = logging.getLogger(__name__)
+
+#: Bytes per cell of the quantised matrix in memory (one-byte bin indices for max_bin <= 256) plus a
+#: margin for XGBoost's row pointers, labels and histogram buffers; the basis of the ``auto`` choice.
+QUANTISED_BYTES_PER_CELL = 1.5
 
 
-@dataclass
-class Hyperparameters:
-    """XGBoost settings; defaults suit small and medium tables.
+class _TableIter(xgb.DataIter):
+    """Feeds XGBoost a table's Parquet batches, so a whole table is never held as a frame."""
 
-    max_rounds: upper bound on boosting rounds; early stopping usually ends sooner.
-    early_stopping_rounds: stop after this many rounds without a better validation log loss.
-    learning_rate: shrinkage applied to each tree (XGBoost's eta).
-    max_depth: deepest a tree may grow.
-    min_child_weight: least hessian weight a leaf may hold; larger is more conservative.
-    subsample / colsample_bytree: fraction of rows / columns sampled for each tree.
-    reg_lambda / reg_alpha: L2 / L1 penalties on leaf weights.
-    seed: seeds XGBoost's row and column sampling, so a fit is repeatable.
-    """
+    def __init__(self, table: Path, model: TrainedModel, code_of: dict[str, int], cache_prefix: str | None = None):
+        super().__init__(cache_prefix=cache_prefix, release_data=True)
+        self.table, self.model, self.code_of = table, model, code_of
+        self.columns = [*model.schema.features, model.schema.target]
+        self._batches = None
 
-    max_rounds: int = 500
-    early_stopping_rounds: int = 50
-    learning_rate: float = 0.05
-    max_depth: int = 2
-    min_child_weight: float = 1.0
-    subsample: float = 0.8
-    colsample_bytree: float = 0.8
-    reg_lambda: float = 1.0
-    reg_alpha: float = 0.0
-    seed: int = 7
+    def next(self, input_data) -> bool:
+        if self._batches is None:
+            self._batches = iter_batches(self.table, columns=self.columns)
+        batch = next(self._batches, None)
+        if batch is None:
+            return False
+        target = self.model.schema.target
+        y = lbl.codes(batch.column(target), self.model.schema.label_kind, self.code_of, where=f"{self.table.name}: {target!r}")
+        input_data(data=self.model.feature_frame(batch), label=y)
+        return True
+
+    def reset(self) -> None:
+        self._batches = None
 
 
 def train_model(
-    train: pd.DataFrame,
-    validation: pd.DataFrame,
-    target: str,
-    categorical_columns: list[str],
+    train: Path,
+    validation: Path,
+    profile: DataProfile,
     params: Hyperparameters,
     n_threads: int = 1,
+    memory_budget: int | None = None,
+    scratch: Path | None = None,
 ) -> TrainedModel:
-    """Fit a booster for a binary or multiclass target of any label type.
+    """Fit a booster for a binary or multiclass target of any label type from two Parquet tables.
 
-    Labels are mapped to 0..K-1 in sorted order and kept in the schema to map predictions back;
+    Labels keep the profile's class order and are stored in the schema to map predictions back;
     categorical features use XGBoost's native categorical splits; missing values are left to XGBoost.
-    ``n_threads`` should equal the cpus the caller was given, so threads never outnumber cores.
+    ``n_threads`` should equal the cpus the caller may use. ``memory_budget`` (bytes) is what the caller
+    may hold, for ``external_memory="auto"``; ``scratch`` is the local directory for external-memory pages.
     """
-    if params.max_rounds < 1 or params.early_stopping_rounds < 1:
-        raise DataValidationError("max_rounds and early_stopping_rounds must be at least 1")
-    for name, frame in (("train", train), ("validation", validation)):
-        if target not in frame.columns:
-            raise DataValidationError(f"{name} table lacks target column {target!r}")
-        if len(frame) == 0:
-            raise DataValidationError(f"{name} table has no rows")
-    labels = sorted(train[target].unique().tolist(), key=_label_sort_key)
-    if len(labels) < 2:
-        raise DataValidationError(f"train table has a single class {labels!r} in {target!r}")
-    unseen = sorted(set(validation[target].unique().tolist()) - set(labels), key=_label_sort_key)
-    if unseen:
-        raise DataValidationError(f"validation labels {unseen} in {target!r} never occur in the train table")
-
-    features = [c for c in train.columns if c != target]
-    categories = {c: sorted(train[c].dropna().astype(str).unique().tolist()) for c in categorical_columns}
-    schema = ModelSchema(target=target, features=features, categories=categories, labels=labels)
+    _check_params(params)
+    code_of = {text: i for i, text in enumerate(profile.labels)}
+    labels = [lbl.typed(text, profile.label_kind) for text in profile.labels]
+    categories = _categories(train, profile.categorical_columns)
+    schema = ModelSchema(
+        target=profile.target, features=list(profile.feature_columns), categories=categories,
+        labels=labels, label_kind=profile.label_kind, xgboost_version=xgb.__version__,
+    )  # fmt: skip
     unfitted = TrainedModel(booster=xgb.Booster(), schema=schema)
-    code = {label: i for i, label in enumerate(labels)}
-    dtrain = unfitted.dmatrix(train, label=train[target].map(code).to_numpy(), n_threads=n_threads)
-    dvalid = unfitted.dmatrix(validation, label=validation[target].map(code).to_numpy(), n_threads=n_threads)
-
-    booster = xgb.train(
-        _booster_params(params, n_classes=len(labels), n_threads=n_threads),
-        dtrain,
-        num_boost_round=params.max_rounds,
-        evals=[(dvalid, "validation")],
-        early_stopping_rounds=params.early_stopping_rounds,
-        verbose_eval=False,
-    )
+    rows = num_rows(train)
+    external = use_external_memory(params.external_memory, rows, len(schema.features), memory_budget)
+    log.info(
+        "fitting on %d train rows x %d features, %s memory, %d threads", rows, len(schema.features),
+        "external" if external else "in", n_threads,
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="xgb-extmem-", dir=scratch) as cache_dir:
+        if external:
+            dtrain = xgb.ExtMemQuantileDMatrix(
+                _TableIter(train, unfitted, code_of, cache_prefix=os.path.join(cache_dir, "train")),
+                max_bin=params.max_bin, nthread=n_threads, enable_categorical=True,
+            )  # fmt: skip
+            dvalid = xgb.ExtMemQuantileDMatrix(
+                _TableIter(validation, unfitted, code_of, cache_prefix=os.path.join(cache_dir, "validation")),
+                max_bin=params.max_bin, nthread=n_threads, enable_categorical=True, ref=dtrain,
+            )  # fmt: skip
+        else:
+            dtrain = xgb.QuantileDMatrix(
+                _TableIter(train, unfitted, code_of), max_bin=params.max_bin, nthread=n_threads, enable_categorical=True
+            )
+            # The validation matrix reuses the training bins, as XGBoost requires for evaluation.
+            dvalid = xgb.QuantileDMatrix(
+                _TableIter(validation, unfitted, code_of), max_bin=params.max_bin, nthread=n_threads,
+                enable_categorical=True, ref=dtrain,
+            )  # fmt: skip
+        booster = xgb.train(
+            booster_params(params, n_classes=len(labels), n_threads=n_threads),
+            dtrain,
+            num_boost_round=params.max_rounds,
+            evals=[(dvalid, "validation")],
+            early_stopping_rounds=params.early_stopping_rounds,
+            verbose_eval=False,
+        )
+        del dtrain, dvalid
     best = int(booster.best_iteration)
     # Keep only the rounds up to the best one, so every later predict sees the early-stopped model.
     booster = booster[: best + 1]
     schema.best_iteration = best
+    gain = booster.get_score(importance_type="total_gain")
+    schema.feature_importance = {f: float(gain.get(f, 0.0)) for f in schema.features}
+    log.info("best iteration %d of at most %d rounds", best, params.max_rounds)
     return TrainedModel(booster=booster, schema=schema)
 
 
-def _booster_params(params: Hyperparameters, n_classes: int, n_threads: int) -> dict:
+def use_external_memory(setting: str, rows: int, features: int, memory_budget: int | None) -> bool:
+    """Whether the training matrix should live on disk: the setting, or for ``auto`` whether the
+    in-memory estimate (rows x features x QUANTISED_BYTES_PER_CELL) passes half of ``memory_budget``."""
+    if setting == "always":
+        return True
+    if setting == "never" or not memory_budget:
+        return False
+    return rows * features * QUANTISED_BYTES_PER_CELL > memory_budget / 2
+
+
+def _check_params(params: Hyperparameters) -> None:
+    if params.max_rounds < 1 or params.early_stopping_rounds < 1:
+        raise DataValidationError("max_rounds and early_stopping_rounds must be at least 1")
+    if params.external_memory not in EXTERNAL_MEMORY_CHOICES:
+        raise DataValidationError(f"external_memory must be one of {EXTERNAL_MEMORY_CHOICES}, got {params.external_memory!r}")
+    if not 2 <= params.max_bin <= 256:
+        raise DataValidationError(f"max_bin must be between 2 and 256, got {params.max_bin}")
+
+
+def _categories(table: Path, columns: list[str]) -> dict[str, list[str]]:
+    """Each categorical column's distinct training values, sorted; read column by column in batches."""
+    seen: dict[str, set] = {c: set() for c in columns}
+    if columns:
+        for batch in iter_batches(table, columns=columns):
+            for c in columns:
+                seen[c].update(v for v in pc.unique(batch.column(c)).to_pylist() if v is not None)
+    return {c: sorted(seen[c]) for c in columns}
+
+
+def booster_params(params: Hyperparameters, n_classes: int, n_threads: int) -> dict:
+    """XGBoost's parameter dict for these hyperparameters and this many classes."""
     binary = n_classes == 2
     out = {
         "objective": "binary:logistic" if binary else "multi:softprob",
         "eval_metric": "logloss" if binary else "mlogloss",
         "tree_method": "hist",
+        "max_bin": params.max_bin,
         "eta": params.learning_rate,
         "max_depth": params.max_depth,
         "min_child_weight": params.min_child_weight,
@@ -108,8 +167,3 @@ def _booster_params(params: Hyperparameters, n_classes: int, n_threads: int) -> 
     if not binary:
         out["num_class"] = n_classes
     return out
-
-
-def _label_sort_key(label):
-    # Numbers before text, numbers by value: labels 0/1 keep 1 as the positive class.
-    return (0, float(label), "") if isinstance(label, (int, float, np.number)) else (1, 0.0, str(label))

@@ -6,35 +6,17 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import xgboost as xgb
 
 from flyte.core.errors import DataValidationError
-
-MODEL_FILE = "model.ubj"  # XGBoost's own binary JSON format
-SCHEMA_FILE = "schema.json"
-
-
-@dataclass
-class ModelSchema:
-    """What a booster needs to be fed and how to read its answers.
-
-    features: feature columns in training order.
-    categories: for each categorical feature, its known categories in code order.
-    labels: the original target values; the booster's class ``i`` is ``labels[i]``.
-    best_iteration: index of the last boosting round kept (chosen by early stopping).
-    """
-
-    target: str
-    features: list[str]
-    categories: dict[str, list[str]] = field(default_factory=dict)
-    labels: list = field(default_factory=list)
-    best_iteration: int = 0
-    xgboost_version: str = xgb.__version__
+from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, read_schema  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -42,39 +24,36 @@ class TrainedModel:
     booster: xgb.Booster
     schema: ModelSchema
 
-    def feature_frame(self, table: pd.DataFrame) -> pd.DataFrame:
-        """The table's feature columns, typed as the booster saw them in training.
+    def feature_frame(self, batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:
+        """The batch's feature columns, typed as the booster saw them in training.
 
-        Categories unseen in training become missing values, which XGBoost routes natively.
+        Numbers are float64 with missing values as NaN; categories are pandas categoricals over the
+        training categories, with unseen or missing ones as missing values, which XGBoost routes natively.
+        Columns the model was not trained on (the target among them) are ignored.
         """
-        absent = [c for c in self.schema.features if c not in table.columns]
+        names = batch.schema.names
+        absent = [c for c in self.schema.features if c not in names]
         if absent:
             raise DataValidationError(f"table lacks feature column(s) {absent} that the model was trained on")
         out = {}
         for col in self.schema.features:
+            values = batch.column(col)
             if col in self.schema.categories:
-                out[col] = pd.Categorical(table[col], categories=self.schema.categories[col])
+                known = self.schema.categories[col]
+                index = pc.index_in(pc.cast(values, pa.string()), value_set=pa.array(known, pa.string()))
+                codes = index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+                out[col] = pd.Categorical.from_codes(codes, categories=known)
             else:
-                out[col] = pd.to_numeric(table[col]).astype("float64")
-        return pd.DataFrame(out, index=table.index)
+                out[col] = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+        return pd.DataFrame(out, copy=False)
 
-    def dmatrix(self, table: pd.DataFrame, label: np.ndarray | None = None, n_threads: int = 1) -> xgb.DMatrix:
-        return xgb.DMatrix(
-            self.feature_frame(table), label=label, enable_categorical=True, nthread=n_threads, missing=np.nan
-        )
-
-    def predict_proba(self, table: pd.DataFrame, n_threads: int = 1) -> np.ndarray:
-        """Class probabilities, one row per table row, one column per label in ``schema.labels`` order."""
-        raw = self.booster.predict(self.dmatrix(table, n_threads=n_threads)).astype(np.float64)
+    def predict_proba(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
+        """Class probabilities, one row per batch row, one column per label in ``schema.labels`` order."""
+        raw = np.asarray(self.booster.inplace_predict(self.feature_frame(batch)), dtype=np.float64)
         if raw.ndim == 1:  # binary:logistic gives P(class 1) only
             raw = np.column_stack([1.0 - raw, raw])
         # XGBoost computes in float32; renormalise so each row sums to 1 at float64 precision.
         return raw / raw.sum(axis=1, keepdims=True)
-
-    def feature_importance(self) -> dict[str, float]:
-        """Total gain of the splits on each feature; features never split on get 0."""
-        gain = self.booster.get_score(importance_type="total_gain")
-        return {f: float(gain.get(f, 0.0)) for f in self.schema.features}
 
 
 def save_model(model: TrainedModel, directory: Path) -> Path:
@@ -97,12 +76,11 @@ def save_model(model: TrainedModel, directory: Path) -> Path:
 def load_model(directory: Path, n_threads: int = 1) -> TrainedModel:
     """Read a model written by save_model. Loads data only: no pickle, so no code runs."""
     directory = Path(directory)
-    for name in (MODEL_FILE, SCHEMA_FILE):
-        if not (directory / name).is_file():
-            raise DataValidationError(f"{directory}: not a saved model, {name} is missing")
+    schema = read_schema(directory)
+    if not (directory / MODEL_FILE).is_file():
+        raise DataValidationError(f"{directory}: not a saved model, {MODEL_FILE} is missing")
     booster = xgb.Booster(params={"nthread": n_threads})
     booster.load_model(directory / MODEL_FILE)
-    schema = ModelSchema(**json.loads((directory / SCHEMA_FILE).read_text()))
     return TrainedModel(booster=booster, schema=schema)
 
 

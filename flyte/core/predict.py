@@ -1,11 +1,19 @@
-"""Stage 4: batch prediction of labels and class probabilities for a table."""
+"""Stage 4: batch prediction of labels and class probabilities, streamed from one table to another."""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flyte.core.model import TrainedModel
+import pyarrow as pa
+
+from flyte.core.tables import TableWriter, iter_batches, prefetch, schema
+
+if TYPE_CHECKING:  # the model module loads XGBoost; readers of predictions tables (score) need not
+    from flyte.core.model import TrainedModel
+
+log = logging.getLogger(__name__)
 
 PREDICTED_COLUMN = "predicted_label"
 PROBABILITY_PREFIX = "probability_"
@@ -16,24 +24,32 @@ def probability_column(label) -> str:
     return f"{PROBABILITY_PREFIX}{label}"
 
 
-def predict_table(model: TrainedModel, table: pd.DataFrame, n_threads: int = 1) -> pd.DataFrame:
-    """One row per input row: the most probable label, in the original label values, and each class probability.
+def predictions_schema(model: TrainedModel) -> pa.Schema:
+    """The predictions table: the label in its original type, then one float64 probability per class."""
+    label_type = pa.array(model.schema.labels).type
+    fields = [pa.field(PREDICTED_COLUMN, label_type)]
+    fields += [pa.field(probability_column(t), pa.float64()) for t in model.schema.label_texts]
+    return pa.schema(fields)
 
-    Columns the model was not trained on (the target among them) are ignored.
+
+def predict_batch(model: TrainedModel, batch: pa.RecordBatch | pa.Table) -> pa.RecordBatch:
+    """One output row per input row: the most probable label, then each class's probability."""
+    proba = model.predict_proba(batch)
+    out_schema = predictions_schema(model)
+    predicted = pa.array(model.schema.labels, type=out_schema.field(0).type).take(pa.array(proba.argmax(axis=1)))
+    columns = [predicted, *(pa.array(proba[:, i]) for i in range(proba.shape[1]))]
+    return pa.RecordBatch.from_arrays(columns, schema=out_schema)
+
+
+def predict_table(model: TrainedModel, table: Path, destination: Path) -> int:
+    """Write predictions for every row of ``table`` into the new table ``destination``, batch by batch.
+
+    Memory holds a batch at a time; returns the number of rows predicted.
     """
-    proba = model.predict_proba(table, n_threads=n_threads)
-    labels = model.schema.labels
-    predicted = pd.Series(np.asarray(labels, dtype=object)[proba.argmax(axis=1)], index=table.index)
-    if all(isinstance(v, (int, np.integer)) for v in labels):
-        predicted = predicted.astype("int64")
-    elif all(isinstance(v, (int, float, np.number)) for v in labels):
-        predicted = predicted.astype("float64")
-    out = pd.DataFrame({PREDICTED_COLUMN: predicted})
-    for i, label in enumerate(labels):
-        out[probability_column(label)] = proba[:, i]
-    return out.reset_index(drop=True)
-
-
-def probabilities(predictions: pd.DataFrame, labels: list) -> np.ndarray:
-    """The probability columns of a predict_table result as an array, in ``labels`` order."""
-    return predictions[[probability_column(label) for label in labels]].to_numpy(dtype="float64")
+    columns = [c for c in model.schema.features if c in schema(table).names]
+    with TableWriter(destination, predictions_schema(model)) as writer:
+        for batch in prefetch(iter_batches(table, columns=columns)):
+            writer.write(predict_batch(model, batch))
+        writer.commit()
+    log.info("predicted %d rows", writer.rows)
+    return writer.rows

@@ -7,12 +7,12 @@
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
-import numpy as np
-from sklearn.metrics import auc, roc_curve
+from flyte.core.score import Metrics, RocCurve
 
-from flyte.core.ingest import DataProfile
-from flyte.core.score import Metrics
+if TYPE_CHECKING:  # only read for its fields: rendering needs neither ingest's code nor its pandas/pyarrow imports
+    from flyte.core.ingest import DataProfile
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777")
 DASHES = ("", "6 3", "2 3", "8 3 2 3")  # cycled once the palette runs out, so no two curves look alike
@@ -45,19 +45,13 @@ STYLE = """
 INK, MUTED, GRID = "#111827", "#6b7280", "#e5e7eb"
 
 
-def render_report(
-    metrics: Metrics,
-    y_true: list,
-    proba: np.ndarray,
-    labels: list,
-    importance: dict[str, float],
-    profile: DataProfile,
-) -> str:
+def render_report(metrics: Metrics, curves: list[RocCurve], importance: dict[str, float], profile: DataProfile) -> str:
     """The full HTML page: headline metrics, confusion matrix, ROC curve, feature importance, data profile.
 
-    ``proba`` holds one column per label, in ``labels`` order, for the rows whose true labels are ``y_true``.
+    ``curves`` are score.roc_curves for the same rows as ``metrics``; ``importance`` is feature name to total gain.
+    The page's size does not grow with the row count: the curves arrive thinned to a few hundred points.
     """
-    classes = len(metrics.labels) or len(labels)
+    classes = len(metrics.labels)
     body = [
         "<h1>Model report</h1>",
         f'<div class="sub">target <b>{escape(profile.target)}</b> · {classes} classes · {metrics.rows} held-out rows · '
@@ -65,7 +59,7 @@ def render_report(
         _metric_cards(metrics),
         '<div class="grid">',
         _section("Confusion matrix", _confusion_svg(metrics)),
-        _section("ROC curve", _roc_figure(y_true, proba, labels, metrics.roc_auc)),
+        _section("ROC curve", _roc_figure(metrics, curves)),
         "</div>",
         _section("Feature importance (total gain)", _importance_svg(importance)),
         _section("Data profile", _profile_tables(profile)),
@@ -187,10 +181,9 @@ def _confusion_svg(m: Metrics) -> str:
     return "".join(parts) + caption
 
 
-def _roc_figure(y_true: list, proba: np.ndarray, labels: list, overall_auc: float) -> str:
+def _roc_figure(m: Metrics, curves: list[RocCurve]) -> str:
     side, left, top, bottom = 260, 46, 10, 42
     w, h = left + side + 14, top + side + bottom
-    y = np.asarray([str(v) for v in y_true], dtype=object)
 
     def px(fpr: float, tpr: float) -> str:
         return f"{left + fpr * side:.1f},{top + (1 - tpr) * side:.1f}"
@@ -208,31 +201,33 @@ def _roc_figure(y_true: list, proba: np.ndarray, labels: list, overall_auc: floa
         parts.append(f'<text x="{left - 6}" y="{top + (1 - k) * side + 4:.1f}" text-anchor="end" font-size="10" fill="{MUTED}">{k:g}</text>')
     parts.append(f'<text x="{left + side / 2:.1f}" y="{h - 6}" text-anchor="middle" font-size="11" fill="#374151">false positive rate</text>')
     parts.append(f'<text x="14" y="{top + side / 2:.1f}" font-size="11" fill="#374151" transform="rotate(-90 14 {top + side / 2:.1f})" text-anchor="middle">true positive rate</text>')
-    # Two classes: one curve for the positive (last) label. More: one-vs-rest per class.
-    binary = len(labels) == 2
-    curves = [(len(labels) - 1, labels[-1])] if binary else list(enumerate(labels))
-    legend, skipped = [], []
-    for n, (i, label) in enumerate(curves):
-        positives = y == str(label)
-        if positives.all() or not positives.any():
-            skipped.append(str(label))
-            continue
-        fpr, tpr, _ = roc_curve(positives, proba[:, i])
+    # Two classes: one curve for the positive (last) label. More: one-vs-rest per class. A class whose held-out rows
+    # are all or none of the rows has no curve (score.roc_curves leaves it out); the caption names it.
+    binary = m.average == "binary"
+    drawn = {c.label for c in curves}
+    expected = m.labels[-1:] if binary else m.labels
+    skipped = [label for label in expected if label not in drawn]
+    legend = []
+    for n, curve in enumerate(curves):
+        label = curve.label
         color = PALETTE[n % len(PALETTE)]
         dash = DASHES[(n // len(PALETTE)) % len(DASHES)]
-        points = " ".join(px(a, b) for a, b in zip(fpr, tpr))
+        # Neighbouring points that land on the same tenth of a pixel draw nothing: leave them out of the page.
+        pixels = [px(a, b) for a, b in zip(curve.fpr, curve.tpr)]
+        points = " ".join(p for i, p in enumerate(pixels) if i == 0 or p != pixels[i - 1])
         if binary:  # shade the area under the curve: its size is the AUC
             parts.append(f'<polygon points="{points} {px(1, 0)}" fill="{color}" fill-opacity="0.08" stroke="none"/>')
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2" stroke-linejoin="round"{dash_attr}/>')
         name = f"class {label}" if binary else f"{label} vs rest"
         style = f"border-top-color:{color}" + (";border-top-style:dashed" if dash else "")
-        legend.append(f'<li><span class="sw" style="{style}"></span><span>{escape(name)}</span><b>AUC {auc(fpr, tpr):.3f}</b></li>')
+        legend.append(f'<li><span class="sw" style="{style}"></span><span>{escape(name)}</span><b>AUC {curve.auc:.3f}</b></li>')
     parts.append("</svg>")
     if binary:
-        caption = f"AUC {overall_auc:.3f}, with class {escape(str(labels[-1]))} as the positive class (the shaded area)."
+        positive = m.labels[-1] if m.labels else (curves[0].label if curves else "")
+        caption = f"AUC {m.roc_auc:.3f}, with class {escape(positive)} as the positive class (the shaded area)."
     else:
-        caption = f"Macro one-vs-rest AUC {overall_auc:.3f}: the mean of the per-class AUCs."
+        caption = f"Macro one-vs-rest AUC {m.roc_auc:.3f}: the mean of the per-class AUCs."
     caption += " 0.5 is chance (dashed line), 1 is a perfect ranking."
     if skipped:
         caption += " No curve for " + ", ".join(escape(s) for s in skipped) + ": the held-out rows are all or none of it."

@@ -1,14 +1,27 @@
-"""Stage 2: stratified train / validation / test split with an explicit seed."""
+"""Stage 2: exact stratified train / validation / test split, seeded, streamed from one table to three."""
 
 from __future__ import annotations
 
+import logging
+import math
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
-import pandas as pd
-from sklearn.model_selection import train_test_split
+import numpy as np
+import pyarrow as pa
 
+from flyte.core import labels as lbl
+from flyte.core.dataset import DataProfile
 from flyte.core.errors import DataValidationError
+from flyte.core.tables import TableWriter, iter_batches, prefetch, read_columns, schema
+
+log = logging.getLogger(__name__)
+
+#: Part codes in the assignment array.
+TRAIN, VALIDATION, TEST = 0, 1, 2
+PART_NAMES = ("train", "validation", "test")
 
 
 @dataclass
@@ -25,42 +38,92 @@ class SplitParams:
     seed: int = 7
 
 
-class Split(NamedTuple):
-    train: pd.DataFrame
-    validation: pd.DataFrame
-    test: pd.DataFrame
+class SplitSizes(NamedTuple):
+    train: int
+    validation: int
+    test: int
 
 
-#: A stratified three-way split needs a row of every class in each part.
-MIN_ROWS_PER_CLASS = 3
+def assign_parts(y: np.ndarray, params: SplitParams) -> np.ndarray:
+    """For each row, its part (TRAIN, VALIDATION or TEST), given only the class codes ``y``.
 
-
-def split_dataset(df: pd.DataFrame, target: str, params: SplitParams) -> Split:
-    """Split rows three ways, each part keeping the target's class balance.
-
-    The input frame is not changed; each part gets a fresh 0..n-1 index.
+    Exact: the test part holds ceil(test_ratio * n) rows and validation ceil(validation_ratio * rest),
+    shared between classes in proportion to their counts (largest remainders get the leftover rows),
+    with at least one row of every class in every part. Rows of a class go to parts by a seeded
+    permutation, so the same seed and codes always give the same assignment.
     """
-    for field_name in ("test_ratio", "validation_ratio"):
-        ratio = getattr(params, field_name)
+    for name in ("test_ratio", "validation_ratio"):
+        ratio = getattr(params, name)
         if not 0.0 < ratio < 1.0:
-            raise DataValidationError(f"split {field_name} must be between 0 and 1 exclusive, got {ratio}")
-    if target not in df.columns:
-        raise DataValidationError(f"target column {target!r} not in table columns {list(df.columns)}")
-    counts = df[target].value_counts()
-    rare = counts[counts < MIN_ROWS_PER_CLASS]
-    if len(rare):
+            raise DataValidationError(f"split {name} must be between 0 and 1 exclusive, got {ratio}")
+    n = len(y)
+    counts = np.bincount(y)
+    present = np.flatnonzero(counts)
+    test = _allocate(counts, math.ceil(params.test_ratio * n))
+    rest = counts - test
+    validation = _allocate(rest, math.ceil(params.validation_ratio * int(rest.sum())))
+    train = rest - validation
+    short = [int(k) for k in present if min(test[k], validation[k], train[k]) < 1]
+    if short:
         raise DataValidationError(
-            f"target column {target!r}: class(es) {dict(rare.items())} have fewer than {MIN_ROWS_PER_CLASS} rows; "
-            "a stratified train/validation/test split needs at least that many of each"
+            f"cannot split {n} rows at test_ratio={params.test_ratio}, validation_ratio={params.validation_ratio}: "
+            f"class code(s) {short} (counts {[int(counts[k]) for k in short]}) would leave a part without a row of "
+            "that class; every class needs a row in train, validation and test"
         )
+    rng = np.random.default_rng(params.seed)
+    parts = np.full(n, TRAIN, dtype=np.int8)
+    for k in present:
+        rows = np.flatnonzero(y == k)
+        rng.shuffle(rows)
+        parts[rows[: test[k]]] = TEST
+        parts[rows[test[k] : test[k] + validation[k]]] = VALIDATION
+    return parts
+
+
+def _allocate(counts: np.ndarray, total: int) -> np.ndarray:
+    """Share ``total`` rows among classes in proportion to ``counts``: floors first, then the largest
+    remainders (lower class code first on ties), so the shares sum to ``total`` exactly."""
+    exact = counts * (total / counts.sum())
+    share = np.floor(exact).astype(np.int64)
+    order = np.lexsort((np.arange(len(counts)), -(exact - share)))
+    share[order[: total - int(share.sum())]] += 1
+    return np.minimum(share, counts)
+
+
+def split_table(table: Path, profile: DataProfile, params: SplitParams, destinations: dict[str, Path]) -> SplitSizes:
+    """Write the rows of ``table`` into three new tables (train, validation, test) at ``destinations``.
+
+    Only the target column is held in memory whole (a few bytes a row); the other columns stream
+    through one batch at a time, keeping file order inside each part.
+    """
+    code_of = {text: i for i, text in enumerate(profile.labels)}
+    target = read_columns(table, [profile.target]).column(0)
+    y = lbl.codes(target, profile.label_kind, code_of, where=f"target column {profile.target!r}")
+    del target
+    parts = assign_parts(y, params)
+    del y
+    table_schema = schema(table)
+    writers = [TableWriter(destinations[name], table_schema) for name in PART_NAMES]
+    published: list[Path] = []
     try:
-        rest, test = train_test_split(df, test_size=params.test_ratio, random_state=params.seed, stratify=df[target])
-        train, validation = train_test_split(
-            rest, test_size=params.validation_ratio, random_state=params.seed, stratify=rest[target]
-        )
-    except ValueError as exc:  # e.g. a part too small to hold one row of every class
-        raise DataValidationError(
-            f"cannot split {len(df)} rows with {len(counts)} classes at test_ratio={params.test_ratio}, "
-            f"validation_ratio={params.validation_ratio}: {exc}"
-        ) from exc
-    return Split(*(part.reset_index(drop=True) for part in (train, validation, test)))
+        offset = 0
+        for batch in prefetch(iter_batches(table)):
+            where = parts[offset : offset + batch.num_rows]
+            offset += batch.num_rows
+            for code, writer in enumerate(writers):
+                writer.write(batch.filter(pa.array(where == code)))
+        if offset != len(parts):
+            raise DataValidationError(f"{table}: read {offset} rows but the target column has {len(parts)}")
+        for writer in writers:
+            writer.commit()
+            published.append(writer.directory)
+    except BaseException:
+        # All three parts or none: a failure removes what was staged and what was already published.
+        for writer in writers:
+            writer.__exit__(None, None, None)
+        for directory in published:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
+    sizes = SplitSizes(*(w.rows for w in writers))
+    log.info("split %d rows into train %d, validation %d, test %d (seed %d)", len(parts), *sizes, params.seed)
+    return sizes

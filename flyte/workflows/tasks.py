@@ -1,40 +1,39 @@
 """The pipeline's Flyte tasks: each converts Flyte types, calls one core function, and returns."""
 
+# XGBoost and pandas are imported inside the fit and predict tasks only: importing them costs about
+# 1.7 s and 200 MB, which every other pod (and every cached `pyflyte run`) would otherwise pay.
+
 from __future__ import annotations
 
-import hashlib
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NamedTuple, TypeVar
 from urllib.parse import urlparse
 
-import pandas as pd
+import pyarrow as pa
 from flytekit import Cache, Deck, FlyteContextManager, HashMethod, current_context, task
 from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import FlyteFile
 from flytekit.types.structured import StructuredDataset
 from flytekit.types.structured.structured_dataset import PARQUET
 
+from flyte.core.dataset import DataProfile, DatasetSpec, is_local, local_path
 from flyte.core.errors import DataValidationError
-from flyte.core.fit import Hyperparameters, train_model
-from flyte.core.ingest import DataProfile, DatasetSpec, is_local, load_dataset, local_path
-from flyte.core.model import TrainedModel, load_model, save_model
-from flyte.core.predict import predict_table, probabilities
-from flyte.core.report import render_report
-from flyte.core.score import Metrics, score_predictions
-from flyte.core.split import SplitParams, split_dataset
+from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.score import Metrics
+from flyte.core.split import PART_NAMES, SplitParams
 from flyte.workflows import config
 
-#: Every table between tasks is a StructuredDataset stored as Parquet.
+log = logging.getLogger(__name__)
+
+#: Every table between tasks is a StructuredDataset: a directory of Parquet parts.
 Table = Annotated[StructuredDataset, PARQUET]
 
 
 def content_hash(table: StructuredDataset) -> str:
-    """sha256 of a table's columns, dtypes and values: equal tables hash equal wherever they are stored."""
-    df = table.dataframe
-    digest = hashlib.sha256(repr([(c, str(t)) for c, t in df.dtypes.items()]).encode())
-    digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
+    """The sha256 of the table's Parquet bytes, computed once by ingest as it wrote them."""
+    return table._content_sha256  # set by _hashed_table; only ingest's outputs carry this annotation
 
 
 #: Ingest's output carries a content hash, so downstream cache keys follow the data, not where it is
@@ -59,16 +58,41 @@ class ScoreOutputs(NamedTuple):
     report: HTMLFile
 
 
-def _frame(table: StructuredDataset) -> pd.DataFrame:
-    return table.open(pd.DataFrame).all()
+def _use_cpus(preset: config.ResourcePreset) -> None:
+    # A pod sees every core of its node; Arrow would start that many threads. Use what the limit allows.
+    pa.set_cpu_count(preset.cpus)
+    pa.set_io_thread_count(preset.cpus)
 
 
-def _table(df: pd.DataFrame) -> StructuredDataset:
-    return StructuredDataset(dataframe=df)
+def _workdir(name: str) -> Path:
+    return Path(current_context().working_directory) / name
 
 
-def _model(directory: FlyteDirectory) -> TrainedModel:
-    return load_model(Path(directory.download()))
+def _local_table(table: StructuredDataset) -> Path:
+    """A local directory (or file) holding the table's Parquet parts; a remote table is downloaded once."""
+    ctx = FlyteContextManager.current_context()
+    # A task input carries its location in the literal flytekit decoded it from; a value built in
+    # Python (a direct call) carries it in ``uri``.
+    uri = table._literal_sd.uri if table._literal_sd is not None else table.uri
+    if not ctx.file_access.is_remote(uri):
+        return Path(uri)
+    destination = ctx.file_access.get_random_local_directory()
+    ctx.file_access.get_data(uri, destination, is_multipart=True)
+    return Path(destination)
+
+
+def _table(directory: Path) -> StructuredDataset:
+    return StructuredDataset(uri=str(directory), file_format=PARQUET)
+
+
+def _hashed_table(directory: Path, sha256: str) -> StructuredDataset:
+    table = _table(directory)
+    table._content_sha256 = sha256  # read back by content_hash when flytekit builds the output literal
+    return table
+
+
+def _local_model(model: FlyteDirectory) -> Path:
+    return Path(model.download())
 
 
 def fetch_source(source: str) -> Path:
@@ -93,8 +117,12 @@ def fetch_source(source: str) -> Path:
 )
 def ingest(dataset: DatasetSpec, data_as_of: datetime) -> IngestOutputs:
     """Read and validate the dataset. ``data_as_of`` only keys the cache: a new value reads afresh."""
-    df, profile = load_dataset(fetch_source(dataset.source), dataset)
-    return IngestOutputs(table=_table(df), profile=profile)
+    from flyte.core.ingest import ingest_table
+
+    _use_cpus(config.LIGHT)
+    result = ingest_table(fetch_source(dataset.source), dataset, _workdir("table"))
+    log.info("ingest: table content sha256 %s (downstream cache key)", result.content_sha256)
+    return IngestOutputs(table=_hashed_table(_workdir("table"), result.content_sha256), profile=result.profile)
 
 
 @task(
@@ -103,9 +131,13 @@ def ingest(dataset: DatasetSpec, data_as_of: datetime) -> IngestOutputs:
     limits=config.LIGHT.limits,
 )
 def split(table: Table, profile: DataProfile, params: SplitParams) -> SplitOutputs:
-    """Stratified train / validation / test split."""
-    parts = split_dataset(_frame(table), profile.target, params)
-    return SplitOutputs(*(_table(part) for part in parts))
+    """Exact stratified train / validation / test split."""
+    from flyte.core.split import split_table
+
+    _use_cpus(config.LIGHT)
+    destinations = {name: _workdir(name) for name in PART_NAMES}
+    split_table(_local_table(table), profile, params, destinations)
+    return SplitOutputs(*(_table(destinations[name]) for name in PART_NAMES))
 
 
 @task(
@@ -115,15 +147,20 @@ def split(table: Table, profile: DataProfile, params: SplitParams) -> SplitOutpu
 )
 def fit(train: Table, validation: Table, profile: DataProfile, hyperparameters: Hyperparameters) -> FlyteDirectory:
     """Fit XGBoost with early stopping; the model directory holds model.ubj and schema.json."""
+    from flyte.core.fit import train_model
+    from flyte.core.model import save_model
+
+    _use_cpus(config.TRAIN)
     model = train_model(
-        _frame(train),
-        _frame(validation),
-        target=profile.target,
-        categorical_columns=profile.categorical_columns,
-        params=hyperparameters,
-        n_threads=config.FIT_CPU,
+        _local_table(train),
+        _local_table(validation),
+        profile,
+        hyperparameters,
+        n_threads=config.TRAIN.cpus,
+        memory_budget=config.TRAIN.memory_mib << 20,
+        scratch=Path(current_context().working_directory),
     )
-    return FlyteDirectory(str(save_model(model, Path(current_context().working_directory) / "model")))
+    return FlyteDirectory(str(save_model(model, _workdir("model"))))
 
 
 @task(
@@ -133,7 +170,13 @@ def fit(train: Table, validation: Table, profile: DataProfile, hyperparameters: 
 )
 def predict(model: FlyteDirectory, table: Table) -> Table:
     """Predicted label and class probabilities for every row of ``table``."""
-    return _table(predict_table(_model(model), _frame(table)))
+    from flyte.core.model import load_model
+    from flyte.core.predict import predict_table
+
+    _use_cpus(config.LIGHT)
+    destination = _workdir("predictions")
+    predict_table(load_model(_local_model(model), n_threads=config.LIGHT.cpus), _local_table(table), destination)
+    return _table(destination)
 
 
 @task(
@@ -141,17 +184,17 @@ def predict(model: FlyteDirectory, table: Table) -> Table:
     requests=config.LIGHT.requests,
     limits=config.LIGHT.limits,
     enable_deck=True,
+    # Only our report: flytekit's default pages (dependencies, source, ...) run pip on every execution.
+    deck_fields=(),
 )
 def score(model: FlyteDirectory, test: Table, predictions: Table, profile: DataProfile) -> ScoreOutputs:
     """Metrics on the test rows, plus the report as a Deck and as an HTML file output."""
-    trained = _model(model)
-    truth, predicted = _frame(test)[profile.target], _frame(predictions)
-    labels = trained.schema.labels
-    metrics = score_predictions(truth, predicted, labels)
-    html = render_report(
-        metrics, truth.tolist(), probabilities(predicted, labels), labels, trained.feature_importance(), profile
-    )
-    Deck("Model report", html)
-    path = Path(current_context().working_directory) / "report.html"
-    path.write_text(html, encoding="utf-8")
-    return ScoreOutputs(metrics=metrics, report=HTMLFile(str(path)))
+    from flyte.core.evaluate import evaluate
+    from flyte.core.schema import read_schema
+
+    _use_cpus(config.LIGHT)
+    result = evaluate(_local_table(test), _local_table(predictions), read_schema(_local_model(model)), profile)
+    Deck("Model report", result.report_html)
+    path = _workdir("report.html")
+    path.write_text(result.report_html, encoding="utf-8")
+    return ScoreOutputs(metrics=result.metrics, report=HTMLFile(str(path)))

@@ -8,8 +8,8 @@ from typing import NamedTuple
 from flytekit import CronSchedule, LaunchPlan, workflow
 from flytekit.types.directory import FlyteDirectory
 
-from flyte.core.fit import Hyperparameters
-from flyte.core.ingest import DatasetSpec
+from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.dataset import DatasetSpec
 from flyte.core.score import Metrics
 from flyte.core.split import SplitParams
 from flyte.workflows import config

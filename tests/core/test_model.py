@@ -7,17 +7,20 @@ import json
 import numpy as np
 import pytest
 
+from flyte.core import tables
 from flyte.core.errors import DataValidationError
-from flyte.core.fit import Hyperparameters, train_model
+from flyte.core.fit import train_model
+from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.model import MODEL_FILE, SCHEMA_FILE, load_model, save_model
-from flyte.core.split import SplitParams, split_dataset
-from tests.data_factory import MIXED_CATEGORICAL, mixed_frame
+from flyte.core.schema import read_schema
+from tests.data_factory import MIXED_CATEGORICAL, binary_frame, mixed_frame, split_frame
 
 
 @pytest.fixture(scope="module")
-def trained():
-    train, validation, test = split_dataset(mixed_frame(), "label", SplitParams())
-    return train_model(train, validation, "label", MIXED_CATEGORICAL, Hyperparameters(max_rounds=30)), test
+def trained(tmp_path_factory):
+    parts, profile = split_frame(tmp_path_factory.mktemp("model"), mixed_frame(), "label", MIXED_CATEGORICAL)
+    model = train_model(parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=30))
+    return model, tables.read_columns(parts["test"], ["x1", "x2", "colour", "size", "label"])
 
 
 def test_round_trip_gives_identical_predictions(trained, tmp_path):
@@ -37,13 +40,18 @@ def test_files_are_ubjson_and_json_not_pickles(trained, tmp_path):
     assert not raw.startswith(b"\x80")  # a pickle stream starts with the PROTO opcode
     schema = json.loads((directory / SCHEMA_FILE).read_text())
     assert schema["labels"] == ["alpha", "beta", "gamma"] and schema["target"] == "label"
+    assert set(schema["feature_importance"]) == {"x1", "x2", "colour", "size"}
+
+
+def test_the_schema_reads_back_without_xgboost(trained, tmp_path):
+    model, _ = trained
+    directory = save_model(model, tmp_path / "model")
+    assert read_schema(directory) == model.schema
 
 
 def test_integer_labels_survive_json(tmp_path):
-    from tests.data_factory import binary_frame
-
-    train, validation, _ = split_dataset(binary_frame(200), "y", SplitParams())
-    model = train_model(train, validation, "y", [], Hyperparameters(max_rounds=10))
+    parts, profile = split_frame(tmp_path, binary_frame(200), "y")
+    model = train_model(parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=10))
     assert load_model(save_model(model, tmp_path / "m")).schema.labels == [0, 1]
 
 
@@ -67,6 +75,9 @@ def test_failed_save_leaves_no_partial_output(trained, tmp_path, monkeypatch):
 
 
 def test_loading_a_directory_without_a_model(tmp_path):
+    with pytest.raises(DataValidationError, match=f"not a saved model, {SCHEMA_FILE} is missing"):
+        load_model(tmp_path)
+    (tmp_path / SCHEMA_FILE).write_text(json.dumps({"target": "y", "features": ["a"]}))
     with pytest.raises(DataValidationError, match=f"not a saved model, {MODEL_FILE} is missing"):
         load_model(tmp_path)
 
@@ -74,4 +85,4 @@ def test_loading_a_directory_without_a_model(tmp_path):
 def test_table_missing_a_feature_is_refused(trained):
     model, test = trained
     with pytest.raises(DataValidationError, match=r"lacks feature column\(s\) \['x1'\]"):
-        model.predict_proba(test.drop(columns=["x1"]))
+        model.predict_proba(test.drop_columns(["x1"]))

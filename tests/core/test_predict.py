@@ -1,53 +1,61 @@
-"""Tests for flyte.core.predict: labels in original values, one probability column per class."""
+"""Tests for flyte.core.predict: labels in original values, one probability column per class, streamed."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 import pytest
 
-from flyte.core.fit import Hyperparameters, train_model
-from flyte.core.predict import PREDICTED_COLUMN, predict_table, probabilities, probability_column
-from flyte.core.split import SplitParams, split_dataset
-from tests.data_factory import MIXED_CATEGORICAL, binary_frame, mixed_frame
+from flyte.core import tables
+from flyte.core.fit import train_model
+from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.predict import PREDICTED_COLUMN, predict_table, probability_column
+from tests.data_factory import MIXED_CATEGORICAL, binary_frame, mixed_frame, read_frame, split_frame
 
 
 @pytest.fixture(scope="module")
-def mixed():
-    train, validation, test = split_dataset(mixed_frame(), "label", SplitParams())
-    return train_model(train, validation, "label", MIXED_CATEGORICAL, Hyperparameters(max_rounds=40)), test
+def mixed(tmp_path_factory):
+    parts, profile = split_frame(tmp_path_factory.mktemp("predict"), mixed_frame(), "label", MIXED_CATEGORICAL)
+    return train_model(parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=40)), parts["test"]
 
 
-def test_string_labels_come_back_as_strings(mixed):
+def test_string_labels_come_back_as_strings(mixed, tmp_path):
     model, test = mixed
-    out = predict_table(model, test)
+    rows = predict_table(model, test, tmp_path / "out")
+    out = read_frame(tmp_path / "out")
     assert list(out.columns) == [PREDICTED_COLUMN] + [probability_column(x) for x in ("alpha", "beta", "gamma")]
     assert set(out[PREDICTED_COLUMN]) <= {"alpha", "beta", "gamma"}
-    assert len(out) == len(test)
+    assert rows == len(out) == tables.num_rows(test)
 
 
-def test_predicted_label_is_the_most_probable(mixed):
+def test_predicted_label_is_the_most_probable(mixed, tmp_path):
     model, test = mixed
-    out = predict_table(model, test)
-    proba = probabilities(out, model.schema.labels)
+    predict_table(model, test, tmp_path / "out")
+    out = read_frame(tmp_path / "out")
+    proba = out[[probability_column(x) for x in model.schema.label_texts]].to_numpy()
     expected = np.asarray(model.schema.labels, dtype=object)[proba.argmax(axis=1)]
     assert out[PREDICTED_COLUMN].tolist() == expected.tolist()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
 
-def test_integer_labels_come_back_as_integers():
-    train, validation, test = split_dataset(binary_frame(200), "y", SplitParams())
-    model = train_model(train, validation, "y", [], Hyperparameters(max_rounds=20))
-    out = predict_table(model, test)
-    assert out[PREDICTED_COLUMN].dtype == np.int64
-    assert set(out[PREDICTED_COLUMN]) <= {0, 1}
+def test_integer_labels_come_back_as_integers(tmp_path):
+    parts, profile = split_frame(tmp_path, binary_frame(200), "y")
+    model = train_model(parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=20))
+    predict_table(model, parts["test"], tmp_path / "out")
+    assert tables.schema(tmp_path / "out").field(PREDICTED_COLUMN).type == pa.int64()
+    assert set(read_frame(tmp_path / "out")[PREDICTED_COLUMN]) <= {0, 1}
 
 
-def test_extra_columns_and_row_order_are_handled(mixed):
+def test_batches_give_the_same_predictions_as_one_pass(mixed, tmp_path, monkeypatch):
     model, test = mixed
-    shuffled = test.sample(frac=1.0, random_state=0)
-    shuffled["unrelated"] = "ignored"
-    out = predict_table(model, shuffled)
-    again = predict_table(model, shuffled.drop(columns=["unrelated", "label"]))
-    pd.testing.assert_frame_equal(out, again)
-    assert list(out.index) == list(range(len(test)))
+    predict_table(model, test, tmp_path / "whole")
+    monkeypatch.setattr(tables, "batch_rows", lambda *_args, **_kw: 7)
+    predict_table(model, test, tmp_path / "batched")
+    assert read_frame(tmp_path / "whole").equals(read_frame(tmp_path / "batched"))
+
+
+def test_extra_columns_are_ignored(mixed):
+    model, test = mixed
+    table = tables.read_columns(test, model.schema.features)
+    wider = table.append_column("unrelated", pa.array(["ignored"] * table.num_rows))
+    np.testing.assert_array_equal(model.predict_proba(wider), model.predict_proba(table))

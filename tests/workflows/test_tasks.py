@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from flytekit import FlyteContextManager
+from flytekit.core.type_engine import TypeEngine
 from flytekit.types.structured import StructuredDataset
 
 from flyte.core.errors import DataValidationError
-from flyte.core.fit import Hyperparameters
-from flyte.core.ingest import DatasetSpec
+from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.ingest import DatasetSpec, ingest_table
+from flyte.core.tables import file_sha256
 from flyte.core.model import MODEL_FILE, SCHEMA_FILE
 from flyte.core.split import SplitParams
 from flyte.workflows import tasks
@@ -71,12 +74,16 @@ def test_ingest_task_reports_bad_input_by_file(tmp_path):
         tasks.ingest(dataset=spec, data_as_of=AS_OF)
 
 
-def test_content_hash_follows_values_not_storage():
-    df = pd.DataFrame({"a": [1, 2], "y": [0, 1]})
-    same = tasks.content_hash(StructuredDataset(dataframe=df.copy()))
-    assert tasks.content_hash(StructuredDataset(dataframe=df)) == same
-    changed = df.assign(a=[1, 3])
-    assert tasks.content_hash(StructuredDataset(dataframe=changed)) != same
+def test_ingest_output_literal_carries_the_content_hash(tmp_path, mixed_csv):
+    """The hash flytekit puts on ingest's table literal (the downstream cache key) is the Parquet bytes' sha256."""
+    path, spec = mixed_csv
+    result = ingest_table(path, spec, tmp_path / "table")
+    ctx = FlyteContextManager.current_context()
+    literal = TypeEngine.to_literal(
+        ctx, tasks._hashed_table(tmp_path / "table", result.content_sha256), tasks.HashedTable,
+        TypeEngine.to_literal_type(tasks.HashedTable),
+    )  # fmt: skip
+    assert literal.hash == result.content_sha256 == file_sha256(tmp_path / "table" / "part-00000.parquet")
 
 
 def test_tasks_chain_locally(mixed_csv):

@@ -1,0 +1,45 @@
+"""Stage 5 on tables: read only the target and probability columns, score them, and render the report."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from flyte.core import labels as lbl
+from flyte.core.dataset import DataProfile
+from flyte.core.errors import DataValidationError
+from flyte.core.predict import probability_column
+from flyte.core.report import render_report
+from flyte.core.schema import ModelSchema
+from flyte.core.score import Metrics, roc_curves, score_predictions
+from flyte.core.tables import read_columns
+
+log = logging.getLogger(__name__)
+
+
+class Evaluation(NamedTuple):
+    metrics: Metrics
+    report_html: str
+
+
+def evaluate(test: Path, predictions: Path, schema: ModelSchema, profile: DataProfile) -> Evaluation:
+    """Metrics and the HTML report for the predictions of the model described by ``schema`` on ``test``.
+
+    Holds the true class codes and the probabilities of the scored rows (a few bytes a row per class),
+    never the feature columns.
+    """
+    texts = schema.label_texts
+    code_of = {t: i for i, t in enumerate(texts)}
+    y = lbl.codes(read_columns(test, [schema.target]).column(0), schema.label_kind, code_of, where=f"true labels ({schema.target!r})")
+    proba_table = read_columns(predictions, [probability_column(t) for t in texts])
+    if proba_table.num_rows != len(y):
+        raise DataValidationError(f"{len(y)} true labels but {proba_table.num_rows} predictions")
+    proba = np.column_stack([proba_table.column(i).to_numpy() for i in range(proba_table.num_columns)])
+    del proba_table
+    metrics = score_predictions(y, proba, texts)
+    html = render_report(metrics, roc_curves(y, proba, texts), schema.feature_importance, profile)
+    log.info("scored %d rows: accuracy %.4f, ROC AUC %.4f, log loss %.4f", metrics.rows, metrics.accuracy, metrics.roc_auc, metrics.log_loss)
+    return Evaluation(metrics=metrics, report_html=html)
