@@ -37,3 +37,14 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+.PHONY: bench bench-large
+
+## Benchmark: cold pipeline vs a plain script (1M, 5M rows), cached rerun, peak memory per pod (100k-10M rows).
+## Report on stdout and as JSON in $BENCH_DATA (default /tmp/flyte-bench); pass options as BENCH_ARGS="--only timing".
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.bench --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench.json" $(BENCH_ARGS)
+
+## Not for CI: 100M rows (~7 GB CSV), every task as a pod, the fit pod held to 4 GiB (see benchmarks/large.py).
+bench-large: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.large --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-large.json" $(BENCH_ARGS)

@@ -111,20 +111,28 @@ class PodFailed(AssertionError):
     pass
 
 
-def run_as_pods(pkg: Package, workflow: str, launch_plan: str, workdir: Path, executor: Executor) -> literals_pb2.LiteralMap:
+def run_as_pods(
+    pkg: Package,
+    workflow: str,
+    launch_plan: str,
+    workdir: Path,
+    executor: Executor,
+    inputs: dict[str, literals_pb2.Literal] | None = None,
+) -> literals_pb2.LiteralMap:
     """Execute every node of ``workflow`` as propeller would: one pod per task, inputs.pb in, outputs.pb out.
 
-    Workflow inputs come from the launch plan's defaults; each node's inputs are bound to upstream outputs
-    as the serialized graph says. Returns the workflow's output literals.
+    Workflow inputs come from the launch plan's defaults, overridden by ``inputs`` as a user launching
+    the plan with values would; each node's inputs are bound to upstream outputs as the serialized graph
+    says. Returns the workflow's output literals.
     """
     template = pkg.workflows[workflow].template
     lp = pkg.launch_plans[launch_plan]
     # flytekit binds workflow inputs to node "" (propeller's start node).
-    values = {"": _launch_plan_inputs(lp)}
+    values = {"": _launch_plan_inputs(lp, inputs or {})}
     for node in _topological(template.nodes):
         task = pkg.tasks[node.task_node.reference_id.name].template
-        inputs = literals_pb2.LiteralMap(literals={b.var: _resolve(b.binding, values) for b in node.inputs})
-        proc, outputs = run_task_pod(task, inputs, workdir / "pods" / node.id, executor)
+        node_inputs = literals_pb2.LiteralMap(literals={b.var: _resolve(b.binding, values) for b in node.inputs})
+        proc, outputs = run_task_pod(task, node_inputs, workdir / "pods" / node.id, executor)
         if outputs is None:
             raise PodFailed(f"node {node.id} ({task.id.name}) failed, rc={proc.returncode}\n{proc.stderr[-4000:]}")
         values[node.id] = outputs
@@ -154,8 +162,16 @@ def run_task_pod(task, inputs: literals_pb2.LiteralMap, node_dir: Path, executor
     return proc, outputs
 
 
-def _launch_plan_inputs(lp: launch_plan_pb2.LaunchPlan) -> literals_pb2.LiteralMap:
+def _launch_plan_inputs(
+    lp: launch_plan_pb2.LaunchPlan, overrides: dict[str, literals_pb2.Literal]
+) -> literals_pb2.LiteralMap:
+    # FlyteAdmin refuses a launch that sets a fixed input or one the plan does not declare; so do we.
+    declared, fixed = set(lp.spec.default_inputs.parameters), set(lp.spec.fixed_inputs.literals)
+    refused = (set(overrides) - declared) | (set(overrides) & fixed)
+    if refused:
+        raise ValueError(f"{lp.id.name}: cannot set {sorted(refused)}: not inputs of the plan, or fixed by it")
     literals = {name: p.default for name, p in lp.spec.default_inputs.parameters.items() if p.HasField("default")}
+    literals.update(overrides)
     literals.update(lp.spec.fixed_inputs.literals)
     return literals_pb2.LiteralMap(literals=literals)
 

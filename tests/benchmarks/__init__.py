@@ -1,0 +1,1 @@
+"""Tests of the benchmark tools: the synthetic data generator and the plain-script baseline."""

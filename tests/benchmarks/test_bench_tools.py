@@ -1,0 +1,79 @@
+"""The benchmark's own tools: the synthetic CSV generator and the plain-script baseline it is measured against."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pyarrow.csv as pacsv
+import pytest
+
+from benchmarks.pods import parse_quantity
+from benchmarks.synthetic import BLOCK_ROWS, FEATURES, TARGET, dataset_spec, synthetic_csv, write_synthetic_csv
+from tests.flyte_package import REPO, clean_env
+
+#: More than two generation blocks and not a multiple of one: the last block is partial.
+ROWS = 2 * BLOCK_ROWS + 1234
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    return synthetic_csv(ROWS, seed=7, directory=tmp_path_factory.mktemp("bench-data"))
+
+
+def test_file_has_a_header_and_every_row(generated):
+    with open(generated, encoding="utf-8") as fh:
+        header = fh.readline().strip().replace('"', "").split(",")
+        lines = sum(1 for _ in fh)
+    assert header == [*FEATURES, TARGET]
+    assert lines == ROWS
+    table = pacsv.read_csv(generated)
+    assert table.num_rows == ROWS
+    assert set(table.column(TARGET).to_pylist()) == {0, 1}
+    share = sum(table.column(TARGET).to_pylist()) / ROWS
+    assert 0.3 < share < 0.7  # both classes well represented, so a stratified split has rows of each
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(generated, tmp_path):
+    again = write_synthetic_csv(tmp_path / "again.csv", ROWS, seed=7)
+    other = write_synthetic_csv(tmp_path / "other.csv", ROWS, seed=8)
+    assert again.read_bytes() == generated.read_bytes()
+    assert other.read_bytes() != generated.read_bytes()
+
+
+def test_cached_file_is_reused_not_rewritten(generated):
+    before = generated.stat().st_mtime_ns
+    assert synthetic_csv(ROWS, seed=7, directory=generated.parent) == generated
+    assert generated.stat().st_mtime_ns == before
+    assert not [p for p in generated.parent.iterdir() if p.name.startswith(".")]  # no partial file left behind
+
+
+def test_dataset_spec_is_what_the_pipeline_reads(generated):
+    assert dataset_spec(generated) == {"source": str(generated.resolve()), "has_header": True, "target": "y"}
+
+
+def test_plain_script_learns_the_synthetic_target(tmp_path):
+    csv = synthetic_csv(2000, seed=7, directory=tmp_path)
+    out = tmp_path / "metrics.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.plain_script", str(csv), "--json", str(out)],
+        cwd=REPO,
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads(out.read_text())
+    assert "accuracy" in proc.stderr  # it logs its metrics
+    assert metrics["rows"] == 2000 and metrics["test_rows"] == 660  # 0.33 of the rows, as the pipeline holds out
+    assert metrics["accuracy"] > 0.7
+    assert metrics["roc_auc"] > 0.8
+    # A model that learned nothing would sit at log(2) = 0.693.
+    assert metrics["log_loss"] < 0.6
+
+
+@pytest.mark.parametrize(("text", "expected"), [("2Gi", 2 << 30), ("512Mi", 512 << 20), ("1G", 10**9), ("1500", 1500)])
+def test_memory_quantities(text, expected):
+    assert parse_quantity(text) == expected
