@@ -72,7 +72,11 @@ ARG APP_HOME=/home/flyte/app
 # PYTHONDONTWRITEBYTECODE: dependencies are byte-compiled at build time; at run time nothing writes .pyc files
 #   (site-packages is root-owned anyway, and the code is small).
 # PYTHONUNBUFFERED: logs reach `kubectl logs` and the Flyte console as they are printed.
+# OMP_WAIT_POLICY=PASSIVE: XGBoost's OpenMP threads sleep between parallel regions instead of spinning. A pod
+#   shares its node's cores; with spinning threads a busy neighbour core made fit times swing tenfold in the
+#   issue's measurements, and a spinning thread also burns the cpu limit the pod is throttled against.
 ENV VIRTUAL_ENV=/opt/venv \
+    OMP_WAIT_POLICY=PASSIVE \
     PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=${APP_HOME} \
     PYTHONDONTWRITEBYTECODE=1 \

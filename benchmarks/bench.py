@@ -7,6 +7,9 @@ timing   At each --sizes (default 1M and 5M rows of benchmarks.synthetic), the p
          an empty local cache), interleaved, --repeats times each. Reports median wall seconds,
          pipeline/plain, and both accuracies (the same split and hyperparameters: they should agree).
 cached   `pyflyte run` on the bundled Pima data once to fill a HOME's cache, then the rerun (median).
+overhead Where a cold run's time goes at 1M rows: imports, each stage's core call, flytekit's share
+         (benchmarks.overhead), next to the plain script's stage times.
+wide     Ingest of a 10,000-column x 1,000-row CSV against a plain typed Arrow read (benchmarks.wide).
 memory   Every task as a pod (benchmarks.memory) at each --memory-rows: peak RSS and seconds per pod
          against the memory limit the task declares; peaks above 70% of it are flagged. With
          --enforce-limits each pod also runs under that limit (benchmarks.pods), so an overrun ends
@@ -16,7 +19,7 @@ Every child runs with OMP_WAIT_POLICY=PASSIVE: on a shared machine XGBoost's Ope
 spin-wait between rounds and timings swing with the neighbours' load. The report goes to stdout and,
 with --json, to a file the README figures can be regenerated from.
 
-    .venv/bin/python -m benchmarks.bench [--only timing|cached|memory] [--sizes 1000000 5000000]
+    .venv/bin/python -m benchmarks.bench [--only timing|cached|overhead|wide|memory] [--sizes 1000000 5000000]
         [--memory-rows 100000 1000000 5000000 10000000] [--repeats 3] [--enforce-limits] [--json bench.json]
 """
 
@@ -39,6 +42,8 @@ from pathlib import Path
 from benchmarks.memory import memory_table, run_memory
 from benchmarks.pods import Measured, read_output, run_measured
 from benchmarks.synthetic import data_dir, dataset_spec, synthetic_csv
+from benchmarks.overhead import render_overhead, run_overhead
+from benchmarks.wide import render_wide, run_wide
 from tests.flyte_package import BIN, REPO, RUN, clean_env
 
 log = logging.getLogger(__name__)
@@ -204,6 +209,10 @@ def render(report: dict) -> str:
             f"(runs {', '.join(f'{s:.1f}' for s in c['rerun_s'])})",
             "",
         ]
+    if "overhead" in report:
+        out += [render_overhead(report["overhead"]), ""]
+    if "wide" in report:
+        out += [render_wide(report["wide"]), ""]
     if "memory" in report:
         out += [
             "Peak memory per task, each run as its pod (peak RSS of the pod process; limit = declared container limit)",
@@ -216,7 +225,7 @@ def render(report: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--only", choices=["timing", "cached", "memory"], action="append", help="repeatable; default: all"
+        "--only", choices=["timing", "cached", "overhead", "wide", "memory"], action="append", help="repeatable; default: all"
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000], help="rows for the timing part")
     parser.add_argument("--memory-rows", type=int, nargs="+", default=[100_000, 1_000_000, 5_000_000, 10_000_000])
@@ -226,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, help="scratch space (default: a new directory under $BENCH_DATA)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    parts = args.only or ["timing", "cached", "memory"]
+    parts = args.only or ["timing", "cached", "overhead", "wide", "memory"]
     data_dir().mkdir(parents=True, exist_ok=True)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="work-", dir=data_dir()))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -236,6 +245,10 @@ def main(argv: list[str] | None = None) -> None:
             report["timing"] = timing(args.sizes, args.repeats, workdir)
         if "cached" in parts:
             report["cached"] = cached(args.repeats, workdir)
+        if "overhead" in parts:
+            report["overhead"] = run_overhead(rows=1_000_000)
+        if "wide" in parts:
+            report["wide"] = run_wide(columns=10_000, rows=1_000, repeats=args.repeats)
         if "memory" in parts:
             report["memory"] = run_memory(args.memory_rows, SEED, workdir / "memory", enforce=args.enforce_limits)
     finally:  # the scratch space holds Parquet copies of every table: never leave it behind

@@ -32,8 +32,7 @@ def evaluate(test: Path, predictions: Path, schema: ModelSchema, profile: DataPr
     never the feature columns.
     """
     texts = schema.label_texts
-    code_of = {t: i for i, t in enumerate(texts)}
-    y = lbl.codes(read_columns(test, [schema.target]).column(0), schema.label_kind, code_of, where=f"true labels ({schema.target!r})")
+    y = lbl.read_codes(test, schema.target, texts, schema.label_kind)
     proba_table = read_columns(predictions, [probability_column(t) for t in texts])
     if proba_table.num_rows != len(y):
         raise DataValidationError(f"{len(y)} true labels but {proba_table.num_rows} predictions")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from flyte.core.errors import DataValidationError
+from flyte.core.tables import iter_batches, num_rows
 
 #: How labels read back: whole numbers, other numbers, or text. Decided from all of a target's values.
 INT, FLOAT, STR = "int", "float", "str"
@@ -79,3 +81,16 @@ def codes(array: pa.Array | pa.ChunkedArray, kind: str, code_of: dict[str, int],
             raise DataValidationError(f"{where}: label {name!r} is not one of the known labels {list(code_of)}")
         lookup.append(code_of[name])
     return np.asarray(lookup, dtype=np.int32)[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def read_codes(table: Path, target: str, texts: list[str], kind: str) -> np.ndarray:
+    """Every row's class code from a table's target column, read batch by batch into the smallest integer
+    type (one byte a row for up to 256 classes): the whole column is never held as text."""
+    code_of = {t: i for i, t in enumerate(texts)}
+    y = np.empty(num_rows(table), dtype=np.min_scalar_type(max(len(texts) - 1, 0)))
+    offset = 0
+    for batch in iter_batches(table, columns=[target]):
+        batch_codes = codes(batch.column(0), kind, code_of, where=f"{Path(table).name}: target column {target!r}")
+        y[offset : offset + len(batch_codes)] = batch_codes
+        offset += len(batch_codes)
+    return y

@@ -164,10 +164,12 @@ class ParquetSource:
     def batches(self, roles: Roles) -> Iterator[tuple[pa.RecordBatch, int]]:
         schema, first = self.output_schema(roles), 1
         try:
-            for batch in self.file.iter_batches(batch_size=batch_rows(len(self.names))):
-                columns = [self._cast(batch.column(i), f, first) for i, f in enumerate(schema)]
-                yield pa.RecordBatch.from_arrays(columns, schema=schema), first
-                first += batch.num_rows
+            # Row group by row group: the file's own unit, and ParquetFile.iter_batches grew without bound here.
+            for group in range(self.file.metadata.num_row_groups):
+                for batch in self.file.read_row_group(group).to_batches(max_chunksize=batch_rows(len(self.names))):
+                    columns = [self._cast(batch.column(i), f, first) for i, f in enumerate(schema)]
+                    yield pa.RecordBatch.from_arrays(columns, schema=schema), first
+                    first += batch.num_rows
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataValidationError(f"{self.name}: cannot read as Parquet: {exc}") from exc
 

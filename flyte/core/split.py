@@ -15,7 +15,7 @@ import pyarrow as pa
 from flyte.core import labels as lbl
 from flyte.core.dataset import DataProfile
 from flyte.core.errors import DataValidationError
-from flyte.core.tables import TableWriter, iter_batches, prefetch, read_columns, schema
+from flyte.core.tables import TableWriter, iter_batches, prefetch, schema
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +49,17 @@ def assign_parts(y: np.ndarray, params: SplitParams) -> np.ndarray:
 
     Exact: the test part holds ceil(test_ratio * n) rows and validation ceil(validation_ratio * rest),
     shared between classes in proportion to their counts (largest remainders get the leftover rows),
-    with at least one row of every class in every part. Rows of a class go to parts by a seeded
-    permutation, so the same seed and codes always give the same assignment.
+    with at least one row of every class in every part. Within a class, which rows go where is a seeded
+    uniform shuffle, so the same seed and codes always give the same assignment.
     """
     for name in ("test_ratio", "validation_ratio"):
         ratio = getattr(params, name)
         if not 0.0 < ratio < 1.0:
             raise DataValidationError(f"split {name} must be between 0 and 1 exclusive, got {ratio}")
     n = len(y)
-    counts = np.bincount(y)
+    counts = np.zeros(int(y.max()) + 1 if n else 0, dtype=np.int64)
+    for start in range(0, n, 1 << 20):  # chunks: bincount would widen all of y to 8-byte integers at once
+        counts += np.bincount(y[start : start + (1 << 20)], minlength=len(counts))
     present = np.flatnonzero(counts)
     test = _allocate(counts, math.ceil(params.test_ratio * n))
     rest = counts - test
@@ -70,13 +72,14 @@ def assign_parts(y: np.ndarray, params: SplitParams) -> np.ndarray:
             f"class code(s) {short} (counts {[int(counts[k]) for k in short]}) would leave a part without a row of "
             "that class; every class needs a row in train, validation and test"
         )
+    # Per class, shuffle that class's part codes (exact counts) and scatter them onto its rows through a
+    # mask: one byte a row for the codes, the mask and the parts, and no index arrays (eight bytes a row).
     rng = np.random.default_rng(params.seed)
-    parts = np.full(n, TRAIN, dtype=np.int8)
+    parts = np.empty(n, dtype=np.int8)
     for k in present:
-        rows = np.flatnonzero(y == k)
-        rng.shuffle(rows)
-        parts[rows[: test[k]]] = TEST
-        parts[rows[test[k] : test[k] + validation[k]]] = VALIDATION
+        codes = np.repeat(np.array([TEST, VALIDATION, TRAIN], dtype=np.int8), [test[k], validation[k], train[k]])
+        rng.shuffle(codes)
+        parts[y == k] = codes
     return parts
 
 
@@ -96,10 +99,7 @@ def split_table(table: Path, profile: DataProfile, params: SplitParams, destinat
     Only the target column is held in memory whole (a few bytes a row); the other columns stream
     through one batch at a time, keeping file order inside each part.
     """
-    code_of = {text: i for i, text in enumerate(profile.labels)}
-    target = read_columns(table, [profile.target]).column(0)
-    y = lbl.codes(target, profile.label_kind, code_of, where=f"target column {profile.target!r}")
-    del target
+    y = lbl.read_codes(table, profile.target, profile.labels, profile.label_kind)
     parts = assign_parts(y, params)
     del y
     table_schema = schema(table)

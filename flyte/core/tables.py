@@ -16,6 +16,8 @@ T = TypeVar("T")
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flyte.core.errors import DataValidationError
+
 PART_PATTERN = "part-{:05d}.parquet"
 
 #: Rows per Parquet row group (and so per batch a reader gets back at most). Large enough that per-batch
@@ -53,19 +55,30 @@ def num_rows(directory: Path) -> int:
 
 
 def iter_batches(directory: Path, columns: Sequence[str] | None = None, rows: int | None = None) -> Iterator[pa.RecordBatch]:
-    """Stream the table's rows in file order, ``rows`` at a time, reading only ``columns``.
+    """Stream the table's rows in file order, at most ``rows`` at a time, reading only ``columns``.
 
-    Memory stays at about one batch whatever the table's size.
+    Reads one row group at a time, so memory stays at about one row group (bounded by the writer) whatever
+    the table's size. ``ParquetFile.iter_batches`` is not used: its memory grew with every batch here
+    (pyarrow 26; apache/arrow#39808 reports the same for Dataset.to_batches).
     """
     for part in part_files(directory):
         pf = pq.ParquetFile(part)
+        absent = [c for c in columns or () if c not in pf.schema_arrow.names]
+        if absent:  # pyarrow would silently return no column for a name it does not know
+            raise DataValidationError(f"{directory}: no column(s) {absent}; the table has {pf.schema_arrow.names}")
         size = rows or batch_rows(len(columns) if columns is not None else len(pf.schema_arrow))
-        yield from pf.iter_batches(batch_size=size, columns=list(columns) if columns is not None else None)
+        for group in range(pf.metadata.num_row_groups):
+            table = pf.read_row_group(group, columns=list(columns) if columns is not None else None)
+            yield from table.to_batches(max_chunksize=size)
+            del table
         pf.close()
 
 
 def read_columns(directory: Path, columns: Sequence[str]) -> pa.Table:
     """The named columns of every row, and nothing else (for a target or probability columns)."""
+    absent = [c for c in columns if c not in schema(directory).names]
+    if absent:
+        raise DataValidationError(f"{directory}: no column(s) {absent}; the table has {schema(directory).names}")
     return pa.concat_tables(pq.read_table(p, columns=list(columns)) for p in part_files(directory))
 
 
@@ -83,7 +96,8 @@ class TableWriter:
             raise FileExistsError(f"{self.directory}: already exists; refusing to overwrite a table")
         self.directory.parent.mkdir(parents=True, exist_ok=True)
         self.schema = schema
-        self.row_group_rows = row_group_rows or ROW_GROUP_ROWS
+        # Row groups are what readers hold at once, so a wide table gets fewer rows per group.
+        self.row_group_rows = row_group_rows or batch_rows(len(schema))
         self.rows = 0
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0

@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 
 from flyte.core import tables
+from flyte.core.errors import DataValidationError
 from flyte.core.tables import TableWriter, iter_batches, num_rows, part_files, prefetch, read_columns
 
 SCHEMA = pa.schema([("x", pa.float64()), ("label", pa.string())])
@@ -93,3 +94,13 @@ def test_prefetch_stops_its_producer_when_the_consumer_stops():
         if item == 3:
             break
     assert len(produced) <= 3 + 4  # the consumer's items, the queue, and one in hand
+
+
+def test_asking_for_a_column_the_table_lacks_is_refused(tmp_path):
+    with TableWriter(tmp_path / "t", SCHEMA) as writer:
+        writer.write(batch(0, 10))
+        writer.commit()
+    with pytest.raises(DataValidationError, match=r"no column\(s\) \['target'\]; the table has \['x', 'label'\]"):
+        list(iter_batches(tmp_path / "t", columns=["target"]))
+    with pytest.raises(DataValidationError, match=r"no column\(s\) \['target'\]"):
+        read_columns(tmp_path / "t", ["x", "target"])

@@ -65,6 +65,11 @@ def test_reference_names_registry_name_and_version(image):
     assert in_image(image, "sh", "-c", "echo $FLYTE_INTERNAL_IMAGE") == image
 
 
+def test_openmp_threads_do_not_spin(image):
+    """XGBoost's threads sleep between parallel regions: a pod shares its node's cores."""
+    assert in_image(image, "sh", "-c", "echo $OMP_WAIT_POLICY") == "PASSIVE"
+
+
 def test_runs_as_non_root_with_its_own_python(image):
     assert in_image(image, "id", "-u") != "0"
     assert in_image(image, "which", "pyflyte-execute") == "/opt/venv/bin/pyflyte-execute"
