@@ -40,12 +40,18 @@ FIT_CACHE_VERSION = "2.0"
 PREDICT_CACHE_VERSION = "2.0"
 SCORE_CACHE_VERSION = "2.0"
 
-# Presets, sized from `make bench` (peak RSS of each task run as a pod; README "Resources" has the table).
-# Requests must fit a small sandbox: `flytectl demo start` runs a one-node k3s cluster inside Docker
-# and sets no per-task quota of its own, so what bounds a request is the Docker node itself; on a
-# 2-cpu, 4 GiB node the sandbox's own pods already hold about 350m cpu, so no task may request 2 whole
-# cpus. Limits may be higher than requests: a task uses the second core when the node has it free.
-LIGHT = preset(request_cpu="500m", request_mib=512, limit_cpus=2, limit_mib=1024)
+# Presets, sized from `make bench`: every task run as a pod, peak RSS at 100k, 1M, 5M and 10M rows x 8
+# features (README, "Scale"). At 10M rows the light tasks peaked at 293-592 MiB (score highest: an exact
+# ROC AUC sorts every test row) and fit at 751 MiB, so requests cover those peaks and every peak stays
+# under 60% of its limit. Ingest, split and predict stay flat as rows grow; score and fit grow with them.
+#
+# Requests must also schedule on a small sandbox. `flytectl demo start` runs a one-node k3s cluster in a
+# Docker container and sets no per-task cap: its chart (flyteorg/flyte, charts/flyte-sandbox/values.yaml,
+# `task_resources`) gives tasks that declare nothing 500m cpu / 1Gi and sets every limit to 0, i.e. none.
+# What bounds a request is the node, i.e. the Docker VM. On a 2-cpu, 4 GiB VM the sandbox's own pods
+# already hold about 350m cpu, so no task requests 2 whole cpus; limits may be higher than requests, and a
+# task uses the second core when the node has it free.
+LIGHT = preset(request_cpu="500m", request_mib=640, limit_cpus=2, limit_mib=1024)
 TRAIN = preset(request_cpu="1", request_mib=1024, limit_cpus=2, limit_mib=2048)
 
 #: The nightly launch plan's schedule: 02:00 UTC every day (standard five-field cron).
