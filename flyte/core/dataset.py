@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 from flyte.core.errors import DataValidationError
+from flyte.core.validation import check_types, require, strict
 
 #: Where the datasets shipped inside the package live; ``bundled://NAME`` points here.
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -30,25 +32,95 @@ PIMA_COLUMNS = (
 LOCAL_SCHEMES = ("", "file", BUNDLED_SCHEME)
 
 
+#: Text read as a missing value unless the spec says otherwise (empty fields and the usual spellings).
+DEFAULT_MISSING_VALUES = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
+
+
+@strict
 @dataclass
 class DatasetSpec:
-    """Where a dataset lives and how to read it.
+    """Where a dataset lives and how to read it. Unknown keys, wrong types and bad values are refused.
 
     source: a local path, ``file://``, ``http(s)://``, ``s3://``, ``gs://`` or ``bundled://NAME``
-        (a file shipped in ``flyte/data``).
+        (a file shipped in ``flyte/data``). Required.
+    target: the column to predict. Required.
     file_format: ``csv``, ``parquet``, or ``auto`` to decide by the file name's extension.
-    has_header: whether a CSV's first line holds the column names.
-    column_names: the names of a header-less CSV's columns, in file order; ignored otherwise.
-    target: the column to predict.
-    categorical_columns: feature columns holding categories (strings) rather than numbers.
+    has_header: whether a CSV's first line (after skip_rows) holds the column names.
+    column_names: the names of a header-less CSV's columns, in file order; required without a header.
+    delimiter: the CSV field separator, one character (``,``, ``;``, a tab).
+    encoding: the file's text encoding (``utf-8``, ``latin-1``, ``cp1252``, ...).
+    missing_values: field texts that mean "missing" (compared after trimming, when trim_whitespace).
+    trim_whitespace: strip spaces around text fields (labels, categories); numbers are always trimmed.
+    comment_prefix: lines starting with this text are ignored (``#``); empty for none.
+    skip_rows: lines to skip at the top of the file, before the header.
+    categorical_columns: feature columns holding categories (text) rather than numbers.
+    drop_columns: columns to leave out (IDs, leaky columns).
+    feature_columns: the feature columns to use; empty for every column but the target and dropped ones.
+    expected_labels: the only labels the target may hold (as text); a row with another is refused,
+        naming its line. Empty: any label, but each class needs min_rows_per_class rows.
+    positive_label: for a binary target, the class whose precision, recall and F1 are reported;
+        empty for the larger label (numbers by value, then text).
+    min_rows_per_class: fewest rows a class may have; a stray class below it is refused at ingest.
     """
 
-    source: str = f"{BUNDLED_SCHEME}://pima-indians-diabetes.data.csv"
+    source: str = ""
+    target: str = ""
     file_format: str = "auto"
-    has_header: bool = False
-    column_names: list[str] = field(default_factory=lambda: list(PIMA_COLUMNS))
-    target: str = "class"
+    has_header: bool = True
+    column_names: list[str] = field(default_factory=list)
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    missing_values: list[str] = field(default_factory=lambda: list(DEFAULT_MISSING_VALUES))
+    trim_whitespace: bool = True
+    comment_prefix: str = ""
+    skip_rows: int = 0
     categorical_columns: list[str] = field(default_factory=list)
+    drop_columns: list[str] = field(default_factory=list)
+    feature_columns: list[str] = field(default_factory=list)
+    expected_labels: list[str] = field(default_factory=list)
+    positive_label: str = ""
+    min_rows_per_class: int = 10
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        require(bool(self.source.strip()), "DatasetSpec.source is required: the file to read")
+        require(bool(self.target.strip()), "DatasetSpec.target is required: the column to predict")
+        require(self.file_format.lower() in ("auto", "csv", "parquet"),
+                f"DatasetSpec.file_format must be auto, csv or parquet, got {self.file_format!r}")  # fmt: skip
+        require(self.has_header or bool(self.column_names),
+                "DatasetSpec.column_names must list the columns when has_header is false")  # fmt: skip
+        require(len(self.delimiter) == 1 and self.delimiter not in "\r\n\"",
+                f"DatasetSpec.delimiter must be one character (',', ';', a tab), got {self.delimiter!r}")  # fmt: skip
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise DataValidationError(f"DatasetSpec.encoding {self.encoding!r} is not a known text encoding") from None
+        require(self.skip_rows >= 0, f"DatasetSpec.skip_rows must be 0 or more, got {self.skip_rows}")
+        require(self.min_rows_per_class >= 1, f"DatasetSpec.min_rows_per_class must be 1 or more, got {self.min_rows_per_class}")
+        require(self.target not in self.categorical_columns,
+                f"DatasetSpec: target {self.target!r} cannot also be a categorical feature")  # fmt: skip
+        require(self.target not in self.drop_columns, f"DatasetSpec: target {self.target!r} cannot be dropped")
+        require(self.target not in self.feature_columns, f"DatasetSpec: target {self.target!r} cannot be a feature")
+        both = sorted(set(self.drop_columns) & (set(self.feature_columns) | set(self.categorical_columns)))
+        require(not both, f"DatasetSpec: column(s) {both} are both dropped and used")
+        if self.expected_labels:
+            require(len(set(self.expected_labels)) == len(self.expected_labels) >= 2,
+                    f"DatasetSpec.expected_labels must list two or more distinct labels, got {self.expected_labels}")  # fmt: skip
+        if self.positive_label and self.expected_labels:
+            require(self.positive_label in self.expected_labels,
+                    f"DatasetSpec.positive_label {self.positive_label!r} is not one of expected_labels {self.expected_labels}")  # fmt: skip
+
+
+def pima_spec() -> DatasetSpec:
+    """The bundled Pima Indians diabetes data: the workflow's default dataset, a preset like any other spec."""
+    return DatasetSpec(
+        source=f"{BUNDLED_SCHEME}://pima-indians-diabetes.data.csv",
+        target="class",
+        has_header=False,
+        column_names=list(PIMA_COLUMNS),
+        expected_labels=["0", "1"],
+        positive_label="1",
+    )
 
 
 @dataclass
@@ -61,10 +133,10 @@ class DataProfile:
     class_counts: each class (its label as text) to its number of rows.
     labels: every class's label as text, in class-code order (numbers by value, then text).
     label_kind: how the labels read back: ``int``, ``float`` or ``str``.
-    sha256: hex digest of the source file's bytes, to tell two snapshots apart.
+    sha256: hex digest of the source file's bytes, to tell two snapshots apart. The profile holds no
+        path: it follows the bytes, so the same file read from another place has the same profile.
     """
 
-    source: str = ""
     sha256: str = ""
     rows: int = 0
     columns: int = 0

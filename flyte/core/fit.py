@@ -12,8 +12,7 @@ import xgboost as xgb
 
 from flyte.core import labels as lbl
 from flyte.core.dataset import DataProfile
-from flyte.core.errors import DataValidationError
-from flyte.core.hyperparameters import EXTERNAL_MEMORY_CHOICES, Hyperparameters
+from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.model import ModelSchema, TrainedModel
 from flyte.core.tables import iter_batches, num_rows
 
@@ -69,7 +68,6 @@ def train_model(
     ``n_threads`` should equal the cpus the caller may use. ``memory_budget`` (bytes) is what the caller
     may hold, for ``external_memory="auto"``; ``scratch`` is the local directory for external-memory pages.
     """
-    _check_params(params)
     code_of = {text: i for i, text in enumerate(profile.labels)}
     labels = [lbl.typed(text, profile.label_kind) for text in profile.labels]
     categories = _categories(train, profile.categorical_columns)
@@ -117,7 +115,7 @@ def train_model(
     booster = booster[: best + 1]
     schema.best_iteration = best
     gain = booster.get_score(importance_type="total_gain")
-    schema.feature_importance = {f: float(gain.get(f, 0.0)) for f in schema.features}
+    schema.feature_importance = {f: float(gain.get(b, 0.0)) for f, b in zip(schema.features, schema.booster_features)}
     log.info("best iteration %d of at most %d rounds", best, params.max_rounds)
     return TrainedModel(booster=booster, schema=schema)
 
@@ -136,15 +134,6 @@ def use_external_memory(setting: str, rows: int, features: int, memory_budget: i
 def estimated_fit_bytes(rows: int, features: int) -> int:
     """Peak memory of an in-memory fit of ``rows`` x ``features``, by the model fitted to `make bench`."""
     return PROCESS_BASELINE_BYTES + rows * (features * QUANTISED_BYTES_PER_CELL + ROW_OVERHEAD_BYTES)
-
-
-def _check_params(params: Hyperparameters) -> None:
-    if params.max_rounds < 1 or params.early_stopping_rounds < 1:
-        raise DataValidationError("max_rounds and early_stopping_rounds must be at least 1")
-    if params.external_memory not in EXTERNAL_MEMORY_CHOICES:
-        raise DataValidationError(f"external_memory must be one of {EXTERNAL_MEMORY_CHOICES}, got {params.external_memory!r}")
-    if not 2 <= params.max_bin <= 256:
-        raise DataValidationError(f"max_bin must be between 2 and 256, got {params.max_bin}")
 
 
 def _categories(table: Path, columns: list[str]) -> dict[str, list[str]]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flyte.core.validation import check_types, require, strict
+
 #: Values of Hyperparameters.external_memory.
 EXTERNAL_MEMORY_CHOICES = ("auto", "never", "always")
 
 
+@strict
 @dataclass
 class Hyperparameters:
     """XGBoost settings; defaults suit small and medium tables.
@@ -39,3 +42,19 @@ class Hyperparameters:
     max_bin: int = 256
     seed: int = 7
     external_memory: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        require(self.max_rounds >= 1 and self.early_stopping_rounds >= 1,
+                "max_rounds and early_stopping_rounds must be at least 1")  # fmt: skip
+        require(self.learning_rate > 0, f"learning_rate must be above 0, got {self.learning_rate}")
+        require(self.max_depth >= 0, f"max_depth must be 0 (no limit) or more, got {self.max_depth}")
+        require(self.min_child_weight >= 0, f"min_child_weight must be 0 or more, got {self.min_child_weight}")
+        for name in ("subsample", "colsample_bytree"):
+            value = getattr(self, name)
+            require(0 < value <= 1, f"{name} must be in (0, 1], got {value}")
+        require(self.reg_lambda >= 0 and self.reg_alpha >= 0, "reg_lambda and reg_alpha must be 0 or more")
+        require(2 <= self.max_bin <= 256, f"max_bin must be between 2 and 256, got {self.max_bin}")
+        require(self.seed >= 0, f"seed must be 0 or more, got {self.seed}")
+        require(self.external_memory in EXTERNAL_MEMORY_CHOICES,
+                f"external_memory must be one of {EXTERNAL_MEMORY_CHOICES}, got {self.external_memory!r}")  # fmt: skip

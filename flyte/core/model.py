@@ -29,22 +29,23 @@ class TrainedModel:
 
         Numbers are float64 with missing values as NaN; categories are pandas categoricals over the
         training categories, with unseen or missing ones as missing values, which XGBoost routes natively.
-        Columns the model was not trained on (the target among them) are ignored.
+        Columns the model was not trained on (the target among them) are ignored. Columns are named as
+        the booster knows them (``ModelSchema.booster_features``).
         """
         names = batch.schema.names
         absent = [c for c in self.schema.features if c not in names]
         if absent:
             raise DataValidationError(f"table lacks feature column(s) {absent} that the model was trained on")
         out = {}
-        for col in self.schema.features:
+        for col, booster_name in zip(self.schema.features, self.schema.booster_features):
             values = batch.column(col)
             if col in self.schema.categories:
                 known = self.schema.categories[col]
                 index = pc.index_in(pc.cast(values, pa.string()), value_set=pa.array(known, pa.string()))
                 codes = index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-                out[col] = pd.Categorical.from_codes(codes, categories=known)
+                out[booster_name] = pd.Categorical.from_codes(codes, categories=known)
             else:
-                out[col] = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+                out[booster_name] = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
         return pd.DataFrame(out, copy=False)
 
     def predict_proba(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Raw-file readers: a CSV or Parquet source as typed record batches, each knowing its first line or row."""
+"""Raw-file readers: a CSV or Parquet source as typed, cleaned record batches whose rows know their line."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import re
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from flyte.core.csv_text import CommentBlanker, check_text, leading_lines_to_skip, null_markers, safe_text, shorten
 from flyte.core.dataset import DatasetSpec
 from flyte.core.errors import DataValidationError
 from flyte.core.tables import batch_rows
@@ -23,13 +25,20 @@ CSV_BLOCK_MIN, CSV_BLOCK_MAX = 1 << 20, 32 << 20
 
 #: Arrow's message for a value it could not convert, e.g.
 #: "In CSV column #1: Row #5: CSV conversion error to double: invalid value 'abc'".
-_CONVERSION_ERROR = re.compile(r"column #(\d+): Row #(\d+): CSV conversion error to \w+: invalid value '(.*)'", re.S)
+_CONVERSION_ERROR = re.compile(r"column #(\d+): Row #(\d+): CSV conversion error to (\w+): invalid (value '(.*)'|UTF8)", re.S)
 
 
 class Roles(NamedTuple):
+    """Which columns are read, in file order, and what each one is."""
+
     target: str
     features: list[str]
     categorical: list[str]
+    columns: list[str]
+
+
+class LineTooLong(Exception):
+    """A line did not fit the reader's block; the caller reads again with a larger one."""
 
 
 def check_unique(names: list[str], what: str) -> None:
@@ -42,38 +51,92 @@ def check_unique(names: list[str], what: str) -> None:
         raise DataValidationError(f"{what} repeats column name(s) {sorted(set(dupes))}")
 
 
+def roles_for(names: list[str], spec: DatasetSpec) -> Roles:
+    """The target, features and categorical features the spec asks for, each checked against the file's columns."""
+    name = spec.source
+    if spec.target not in names:
+        raise DataValidationError(f"{name}: target column {spec.target!r} not found; columns are {names}")
+    for option in ("categorical_columns", "drop_columns", "feature_columns"):
+        absent = [c for c in getattr(spec, option) if c not in names]
+        if absent:
+            raise DataValidationError(f"{name}: {option} names column(s) {absent} not found; columns are {names}")
+    if spec.feature_columns:
+        features = [c for c in names if c in spec.feature_columns]
+    else:
+        features = [c for c in names if c != spec.target and c not in spec.drop_columns]
+    if not features:
+        raise DataValidationError(f"{name}: no feature columns besides the target {spec.target!r}")
+    unused = [c for c in spec.categorical_columns if c not in features]
+    if unused:
+        raise DataValidationError(f"{name}: categorical column(s) {unused} are not among the features {features}")
+    columns = [c for c in names if c in features or c == spec.target]
+    return Roles(target=spec.target, features=features, categorical=list(spec.categorical_columns), columns=columns)
+
+
+def clean_text(column: pa.Array, spec: DatasetSpec) -> pa.Array:
+    """A text column with surrounding spaces trimmed (when the spec says so) and missing-value markers as nulls."""
+    if spec.trim_whitespace:
+        column = pc.utf8_trim_whitespace(column)
+    markers = pa.array([m.strip() if spec.trim_whitespace else m for m in spec.missing_values], pa.string())
+    is_marker = pc.fill_null(pc.is_in(column, value_set=markers), False)
+    return pc.if_else(is_marker, pa.scalar(None, pa.string()), column)
+
+
 class CsvSource:
-    """A CSV read in blocks by pyarrow's streaming reader, single-threaded so every error knows its line."""
+    """A CSV read in blocks by pyarrow's streaming reader, single-threaded so every error knows its line.
+
+    Blank and comment lines are skipped by the bad-row handler rather than by Arrow, so Arrow's row
+    numbers stay physical line numbers; the lines skipped are remembered to map a row back to its line.
+    """
 
     unit = "line"
 
-    def __init__(self, path: Path, spec: DatasetSpec):
+    def __init__(self, path: Path, spec: DatasetSpec, block_size: int | None = None):
         self.path, self.spec, self.name = path, spec, spec.source
-        self.block_size = _block_size(path)
+        self.block_size = block_size or _block_size(path)
+        check_text(path, spec)
+        # Comment and blank lines between skip_rows and the header are skipped by Arrow too (the
+        # header must be the first line it sees); Arrow counts skipped lines, so numbering holds.
+        self.skip = spec.skip_rows + leading_lines_to_skip(path, spec)
+        self.skipped: list[int] = []  # physical lines past the header skipped as blank or comment, in order
         if spec.has_header:
-            self.names = self._header()
+            # Arrow reads by the header's own texts; the spec and the table use them trimmed (", " separators).
+            self.raw_names = self._header()
+            self.names = [n.strip() for n in self.raw_names] if spec.trim_whitespace else list(self.raw_names)
             check_unique(self.names, f"{self.name}: header")
         else:
-            self.names = list(spec.column_names)
-            if not self.names:
-                raise DataValidationError(f"{self.name}: has_header is false, so column_names must list the columns")
+            self.raw_names = self.names = list(spec.column_names)
             check_unique(self.names, f"{self.name}: column_names")
+        self.first_data_line = self.skip + (2 if spec.has_header else 1)
+
+    def _open(self, handler, column_types=None, include=None):
+        source = CommentBlanker(self.path, self.spec.comment_prefix, self.spec.encoding) if self.spec.comment_prefix else self.path
+        try:
+            return pacsv.open_csv(
+                source,
+                read_options=pacsv.ReadOptions(
+                    column_names=None if self.spec.has_header else self.names, use_threads=False,
+                    block_size=self.block_size, skip_rows=self.skip, encoding=self.spec.encoding,
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.spec.delimiter, invalid_row_handler=handler, ignore_empty_lines=False
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=column_types or {}, include_columns=include or [],
+                    null_values=null_markers(self.spec), strings_can_be_null=True,
+                ),
+            )  # fmt: skip
+        except pa.ArrowInvalid as exc:
+            raise self._error(exc) from exc
 
     def _header(self) -> list[str]:
-        try:
-            reader = pacsv.open_csv(
-                self.path,
-                read_options=pacsv.ReadOptions(use_threads=False, block_size=self.block_size),
-                parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: "skip"),
-            )
-        except pa.ArrowInvalid as exc:
-            raise DataValidationError(f"{self.name}: cannot parse as CSV: {exc}") from exc
+        reader = self._open(lambda row: "skip")
         names = reader.schema.names
         reader.close()
         return names
 
     def output_schema(self, roles: Roles) -> pa.Schema:
-        return pa.schema([(c, self._type(c, roles)) for c in self.names])
+        return pa.schema([(c, self._type(c, roles)) for c in roles.columns])
 
     @staticmethod
     def _type(column: str, roles: Roles) -> pa.DataType:
@@ -81,53 +144,97 @@ class CsvSource:
         # so a stray word is reported rather than silently turning the column into text.
         return pa.string() if column == roles.target or column in roles.categorical else pa.float64()
 
+    def where(self, row: int) -> str:
+        """``line N`` for the data row at index ``row`` (0-based, counting every row read so far)."""
+        line = self.first_data_line + row
+        for skipped in list(self.skipped):
+            if skipped <= line:
+                line += 1
+            else:
+                break
+        return f"line {line}"
+
     def batches(self, roles: Roles) -> Iterator[tuple[pa.RecordBatch, int]]:
-        bad_rows = []
+        """Typed, cleaned batches with the index of their first data row; blank and comment lines dropped."""
+        bad_rows: list[tuple] = []
 
         def on_bad_row(row) -> str:
-            bad_rows.append(row)
+            bad_rows.append((row.number, row.actual_columns, row.expected_columns, safe_text(row)))
             return "skip"
 
-        first = 2 if self.spec.has_header else 1  # file line of the next batch's first row
+        schema, first, arrow_row = self.output_schema(roles), 0, 0
+        raw_columns = [self.raw_names[self.names.index(c)] for c in roles.columns]
+        types = {raw: schema.field(c).type for raw, c in zip(raw_columns, roles.columns)}
+        reader = self._open(on_bad_row, types, raw_columns)
         try:
-            reader = pacsv.open_csv(
-                self.path,
-                read_options=pacsv.ReadOptions(
-                    column_names=None if self.spec.has_header else self.names,
-                    use_threads=False,
-                    block_size=self.block_size,
-                ),
-                parse_options=pacsv.ParseOptions(invalid_row_handler=on_bad_row),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={c: self._type(c, roles) for c in self.names}, strings_can_be_null=True
-                ),
-            )
             for batch in reader:
                 self._raise_bad_rows(bad_rows)
-                yield batch, first
+                batch = pa.RecordBatch.from_arrays(batch.columns, schema=schema)  # the trimmed header names
+                read = batch.num_rows
+                batch = self._drop_blank_rows(batch, arrow_row, roles.target)
+                arrow_row += read
+                yield clean_batch(batch, schema, self.spec), first
                 first += batch.num_rows
             self._raise_bad_rows(bad_rows)
         except pa.ArrowInvalid as exc:
-            raise self._conversion_error(exc) from exc
+            raise self._error(exc) from exc
+
+    def _drop_blank_rows(self, batch: pa.RecordBatch, arrow_first: int, target: str) -> pa.RecordBatch:
+        """Rows read from empty lines (blank, or comments emptied by CommentBlanker) hold nothing but nulls:
+        drop them, remembering their lines. Arrow keeps them as rows so its row numbers stay line numbers."""
+        candidates = pc.is_null(batch.column(target))
+        if not pc.any(candidates).as_py():  # the usual case: every row has a label, so none is blank
+            return batch
+        blank = candidates
+        for column in batch.columns:  # only when some label is missing: check the other columns too
+            blank = pc.and_(blank, pc.is_null(column))
+        if not pc.any(blank).as_py():
+            return batch
+        for index in np.flatnonzero(blank.to_numpy(zero_copy_only=False)):
+            self.skipped.append(self.first_data_line + arrow_first + int(index))
+        return batch.filter(pc.invert(blank))
 
     def _raise_bad_rows(self, bad_rows: list) -> None:
         if bad_rows:
-            row = bad_rows[0]
-            line = row.number if row.number and row.number > 0 else "?"
+            number, actual, expected, text = bad_rows[0]
+            line = number if number and number > 0 else "?"
             raise DataValidationError(
-                f"{self.name}: line {line} has {row.actual_columns} fields, expected {row.expected_columns}: {row.text!r}"
+                f"{self.name}: line {line} has {actual} fields, expected {expected}: {shorten(text)!r}"
                 + (f" (and {len(bad_rows) - 1} more such lines)" if len(bad_rows) > 1 else "")
+                + ("; is the delimiter right?" if actual == 1 and expected > 1 else "")
             )
 
-    def _conversion_error(self, exc: pa.ArrowInvalid) -> DataValidationError:
-        found = _CONVERSION_ERROR.search(str(exc))
+    def _error(self, exc: pa.ArrowInvalid) -> Exception:
+        message = str(exc)
+        if "straddling" in message or "block size" in message:
+            return LineTooLong(message)
+        found = _CONVERSION_ERROR.search(message)
         if not found:
-            return DataValidationError(f"{self.name}: cannot parse as CSV: {exc}")
-        column, line, value = self.names[int(found[1])], int(found[2]), found[3]
+            return DataValidationError(f"{self.name}: cannot parse as CSV: {shorten(message)}")
+        index = int(found[1])
+        column, line = self.names[index] if index < len(self.names) else f"#{index}", int(found[2])
+        if found[4] == "UTF8":
+            return DataValidationError(
+                f"{self.name}: column {column!r} holds text that is not valid {self.spec.encoding} at line {line}; "
+                f"set the dataset's encoding (for example latin-1 or cp1252)"
+            )
+        value = found[5]
+        hint = "list it in categorical_columns if it is a category"
+        if value.strip() in (m.strip() for m in self.spec.missing_values):
+            hint = "it is a missing-value marker with extra spaces: set trim_whitespace"
+        elif value.strip():
+            hint += ", or add it to missing_values if it means missing"
         return DataValidationError(
-            f"{self.name}: column {column!r} holds non-numeric value {value!r} at line {line}; "
-            f"list it in categorical_columns if it is a category"
+            f"{self.name}: column {column!r} holds non-numeric value {shorten(value)!r} at line {line}; {hint}"
         )
+
+
+def clean_batch(batch: pa.RecordBatch, schema: pa.Schema, spec: DatasetSpec) -> pa.RecordBatch:
+    """The batch with its text columns cleaned by ``clean_text``; numbers are already typed."""
+    columns = [
+        clean_text(batch.column(i), spec) if pa.types.is_string(f.type) else batch.column(i) for i, f in enumerate(schema)
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _block_size(path: Path) -> int:
@@ -142,7 +249,7 @@ class ParquetSource:
     unit = "row"
 
     def __init__(self, path: Path, spec: DatasetSpec):
-        self.name = spec.source
+        self.name, self.spec = spec.source, spec
         try:
             self.file = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as exc:
@@ -151,24 +258,28 @@ class ParquetSource:
         self.names = self.source_schema.names
         check_unique(self.names, f"{self.name}: columns")
 
+    def where(self, row: int) -> str:
+        return f"row {row + 1}"
+
     def output_schema(self, roles: Roles) -> pa.Schema:
-        return pa.schema([(f.name, self._type(f, roles)) for f in self.source_schema])
+        return pa.schema([(c, self._type(self.source_schema.field(c), roles)) for c in roles.columns])
 
     @staticmethod
     def _type(f: pa.Field, roles: Roles) -> pa.DataType:
         t = f.type.value_type if pa.types.is_dictionary(f.type) else f.type
         if f.name == roles.target:
-            return pa.string() if pa.types.is_large_string(t) else t
+            return pa.string() if pa.types.is_large_string(t) or pa.types.is_string(t) else t
         return pa.string() if f.name in roles.categorical else pa.float64()
 
     def batches(self, roles: Roles) -> Iterator[tuple[pa.RecordBatch, int]]:
-        schema, first = self.output_schema(roles), 1
+        schema, first = self.output_schema(roles), 0
         try:
             # Row group by row group: the file's own unit, and ParquetFile.iter_batches grew without bound here.
             for group in range(self.file.metadata.num_row_groups):
-                for batch in self.file.read_row_group(group).to_batches(max_chunksize=batch_rows(len(self.names))):
-                    columns = [self._cast(batch.column(i), f, first) for i, f in enumerate(schema)]
-                    yield pa.RecordBatch.from_arrays(columns, schema=schema), first
+                table = self.file.read_row_group(group, columns=roles.columns)
+                for batch in table.to_batches(max_chunksize=batch_rows(len(roles.columns))):
+                    columns = [self._cast(batch.column(f.name), f, first) for f in schema]
+                    yield clean_batch(pa.RecordBatch.from_arrays(columns, schema=schema), schema, self.spec), first
                     first += batch.num_rows
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataValidationError(f"{self.name}: cannot read as Parquet: {exc}") from exc
@@ -176,14 +287,17 @@ class ParquetSource:
     def _cast(self, column: pa.Array, f: pa.Field, first: int) -> pa.Array:
         if column.type == f.type:
             return column
+        if pa.types.is_dictionary(column.type):
+            column = column.dictionary_decode()
+        if (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and not pa.types.is_string(f.type):
+            column = clean_text(pc.cast(column, pa.string()), self.spec)  # numbers stored as text: trim, markers to null
         try:
             return pc.cast(column, f.type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            values = column.to_pylist()
-            for i, v in enumerate(values):
+            for i, v in enumerate(column.to_pylist()):
                 if v is not None and _not_a_number(v):
                     raise DataValidationError(
-                        f"{self.name}: column {f.name!r} holds non-numeric value {v!r} at row {first + i}; "
+                        f"{self.name}: column {f.name!r} holds non-numeric value {shorten(str(v))!r} at row {first + i + 1}; "
                         f"list it in categorical_columns if it is a category"
                     ) from None
             raise

@@ -55,7 +55,7 @@ def render_report(metrics: Metrics, curves: list[RocCurve], importance: dict[str
     body = [
         "<h1>Model report</h1>",
         f'<div class="sub">target <b>{escape(profile.target)}</b> · {classes} classes · {metrics.rows} held-out rows · '
-        f"source {escape(profile.source)} · sha256 {escape(profile.sha256[:12])}</div>",
+        f"data sha256 {escape(profile.sha256[:12])}</div>",
         _metric_cards(metrics),
         '<div class="grid">',
         _section("Confusion matrix", _confusion_svg(metrics)),

@@ -36,9 +36,32 @@ class ModelSchema:
     xgboost_version: str = ""
 
     @property
+    def booster_features(self) -> list[str]:
+        """The features as the booster names them (``booster_names``); the schema keeps the originals."""
+        return booster_names(self.features)
+
+    @property
     def label_texts(self) -> list[str]:
         """Each class's label as text, in class-code order (how profiles and metrics name classes)."""
         return [lbl.text(v, self.label_kind) for v in self.labels]
+
+
+#: Characters XGBoost refuses in a feature name, and what stands for each in the booster.
+_XGBOOST_UNSAFE = {"[": "(", "]": ")", "<": "lt"}
+
+
+def booster_names(features: list[str]) -> list[str]:
+    """Feature names XGBoost accepts, one for one: ``weight[kg]`` becomes ``weight(kg)``, kept unique."""
+    out, seen = [], set(features)
+    for name in features:
+        safe = "".join(_XGBOOST_UNSAFE.get(ch, ch) for ch in name)
+        if safe != name:
+            base, n = safe, 1
+            while safe in seen:  # never collide with another feature's name, original or mapped
+                safe, n = f"{base}_{n}", n + 1
+            seen.add(safe)
+        out.append(safe)
+    return out
 
 
 def read_schema(directory: Path) -> ModelSchema:

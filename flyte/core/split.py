@@ -15,6 +15,7 @@ import pyarrow as pa
 from flyte.core import labels as lbl
 from flyte.core.dataset import DataProfile
 from flyte.core.errors import DataValidationError
+from flyte.core.validation import check_types, require, strict
 from flyte.core.tables import TableWriter, iter_batches, prefetch, schema
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ TRAIN, VALIDATION, TEST = 0, 1, 2
 PART_NAMES = ("train", "validation", "test")
 
 
+@strict
 @dataclass
 class SplitParams:
     """How rows are shared out.
@@ -37,6 +39,13 @@ class SplitParams:
     validation_ratio: float = 0.2
     seed: int = 7
 
+    def __post_init__(self) -> None:
+        check_types(self)
+        for name in ("test_ratio", "validation_ratio"):
+            ratio = getattr(self, name)
+            require(0.0 < ratio < 1.0, f"split {name} must be between 0 and 1 exclusive, got {ratio}")
+        require(self.seed >= 0, f"split seed must be 0 or more, got {self.seed}")
+
 
 class SplitSizes(NamedTuple):
     train: int
@@ -44,39 +53,49 @@ class SplitSizes(NamedTuple):
     test: int
 
 
+def part_sizes(counts: np.ndarray, params: SplitParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of each class (by code) in test, validation and train: exact sizes, shared in proportion.
+
+    The test part holds ceil(test_ratio * n) rows and validation ceil(validation_ratio * rest), shared
+    between classes in proportion to their counts (largest remainders get the leftover rows).
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    n = int(counts.sum())
+    test = _allocate(counts, math.ceil(params.test_ratio * n))
+    rest = counts - test
+    validation = _allocate(rest, math.ceil(params.validation_ratio * int(rest.sum())))
+    return test, validation, rest - validation
+
+
+def unsplittable(counts: np.ndarray, params: SplitParams) -> list[int]:
+    """Codes of the classes that would leave a part without one of their rows (empty when the split works)."""
+    test, validation, train = part_sizes(counts, params)
+    return [k for k in range(len(counts)) if counts[k] and min(test[k], validation[k], train[k]) < 1]
+
+
 def assign_parts(y: np.ndarray, params: SplitParams) -> np.ndarray:
     """For each row, its part (TRAIN, VALIDATION or TEST), given only the class codes ``y``.
 
-    Exact: the test part holds ceil(test_ratio * n) rows and validation ceil(validation_ratio * rest),
-    shared between classes in proportion to their counts (largest remainders get the leftover rows),
-    with at least one row of every class in every part. Within a class, which rows go where is a seeded
-    uniform shuffle, so the same seed and codes always give the same assignment.
+    Exact sizes from ``part_sizes``, with at least one row of every class in every part. Within a class,
+    which rows go where is a seeded uniform shuffle, so the same seed and codes always give the same assignment.
     """
-    for name in ("test_ratio", "validation_ratio"):
-        ratio = getattr(params, name)
-        if not 0.0 < ratio < 1.0:
-            raise DataValidationError(f"split {name} must be between 0 and 1 exclusive, got {ratio}")
     n = len(y)
     counts = np.zeros(int(y.max()) + 1 if n else 0, dtype=np.int64)
     for start in range(0, n, 1 << 20):  # chunks: bincount would widen all of y to 8-byte integers at once
         counts += np.bincount(y[start : start + (1 << 20)], minlength=len(counts))
-    present = np.flatnonzero(counts)
-    test = _allocate(counts, math.ceil(params.test_ratio * n))
-    rest = counts - test
-    validation = _allocate(rest, math.ceil(params.validation_ratio * int(rest.sum())))
-    train = rest - validation
-    short = [int(k) for k in present if min(test[k], validation[k], train[k]) < 1]
+    short = unsplittable(counts, params)
     if short:
         raise DataValidationError(
             f"cannot split {n} rows at test_ratio={params.test_ratio}, validation_ratio={params.validation_ratio}: "
             f"class code(s) {short} (counts {[int(counts[k]) for k in short]}) would leave a part without a row of "
             "that class; every class needs a row in train, validation and test"
         )
+    test, validation, train = part_sizes(counts, params)
     # Per class, shuffle that class's part codes (exact counts) and scatter them onto its rows through a
     # mask: one byte a row for the codes, the mask and the parts, and no index arrays (eight bytes a row).
     rng = np.random.default_rng(params.seed)
     parts = np.empty(n, dtype=np.int8)
-    for k in present:
+    for k in np.flatnonzero(counts):
         codes = np.repeat(np.array([TEST, VALIDATION, TRAIN], dtype=np.int8), [test[k], validation[k], train[k]])
         rng.shuffle(codes)
         parts[y == k] = codes

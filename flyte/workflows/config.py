@@ -33,12 +33,13 @@ def preset(request_cpu: str, request_mib: int, limit_cpus: int, limit_mib: int) 
 # Cache versions: bump a stage's version when its code changes what it outputs for the same inputs,
 # so the cluster and the local cache stop serving results of the old code. Stages bump independently.
 # 2.x: tables between tasks became directories of Parquet parts, profiles carry typed labels, the model
-# schema carries feature importance.
-INGEST_CACHE_VERSION = "2.0"
-SPLIT_CACHE_VERSION = "2.0"
-FIT_CACHE_VERSION = "2.0"
-PREDICT_CACHE_VERSION = "2.0"
-SCORE_CACHE_VERSION = "2.0"
+# schema carries feature importance. 3.x: strict dataset options, no path in the profile, positive label
+# order, booster-safe feature names.
+INGEST_CACHE_VERSION = "3.0"
+SPLIT_CACHE_VERSION = "3.0"
+FIT_CACHE_VERSION = "3.0"
+PREDICT_CACHE_VERSION = "3.0"
+SCORE_CACHE_VERSION = "3.0"
 
 # Presets, sized from `make bench`: every task run as a pod, peak RSS at 100k, 1M, 5M and 10M rows x 8
 # features (README, "Scale"). At 10M rows the light tasks peaked at 293-592 MiB (score highest: an exact

@@ -20,6 +20,7 @@ from flytekit.types.structured.structured_dataset import PARQUET
 
 from flyte.core.dataset import DataProfile, DatasetSpec, is_local, local_path
 from flyte.core.errors import DataValidationError
+from flyte.core.fingerprint import SourceFingerprint, local_fingerprint, remote_fingerprint
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.score import Metrics
 from flyte.core.split import PART_NAMES, SplitParams
@@ -110,17 +111,44 @@ def fetch_source(source: str) -> Path:
     return Path(destination)
 
 
+@task(requests=config.LIGHT.requests, limits=config.LIGHT.limits)
+def fingerprint(dataset: DatasetSpec) -> SourceFingerprint:
+    """What the source is now (uncached, so it runs every time): a local file's sha256, or a remote
+    object's ETag / generation / Last-Modified from its store, read without downloading it."""
+    if is_local(dataset.source):
+        path = local_path(dataset.source)
+        if not path.is_file():
+            raise DataValidationError(f"{dataset.source}: {'is a directory, not a file' if path.is_dir() else 'file not found'} ({path})")
+        result = local_fingerprint(path, dataset)
+    else:
+        fs = FlyteContextManager.current_context().file_access.get_filesystem_for_path(dataset.source)
+        try:
+            info = fs.info(dataset.source)
+        except Exception as exc:  # the data layer raises several types; all mean the same to the user
+            raise DataValidationError(f"{dataset.source}: cannot reach: {exc}") from exc
+        result = remote_fingerprint(dataset.source, info, dataset)
+    log.info("fingerprint of %s: %s", dataset.source, result.identity)
+    return result
+
+
 @task(
-    cache=Cache(version=config.INGEST_CACHE_VERSION),
+    # The dataset's location is left out of the key: the fingerprint already holds what the bytes are and
+    # how they are read, so the same bytes at another path are a cache hit, and an edited file is a miss.
+    cache=Cache(version=config.INGEST_CACHE_VERSION, ignored_inputs=("dataset",)),
     requests=config.LIGHT.requests,
     limits=config.LIGHT.limits,
 )
-def ingest(dataset: DatasetSpec, data_as_of: datetime) -> IngestOutputs:
-    """Read and validate the dataset. ``data_as_of`` only keys the cache: a new value reads afresh."""
+def ingest(dataset: DatasetSpec, source: SourceFingerprint, split_params: SplitParams, data_as_of: datetime) -> IngestOutputs:
+    """Read and validate the dataset, refusing data ``split_params`` could not split.
+
+    ``source`` (the fingerprint) and ``data_as_of`` key the cache: a changed source or a new snapshot time reads afresh.
+    """
     from flyte.core.ingest import ingest_table
 
     _use_cpus(config.LIGHT)
-    result = ingest_table(fetch_source(dataset.source), dataset, _workdir("table"))
+    result = ingest_table(
+        fetch_source(dataset.source), dataset, _workdir("table"), split=split_params, known_sha256=source.content_sha256
+    )
     log.info("ingest: table content sha256 %s (downstream cache key)", result.content_sha256)
     return IngestOutputs(table=_hashed_table(_workdir("table"), result.content_sha256), profile=result.profile)
 

@@ -9,11 +9,11 @@ from flytekit import CronSchedule, LaunchPlan, workflow
 from flytekit.types.directory import FlyteDirectory
 
 from flyte.core.hyperparameters import Hyperparameters
-from flyte.core.dataset import DatasetSpec
+from flyte.core.dataset import DatasetSpec, pima_spec
 from flyte.core.score import Metrics
 from flyte.core.split import SplitParams
 from flyte.workflows import config
-from flyte.workflows.tasks import HTMLFile, fit, ingest, predict, score, split
+from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, predict, score, split
 
 #: The snapshot time of a manual run unless one is given: data is taken as unchanged since then,
 #: so repeated manual runs hit the cache. Scheduled runs pass their kickoff time instead.
@@ -28,7 +28,7 @@ class TrainingOutputs(NamedTuple):
 
 @workflow
 def training_pipeline(
-    dataset: DatasetSpec = DatasetSpec(),
+    dataset: DatasetSpec = pima_spec(),
     split_params: SplitParams = SplitParams(),
     hyperparameters: Hyperparameters = Hyperparameters(),
     data_as_of: datetime = UNVERSIONED,
@@ -41,7 +41,8 @@ def training_pipeline(
     data_as_of: the data snapshot time; a new value makes ingest read the source again instead of
         serving its cached result. The nightly schedule sets it to the kickoff time.
     """
-    ingested = ingest(dataset=dataset, data_as_of=data_as_of)
+    source = fingerprint(dataset=dataset)
+    ingested = ingest(dataset=dataset, source=source, split_params=split_params, data_as_of=data_as_of)
     parts = split(table=ingested.table, profile=ingested.profile, params=split_params)
     model = fit(
         train=parts.train, validation=parts.validation, profile=ingested.profile, hyperparameters=hyperparameters

@@ -117,17 +117,3 @@ def test_label_in_a_part_unknown_to_the_profile_is_refused(mixed):
     narrowed = type(profile)(**{**profile.__dict__, "labels": ["alpha", "beta"]})
     with pytest.raises(DataValidationError, match=r"label 'gamma' is not one of the known labels \['alpha', 'beta'\]"):
         fit(parts, narrowed)
-
-
-@pytest.mark.parametrize(
-    "params,message",
-    [
-        (Hyperparameters(max_rounds=0), "max_rounds and early_stopping_rounds must be at least 1"),
-        (Hyperparameters(external_memory="sometimes"), "external_memory must be one of"),
-        (Hyperparameters(max_bin=1024), "max_bin must be between 2 and 256"),
-    ],
-)
-def test_bad_settings_are_refused(mixed, params, message):
-    parts, profile = mixed
-    with pytest.raises(DataValidationError, match=message):
-        fit(parts, profile, params)

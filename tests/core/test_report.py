@@ -21,7 +21,7 @@ def sample():
         labels=["0", "1"], confusion_matrix=[[5, 1], [2, 8]], rows=16,
     )
     profile = DataProfile(
-        source="bundled://pima.csv", sha256="ab" * 32, rows=100, columns=3, target="class",
+        sha256="ab" * 32, rows=100, columns=3, target="class",
         feature_columns=["glucose", "<script>alert(1)</script>"], dtypes={"glucose": "double", "class": "int64"},
         missing={"glucose": 4, "class": 0}, class_counts={"0": 60, "1": 40},
     )
@@ -89,7 +89,7 @@ def test_report_for_200k_rows_stays_small():
     proba = np.column_stack([1 - p1, p1])
     metrics = score_predictions(y, proba, labels)
     profile = DataProfile(
-        source="s3://bucket/big.parquet", sha256="cd" * 32, rows=n, columns=2, target="label",
+        sha256="cd" * 32, rows=n, columns=2, target="label",
         feature_columns=["score"], dtypes={"score": "double", "label": "string"}, class_counts={"neg": 1, "pos": 1},
     )
     html = render_report(metrics, roc_curves(y, proba, labels), {"score": 1.0}, profile)

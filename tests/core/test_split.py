@@ -81,13 +81,6 @@ def test_streams_through_many_row_groups(tmp_path, monkeypatch):
     assert sum(sizes) == 1000 and len(list(tables.iter_batches(table, rows=64))) >= 15
 
 
-@pytest.mark.parametrize("field,value", [("test_ratio", 0.0), ("test_ratio", 1.0), ("validation_ratio", -0.1)])
-def test_ratios_outside_zero_one_are_refused(field, value):
-    params = SplitParams(**{field: value})
-    with pytest.raises(DataValidationError, match=f"split {field} must be between 0 and 1 exclusive, got {value}"):
-        assign_parts(np.arange(100) % 2, params)
-
-
 def test_a_class_too_rare_for_every_part_is_named():
     y = np.array([0] * 8 + [1] * 2)
     with pytest.raises(DataValidationError, match=r"class code\(s\) \[1\] \(counts \[2\]\) would leave a part without"):

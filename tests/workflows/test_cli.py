@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from tests.data_factory import write_mixed_csv
 from tests.flyte_package import BIN, REPO, clean_env, pyflyte_run
 
@@ -44,3 +46,38 @@ def test_bad_input_fails_with_the_file_named(tmp_path):
     )
     assert proc.returncode != 0
     assert "bad.csv: column 'b' holds non-numeric value 'oops' at line 3" in " ".join((proc.stdout + proc.stderr).split())
+
+
+def run_cli(home, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "pyflyte"), "run", "flyte/workflows/training.py", "training_pipeline", *args],
+        cwd=REPO, env=clean_env(home), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "option,value,message",
+    [
+        ("--dataset", {"source": "{csv}", "has_header": True, "targte": "label"}, "unknown key 'targte'; did you mean 'target'?"),
+        ("--dataset", {"source": "{csv}", "has_header": "false", "target": "label"}, "DatasetSpec.has_header must be true or false, got 'false'"),
+        ("--dataset", {"source": "{csv}", "has_header": False, "target": "label"}, "column_names must list the columns when has_header is false"),
+        ("--hyperparameters", {"n_estimators": 5}, "Hyperparameters: unknown key 'n_estimators'"),
+        ("--split_params", {"test_ratio": 1.5}, "split test_ratio must be between 0 and 1 exclusive, got 1.5"),
+    ],
+)
+def test_inputs_that_used_to_pass_silently_are_refused_before_anything_runs(tmp_path, option, value, message):
+    write_mixed_csv(tmp_path / "mixed.csv")
+    text = json.dumps(value).replace("{csv}", str(tmp_path / "mixed.csv"))
+    proc = run_cli(tmp_path, option, text)
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0 and message in out
+    assert "TrainingOutputs" not in out and not list(tmp_path.glob(".flyte/local-cache/*.db"))  # nothing ran, nothing cached
+
+
+def test_a_stray_class_is_refused_naming_its_line(tmp_path):
+    lines = ["a,y"] + [f"{i},{i % 2}" for i in range(60)] + ["60,7", "61,7", "62,7"]
+    (tmp_path / "stray.csv").write_text("\n".join(lines) + "\n")
+    proc = run_cli(tmp_path, "--dataset", json.dumps({"source": str(tmp_path / "stray.csv"), "target": "y"}))
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0
+    assert "class '7' of target column 'y' has 3 row(s), first at line 62" in out and "TrainingOutputs" not in out

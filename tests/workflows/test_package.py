@@ -11,7 +11,8 @@ from flyte.workflows import config
 from tests.flyte_package import package
 
 IMAGE = "localhost:30000/flyte-xgboost:0123abc"
-TASKS = ["ingest", "split", "fit", "predict", "score"]
+TASKS = ["ingest", "split", "fit", "predict", "score"]  # cached
+UNCACHED = ["fingerprint"]  # must run every time: it is what tells ingest its source changed
 PREFIX = "flyte.workflows.tasks."
 WORKFLOW = "flyte.workflows.training.training_pipeline"
 NIGHTLY = "training_pipeline_nightly"
@@ -38,7 +39,7 @@ def pkg(tmp_path_factory):
 
 
 def test_package_holds_every_entity(pkg):
-    assert sorted(pkg.tasks) == sorted(PREFIX + t for t in TASKS)
+    assert sorted(pkg.tasks) == sorted(PREFIX + t for t in TASKS + UNCACHED)
     assert sorted(pkg.workflows) == [WORKFLOW]
     assert sorted(pkg.launch_plans) == sorted([WORKFLOW, NIGHTLY])
 
@@ -79,10 +80,17 @@ def test_tables_travel_as_parquet_structured_datasets(pkg):
         assert outputs[part].type.structured_dataset_type.format == "parquet"
 
 
+def test_fingerprint_is_never_cached_and_ingest_keys_on_it_not_on_the_path(pkg):
+    assert not pkg.tasks[PREFIX + "fingerprint"].template.metadata.discoverable
+    ingest = pkg.tasks[PREFIX + "ingest"].template
+    assert list(ingest.metadata.cache_ignore_input_vars) == ["dataset"]
+    assert sorted(ingest.interface.inputs.variables) == ["data_as_of", "dataset", "source", "split_params"]
+
+
 def test_workflow_wires_the_five_tasks(pkg):
     template = pkg.workflows[WORKFLOW].template
     used = sorted(n.task_node.reference_id.name for n in template.nodes if n.HasField("task_node"))
-    assert used == sorted(PREFIX + t for t in TASKS)
+    assert used == sorted(PREFIX + t for t in TASKS + UNCACHED)
     assert sorted(template.interface.outputs.variables) == ["metrics", "model", "report"]
     assert sorted(template.interface.inputs.variables) == ["data_as_of", "dataset", "hyperparameters", "split_params"]
 

@@ -9,7 +9,9 @@ from flyteidl.core import errors_pb2, literals_pb2
 from flytekit import FlyteContextManager
 from flytekit.core.type_engine import TypeEngine
 
+from flyte.core.fingerprint import SourceFingerprint, local_fingerprint
 from flyte.core.ingest import DatasetSpec
+from flyte.core.split import SplitParams
 from tests.flyte_package import WORKFLOW, local_executor, metrics_from, package, run_as_pods, run_task_pod
 
 
@@ -30,7 +32,7 @@ def test_pods_produce_the_same_metrics_as_pyflyte_run(pod_outputs, cli_default_r
 def test_every_pod_wrote_outputs_and_no_errors(pod_outputs):
     _, workdir = pod_outputs
     nodes = sorted(p.name for p in (workdir / "pods").iterdir())
-    assert len(nodes) == 5
+    assert len(nodes) == 6  # fingerprint, then the five stages
     for node in nodes:
         out = workdir / "pods" / node / "out"
         assert (out / "outputs.pb").is_file() and not (out / "error.pb").exists()
@@ -43,9 +45,16 @@ def test_bad_input_pod_writes_an_error_and_no_outputs(tmp_path):
     pkg = package("localhost:30000/flyte-xgboost:pod-contract", tmp_path)
     ctx = FlyteContextManager.current_context()
     spec = DatasetSpec(source=str(bad), has_header=True, target="y")
+    fingerprint = local_fingerprint(bad, spec)
+
+    def literal(value, python_type):
+        return TypeEngine.to_literal(ctx, value, python_type, TypeEngine.to_literal_type(python_type)).to_flyte_idl()
+
     inputs = literals_pb2.LiteralMap(
         literals={
-            "dataset": TypeEngine.to_literal(ctx, spec, DatasetSpec, TypeEngine.to_literal_type(DatasetSpec)).to_flyte_idl(),
+            "dataset": literal(spec, DatasetSpec),
+            "source": literal(fingerprint, SourceFingerprint),
+            "split_params": literal(SplitParams(), SplitParams),
             "data_as_of": TypeEngine.to_literal(
                 ctx, datetime(2026, 1, 1, tzinfo=timezone.utc), datetime, TypeEngine.to_literal_type(datetime)
             ).to_flyte_idl(),

@@ -26,6 +26,11 @@ AS_OF = datetime(2026, 1, 1, tzinfo=timezone.utc)
 FAST = Hyperparameters(max_rounds=40, early_stopping_rounds=10, learning_rate=0.3)
 
 
+def ingest(spec: DatasetSpec):
+    """The fingerprint task, then ingest keyed on it, as the workflow wires them."""
+    return tasks.ingest(dataset=spec, source=tasks.fingerprint(dataset=spec), split_params=SplitParams(), data_as_of=AS_OF)
+
+
 def frame(table: StructuredDataset) -> pd.DataFrame:
     return table.open(pd.DataFrame).all()
 
@@ -63,15 +68,15 @@ def test_fetch_source_names_an_unreachable_source(http_server):
 def test_ingest_task_reads_a_remote_csv(tmp_path, http_server, mixed_csv):
     path, spec = mixed_csv
     spec.source = f"{http_server}/{path.name}"
-    table, profile = tasks.ingest(dataset=spec, data_as_of=AS_OF)
+    table, profile = ingest(spec)
     assert len(frame(table)) == profile.rows == 360
-    assert profile.source == spec.source and profile.categorical_columns == ["colour", "size"]
+    assert profile.categorical_columns == ["colour", "size"] and profile.sha256 == file_sha256(path)
 
 
 def test_ingest_task_reports_bad_input_by_file(tmp_path):
-    spec = DatasetSpec(source=str(tmp_path / "missing.csv"))
+    spec = DatasetSpec(source=str(tmp_path / "missing.csv"), target="y")
     with pytest.raises(Exception, match=r"missing\.csv: file not found"):
-        tasks.ingest(dataset=spec, data_as_of=AS_OF)
+        ingest(spec)
 
 
 def test_ingest_output_literal_carries_the_content_hash(tmp_path, mixed_csv):
@@ -88,7 +93,7 @@ def test_ingest_output_literal_carries_the_content_hash(tmp_path, mixed_csv):
 
 def test_tasks_chain_locally(mixed_csv):
     _, spec = mixed_csv
-    table, profile = tasks.ingest(dataset=spec, data_as_of=AS_OF)
+    table, profile = ingest(spec)
     train, validation, test = tasks.split(table=table, profile=profile, params=SplitParams())
     assert len(frame(train)) + len(frame(validation)) + len(frame(test)) == 360
 
@@ -104,3 +109,17 @@ def test_tasks_chain_locally(mixed_csv):
     assert 0.7 < metrics.accuracy <= 1.0
     html = Path(report.download()).read_text()
     assert "Model report" in html and "colour" in html
+
+
+@pytest.mark.parametrize("raw,message", [
+    ({"source": "x.csv", "targte": "y"}, "unknown key 'targte'; did you mean 'target'?"),
+    ({"source": "x.csv", "target": "y", "has_header": "false"}, "has_header must be true or false, got 'false'"),
+])  # fmt: skip
+def test_a_console_or_flyteremote_launch_is_checked_like_the_cli(raw, message):
+    """The console and FlyteRemote send a dataclass input as a msgpack literal; the pod decodes it with flytekit."""
+    import msgpack
+    from flytekit.models.literals import Binary, Literal, Scalar
+
+    literal = Literal(scalar=Scalar(binary=Binary(value=msgpack.dumps(raw), tag="msgpack")))
+    with pytest.raises(DataValidationError, match=message):
+        TypeEngine.to_python_value(FlyteContextManager.current_context(), literal, DatasetSpec)

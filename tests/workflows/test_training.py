@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from datetime import datetime, timezone
 from pathlib import Path
@@ -105,3 +106,28 @@ def test_launch_plans_are_defined():
     assert training_pipeline_lp.name == "flyte.workflows.training.training_pipeline"
     assert nightly_training_lp.name == "training_pipeline_nightly"
     assert nightly_training_lp.schedule.kickoff_time_input_arg == "data_as_of"
+
+
+def test_an_edited_file_retrains_and_the_same_bytes_elsewhere_hit_the_cache(mixed_csv, tmp_path):
+    """Ingest's key is the source's fingerprint: an edit in place is read again with no flag, and a copy of the
+    same bytes at another path is served from the cache at every step, ingest included."""
+    path, spec = mixed_csv
+    patches = count_core_calls()
+    spies = {name: p.start() for name, p in patches.items()}
+    try:
+        first = training_pipeline(dataset=spec, hyperparameters=FAST)
+        path.write_text(path.read_text().replace("alpha", "beta", 5))  # edited in place, same path
+        edited = training_pipeline(dataset=spec, hyperparameters=FAST)
+        assert spies["ingest_table"].call_count == 2 and spies["train_model"].call_count == 2
+        assert edited.metrics != first.metrics
+        copy = tmp_path / "elsewhere" / "copy.csv"
+        copy.parent.mkdir()
+        copy.write_bytes(path.read_bytes())
+        moved = training_pipeline(dataset=dataclasses.replace(spec, source=str(copy)), hyperparameters=FAST)
+        assert {name: spy.call_count for name, spy in spies.items()} == {
+            "ingest_table": 2, "split_table": 2, "train_model": 2, "predict_table": 2, "evaluate": 2,
+        }  # fmt: skip
+        assert moved.metrics == edited.metrics
+    finally:
+        for p in patches.values():
+            p.stop()
