@@ -30,6 +30,7 @@ from sklearn.model_selection import train_test_split
 
 from flyte.core.split import SplitParams
 
+from flyte.core.fit import booster_params
 from flyte.core.hyperparameters import Hyperparameters
 
 log = logging.getLogger(__name__)
@@ -38,25 +39,6 @@ log = logging.getLogger(__name__)
 #: The default matches it without importing flytekit, which would bill the plain script for the
 #: pipeline's import time.
 DEFAULT_NTHREAD = 2
-
-
-def booster_params(hp: Hyperparameters, nthread: int) -> dict:
-    """XGBoost's names for the pipeline's hyperparameters, binary objective."""
-    return {
-        "objective": "binary:logistic",
-        "eval_metric": "logloss",
-        "tree_method": "hist",
-        "eta": hp.learning_rate,
-        "max_depth": hp.max_depth,
-        "min_child_weight": hp.min_child_weight,
-        "subsample": hp.subsample,
-        "colsample_bytree": hp.colsample_bytree,
-        "lambda": hp.reg_lambda,
-        "alpha": hp.reg_alpha,
-        "seed": hp.seed,
-        "nthread": nthread,
-        "max_bin": hp.max_bin,
-    }
 
 
 def run(csv_path: Path, target: str = "y", nthread: int = DEFAULT_NTHREAD) -> dict:
@@ -88,7 +70,8 @@ def run(csv_path: Path, target: str = "y", nthread: int = DEFAULT_NTHREAD) -> di
     dtrain = xgb.QuantileDMatrix(x[train], y[train], nthread=nthread, feature_names=features, max_bin=hp.max_bin)
     dvalid = xgb.QuantileDMatrix(x[valid], y[valid], ref=dtrain, nthread=nthread, feature_names=features)
     booster = xgb.train(
-        booster_params(hp, nthread),
+        # The pipeline's own mapping of its hyperparameters to XGBoost's, so both sides train alike.
+        booster_params(hp, n_classes=2, n_threads=nthread),
         dtrain,
         num_boost_round=hp.max_rounds,
         evals=[(dvalid, "validation")],
