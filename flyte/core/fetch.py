@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from pathlib import Path
 
 import requests
@@ -63,7 +64,12 @@ def http_download(url: str, destination: Path, connect_timeout_s: float, read_ti
 def _check_status(url: str, response: requests.Response) -> None:
     if response.ok:
         return
-    status = f"HTTP {response.status_code} {response.reason or ''}".strip()
+    # The standard phrase ("Not Found"), whatever wording the server put on its status line.
+    try:
+        phrase = HTTPStatus(response.status_code).phrase
+    except ValueError:
+        phrase = response.reason or ""
+    status = f"HTTP {response.status_code} {phrase}".strip()
     if response.status_code in TRANSIENT_STATUS:
         raise SourceUnavailableError(f"{url}: cannot fetch: {status}", hint="the server may be busy or restarting; try again later")
     raise DataValidationError(f"{url}: cannot fetch: {status}", hint=STATUS_HINTS.get(response.status_code, ""))
