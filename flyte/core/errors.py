@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from typing import Iterator
 
 
 class ActionableError(Exception):
@@ -45,3 +46,18 @@ def disk_full(path, exc: OSError) -> DiskFullError:
         f"{where}: no space left on device",
         hint=f"free space on the disk holding {where}, or write the outputs to another disk",
     )
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception linked to it, outermost first: causes, contexts, and the errors that
+    urllib3 and others keep in ``reason`` or ``args`` instead. Each appears once, even in a cycle."""
+    seen: set[int] = set()
+    queue: list[BaseException] = [exc]
+    while queue:
+        current = queue.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        queue.extend(e for e in linked if isinstance(e, BaseException))

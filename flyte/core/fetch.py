@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from flyte.core.errors import DataValidationError, SourceUnavailableError, disk_full, is_disk_full
+from flyte.core.errors import DataValidationError, SourceUnavailableError, causes, disk_full, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -90,29 +90,15 @@ def _request_error(url: str, exc: requests.RequestException, connect_s: float, r
     return DataValidationError(f"{url}: cannot fetch: {exc}")
 
 
-def _chain(exc: BaseException):
-    seen: set[int] = set()
-    stack: list = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        # urllib3 keeps the underlying error in ``reason`` or in ``args`` rather than as a cause.
-        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
-        stack.extend(e for e in linked if isinstance(e, BaseException))
-
-
 def _caused_by(exc: BaseException, kind: type) -> bool:
-    return any(isinstance(e, kind) for e in _chain(exc))
+    return any(isinstance(e, kind) for e in causes(exc))
 
 
 def _caused_by_name(exc: BaseException, name: str) -> bool:
-    return any(type(e).__name__ == name for e in _chain(exc))
+    return any(type(e).__name__ == name for e in causes(exc))
 
 
 def _reason(exc: BaseException) -> str:
     """The innermost cause's words, e.g. "Connection reset by peer", rather than urllib3's pool summary."""
-    innermost = [e for e in _chain(exc) if isinstance(e, OSError) and e.strerror]
+    innermost = [e for e in causes(exc) if isinstance(e, OSError) and e.strerror]
     return innermost[-1].strerror if innermost else type(exc).__name__
