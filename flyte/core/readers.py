@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -20,6 +21,13 @@ from flyte.core.tables import batch_rows
 #: does not hold more than a few MiB.
 CSV_BLOCK_ROWS = 16384
 CSV_BLOCK_MIN, CSV_BLOCK_MAX = 1 << 20, 32 << 20
+
+#: Characters of the data quoted in an error message at most: a binary or one-line file must not flood a terminal.
+ECHO_CHARS = 120
+#: Bytes at the start of a CSV checked to be UTF-8 text before pyarrow parses it. pyarrow cannot hand a bad
+#: row that is not UTF-8 to the bad-row handler (it fails decoding it, prints a stray UnicodeDecodeError,
+#: then reports the raw bytes); refusing such a file first gives one clear message instead.
+TEXT_CHECK_BYTES = 1 << 16
 
 #: Arrow's message for a value it could not convert, e.g.
 #: "In CSV column #1: Row #5: CSV conversion error to double: invalid value 'abc'".
@@ -49,6 +57,7 @@ class CsvSource:
 
     def __init__(self, path: Path, spec: DatasetSpec):
         self.path, self.spec, self.name = path, spec, spec.source
+        _check_text(path, self.name)
         self.block_size = _block_size(path)
         if spec.has_header:
             self.names = self._header()
@@ -67,7 +76,7 @@ class CsvSource:
                 parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: "skip"),
             )
         except pa.ArrowInvalid as exc:
-            raise DataValidationError(f"{self.name}: cannot parse as CSV: {exc}") from exc
+            raise DataValidationError(f"{self.name}: cannot parse as CSV: {_cut(str(exc))}") from exc
         names = reader.schema.names
         reader.close()
         return names
@@ -115,18 +124,42 @@ class CsvSource:
             row = bad_rows[0]
             line = row.number if row.number and row.number > 0 else "?"
             raise DataValidationError(
-                f"{self.name}: line {line} has {row.actual_columns} fields, expected {row.expected_columns}: {row.text!r}"
+                f"{self.name}: line {line} has {row.actual_columns} fields, expected {row.expected_columns}: {_echo(row.text)}"
                 + (f" (and {len(bad_rows) - 1} more such lines)" if len(bad_rows) > 1 else "")
             )
 
     def _conversion_error(self, exc: pa.ArrowInvalid) -> DataValidationError:
         found = _CONVERSION_ERROR.search(str(exc))
         if not found:
-            return DataValidationError(f"{self.name}: cannot parse as CSV: {exc}")
+            return DataValidationError(f"{self.name}: cannot parse as CSV: {_cut(str(exc))}")
         column, line, value = self.names[int(found[1])], int(found[2]), found[3]
         return DataValidationError(
-            f"{self.name}: column {column!r} holds non-numeric value {value!r} at line {line}; "
+            f"{self.name}: column {column!r} holds non-numeric value {_echo(value)} at line {line}; "
             f"list it in categorical_columns if it is a category"
+        )
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…"
+
+
+def _echo(text: str) -> str:
+    """Data quoted in a message: as a Python literal (control characters escaped), at most ECHO_CHARS long."""
+    return repr(_cut(text))
+
+
+def _check_text(path: Path, name: str) -> None:
+    with open(path, "rb") as fh:
+        head = fh.read(TEXT_CHECK_BYTES)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at the end is fine
+        bad = head.find(b"\x00")
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    if bad >= 0:
+        raise DataValidationError(
+            f"{name}: not a UTF-8 text file (byte 0x{head[bad]:02x} at offset {bad}), so not a CSV",
+            hint="if it is a Parquet file, set file_format to parquet; if it is text in another encoding, save it as UTF-8",
         )
 
 
