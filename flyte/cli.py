@@ -6,9 +6,10 @@
 #    result whose files are gone) prints its message first, then a hint, and exits 2, with no traceback.
 #    pyflyte prints every failure as a boxed traceback of 30 to 230 lines with the message last, whatever
 #    its verbosity. `-v` (pyflyte's own flag) or PIPELINE_TRACEBACK=1 adds pyflyte's traceback after the message.
-#  - Task outputs, the local task cache and flytekit's scratch files live in one directory of the project
+#  - Task outputs, flytekit's own files and the local task cache live in one directory of the project
 #    (.flyte-local/, or $PIPELINE_LOCAL_DIR), not in random flyte* folders of the system temp directory
-#    that a temp cleaner may delete while the cache in ~/.flyte still points at them.
+#    that a temp cleaner may delete while the cache in ~/.flyte still points at them. Cache entries whose
+#    files were deleted anyway are dropped before each run, so the run recomputes instead of failing.
 #
 # flytekit creates its temporary directories and reads its local sandbox setting when it is imported, so
 # nothing here imports it at module level: main() sets the directories up first, then imports flytekit.
@@ -18,11 +19,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from flyte.core.errors import ActionableError, causes, disk_full, is_disk_full
 
@@ -53,9 +54,11 @@ _FAILED_TASK = re.compile(r"Error encountered while executing '([^']+)'")
 class LocalDirs:
     """The directories a local run writes to, all under ``root``.
 
-    outputs: each task's working directory, holding what it returns (tables, the model, the report).
-    cache: flytekit's local task cache, whose entries point at files under ``outputs``.
-    tmp: scratch files of flytekit and the libraries it calls (the process's temporary directory).
+    outputs: each task's working directory, holding what it writes and returns: the model, the report,
+        and the tables as each task wrote them.
+    flytekit: flytekit's own directories (this process's temporary directory): the copies of the tables
+        it hands from task to task, Deck pages, scratch files.
+    cache: flytekit's local task cache, whose entries name files under ``outputs`` and ``flytekit``.
     """
 
     root: Path
@@ -65,12 +68,12 @@ class LocalDirs:
         return self.root / "outputs"
 
     @property
-    def cache(self) -> Path:
-        return self.root / "cache"
+    def flytekit(self) -> Path:
+        return self.root / "flytekit"
 
     @property
-    def tmp(self) -> Path:
-        return self.root / "tmp"
+    def cache(self) -> Path:
+        return self.root / "cache"
 
 
 def local_dirs() -> LocalDirs:
@@ -79,20 +82,66 @@ def local_dirs() -> LocalDirs:
 
 
 def prepare(dirs: LocalDirs) -> None:
-    """Create the directories and point flytekit at them; call before flytekit is imported.
-
-    When ``outputs`` was deleted but the cache was not, the cache is cleared: every entry names a file under
-    ``outputs``, so a cache hit would fail ("Expected a directory ...") and no rerun could recover from it.
-    """
-    if dirs.cache.exists() and not dirs.outputs.exists():
-        log.warning("%s was deleted: clearing the local task cache that pointed into it (%s)", dirs.outputs, dirs.cache)
-        shutil.rmtree(dirs.cache)
-    for directory in (dirs.outputs, dirs.cache, dirs.tmp):
+    """Create the directories and point flytekit at them; call before flytekit is imported."""
+    for directory in (dirs.outputs, dirs.flytekit, dirs.cache):
         directory.mkdir(parents=True, exist_ok=True)
-    # flytekit reads the sandbox from its config (this variable) when imported, and makes its own scratch
+    # flytekit reads the sandbox from its config (this variable) when imported, and makes its own
     # directories with tempfile at import too; both must be set before then.
     os.environ["FLYTE_SDK_LOCAL_SANDBOX"] = str(dirs.outputs)
-    tempfile.tempdir = str(dirs.tmp)
+    tempfile.tempdir = str(dirs.flytekit)
+
+
+def prune_stale_cache(cache: Path) -> int:
+    """Delete the local cache's entries that name a local file or directory that no longer exists; return
+    how many. A hit on such an entry fails the run ("Expected a directory ... is not a directory"), and no
+    input change helps, since the entry is reached again through the unchanged inputs of a later task.
+    Pruned, the task simply runs again.
+    """
+    from diskcache import Cache
+    from flyteidl.core.literals_pb2 import LiteralMap
+
+    stale = []
+    with Cache(str(cache)) as entries:
+        for key in list(entries):
+            value = entries.get(key)
+            if not isinstance(value, bytes):  # flytekit stores serialized LiteralMaps; leave anything else be
+                continue
+            outputs = LiteralMap()
+            outputs.ParseFromString(value)
+            if any(_is_local(uri) and not Path(_strip_file_scheme(uri)).exists() for uri in _uris(outputs)):
+                stale.append(key)
+        for key in stale:
+            entries.delete(key)
+    return len(stale)
+
+
+def _uris(literal_map) -> Iterator[str]:
+    """Every file and table location named in a flyteidl LiteralMap, however deeply nested."""
+    pending = list(literal_map.literals.values())
+    while pending:
+        literal = pending.pop()
+        kind = literal.WhichOneof("value")
+        if kind == "collection":
+            pending.extend(literal.collection.literals)
+        elif kind == "map":
+            pending.extend(literal.map.literals.values())
+        elif kind == "scalar":
+            scalar = literal.scalar
+            which = scalar.WhichOneof("value")
+            if which == "blob":
+                yield scalar.blob.uri
+            elif which == "structured_dataset":
+                yield scalar.structured_dataset.uri
+            elif which == "union":
+                pending.append(scalar.union.value)
+
+
+def _is_local(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def _strip_file_scheme(uri: str) -> str:
+    return uri.removeprefix("file://")
 
 
 @dataclass(frozen=True)
@@ -198,9 +247,11 @@ def main(argv: list[str] | None = None) -> None:
     prepare(dirs)
     from flytekit.core import local_cache
 
-    # flytekit's local cache location is a module constant (no setting reads it); keeping the cache beside
-    # the outputs its entries point at means deleting the directory deletes both, never one without the other.
+    # flytekit's local cache location is a module constant (no setting reads it). Kept beside the files its
+    # entries name, it never serves results of another checkout or of a plain `pyflyte run` in /tmp.
     local_cache.CACHE_LOCATION = str(dirs.cache)
+    if pruned := prune_stale_cache(dirs.cache):
+        log.warning("Removed %d cached task result(s) whose files under %s were deleted; those tasks run again.", pruned, dirs.root)
     _command(dirs).main(args=sys.argv[1:] if argv is None else argv, prog_name=PROG)
 
 

@@ -183,37 +183,58 @@ def test_make_run_goes_through_the_project_command_line():
     assert ".flyte-local" in clean
 
 
-def test_outputs_cache_and_scratch_stay_in_the_local_directory(tmp_path):
+def cached_locations(local: Path) -> list[Path]:
+    """Every local path the task cache under ``local`` names."""
+    from diskcache import Cache
+    from flyteidl.core.literals_pb2 import LiteralMap
+
+    paths = []
+    with Cache(str(local / "cache")) as entries:
+        for key in entries:
+            outputs = LiteralMap()
+            outputs.ParseFromString(entries[key])
+            paths.extend(Path(uri) for uri in cli._uris(outputs))
+    return paths
+
+
+def test_outputs_cache_and_flytekits_files_stay_in_the_local_directory(tmp_path):
     run = project_run(tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
-    outputs = outputs_of(run)
-    for path in outputs.values():
+    for path in outputs_of(run).values():
         assert path.is_relative_to(tmp_path / "local" / "outputs") and path.exists()
-    assert (tmp_path / "local" / "cache" / "cache.db").is_file()
+    cached = cached_locations(tmp_path / "local")
+    assert len(cached) >= 7  # table, train, validation, test, model, predictions, report
+    assert all(p.is_relative_to(tmp_path / "local") and p.exists() for p in cached), cached
     assert list((tmp_path / "systemp").iterdir()) == []  # no random flyte* folders in the system temp dir
-    assert not (tmp_path / "home" / ".flyte").exists()  # nor a cache in HOME pointing at them
+    assert not (tmp_path / "home" / ".flyte").exists()  # nor a cache in HOME
 
 
-def test_a_rerun_after_the_outputs_were_deleted_recomputes(tmp_path):
+@pytest.mark.parametrize("deleted", ["outputs", "flytekit", "the model"])
+def test_a_rerun_after_outputs_were_deleted_recomputes(tmp_path, deleted):
+    """Whatever a cleaner (or a hand) deletes, the next run recomputes what is gone instead of failing on it."""
     first = outputs_of(project_run(tmp_path))
-    again = outputs_of(project_run(tmp_path))
-    assert again == first  # served from the cache
-    shutil.rmtree(tmp_path / "local" / "outputs")
+    assert outputs_of(project_run(tmp_path)) == first  # the second run is served from the cache
+    shutil.rmtree(first["model"] if deleted == "the model" else tmp_path / "local" / deleted)
     run = project_run(tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "was deleted: clearing the local task cache" in run.err_lines[0]
+    assert re.match(r"Removed \d+ cached task result\(s\) whose files under .* were deleted", run.err_lines[0]), run.stderr
     rebuilt = outputs_of(run)
-    assert rebuilt["model"] != first["model"] and (rebuilt["model"] / "model.ubj").is_file()
+    assert (rebuilt["model"] / "model.ubj").is_file() and rebuilt["report"].is_file()
+    assert all(p.exists() for p in cached_locations(tmp_path / "local"))
 
 
-def test_a_cached_result_whose_files_are_gone_says_how_to_recompute(tmp_path):
+def test_overwrite_cache_recomputes_every_task(tmp_path):
+    """The README's way to bypass the cache: an option of `run`, given before the file."""
     first = outputs_of(project_run(tmp_path))
-    shutil.rmtree(first["model"])  # one output gone, as a cleaner or a hand might do; the cache still names it
-    run = project_run(tmp_path)
-    assert run.returncode == cli.EXIT_USER_ERROR
-    assert run.err_lines[0] == f"Error: a cached result points at {first['model']}, which no longer exists"
-    assert "run --overwrite-cache" in run.err_lines[1]
-    # The hint's command: --overwrite-cache is an option of `run`, given before the file.
-    recovered = project_run(tmp_path, run_options=("--overwrite-cache",))
-    assert recovered.returncode == 0, recovered.stderr[-3000:]
-    assert (outputs_of(recovered)["model"] / "model.ubj").is_file()
+    again = project_run(tmp_path, run_options=("--overwrite-cache",))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert outputs_of(again)["model"] != first["model"] and (outputs_of(again)["model"] / "model.ubj").is_file()
+
+
+def test_describe_explains_a_cached_result_whose_files_are_gone():
+    """flytekit's words when a cache hit names a deleted directory (what plain pyflyte runs into)."""
+    error = TypeError("Failed to convert output in position model")
+    error.__cause__ = AssertionError("USER:AssertionError: error=Expected a directory, but the given uri '/x/model' is not a directory.")
+    problem = cli.describe(error)
+    assert problem.message == "a cached result points at /x/model, which no longer exists"
+    assert "run --overwrite-cache" in problem.hint
