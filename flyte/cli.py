@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from flyte.core.errors import ActionableError, causes, disk_full, is_disk_full
+from flyte.core.errors import ActionableError, DiskFullError, causes, disk_full, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -161,12 +161,14 @@ def describe(exc: BaseException, outputs: Path | None = None) -> Problem | None:
     chain = list(causes(exc))
     task = next((m[1].rsplit(".", 1)[-1] for e in chain if (m := _FAILED_TASK.search(str(e)))), "")
     for e in chain:
+        if isinstance(e, DiskFullError):
+            return Problem(e.message, f"{e.hint} ({LOCAL_DIR_ENV} sets where local runs write)", task)
         if isinstance(e, ActionableError):
             return Problem(e.message, e.hint, task)
     for e in chain:
         if is_disk_full(e):
             full = disk_full(outputs or "the local outputs directory", e)
-            return Problem(full.message, full.hint, task)
+            return Problem(full.message, f"{full.hint} ({LOCAL_DIR_ENV} sets where local runs write)", task)
     for e in chain:
         if stale := _STALE_OUTPUT.search(str(e)):
             return Problem(

@@ -121,6 +121,7 @@ def test_a_full_disk_names_the_path(tmp_path):
     first = run.err_lines[0]
     assert re.fullmatch(rf"Error: ingest failed: {re.escape(str(tmp_path / 'local' / 'outputs'))}/\S+/table: no space left on device", first), first
     assert run.err_lines[1].startswith("Hint: free space on the disk holding ")
+    assert run.err_lines[1].endswith("(PIPELINE_LOCAL_DIR sets where local runs write)")
 
 
 @pytest.mark.parametrize("switch", [{"PIPELINE_TRACEBACK": "1"}, {"pyflyte_options": ("-v",)}], ids=["env", "flag"])
