@@ -12,9 +12,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-## Train on the bundled Pima data with pyflyte, locally; prints the metrics and the report path.
+## Train on the bundled Pima data, locally, through the project's pyflyte wrapper (flyte/cli.py): errors you
+## can fix print as one line, and outputs and the local cache stay in .flyte-local/. Prints the metrics and
+## the report path.
 run: $(VENV)/.installed
-	$(BIN)/pyflyte run flyte/workflows/training.py training_pipeline
+	$(BIN)/python -m flyte.cli run flyte/workflows/training.py training_pipeline
 
 ## Run the test suite.
 test: $(VENV)/.installed
@@ -35,8 +37,9 @@ lock:
 	  grep '^xgboost' requirements.in; } > requirements.txt  # keep the per-platform xgboost markers
 	rm -rf .lock-venv
 
+## Remove the virtualenv, test caches, and local runs' outputs and task cache (.flyte-local/).
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .flyte-local
 
 .PHONY: bench bench-large
 

@@ -32,8 +32,9 @@ class Package:
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment of a fresh process: its own HOME (so its own local cache), the repo importable."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE_", "PYTEST_"))}
+    """The environment of a fresh process: its own HOME (so its own local cache), the repo importable, and
+    none of the caller's flytekit, pytest or project (PIPELINE_*, read by flyte.cli) settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE_", "PYTEST_", "PIPELINE_"))}
     env.update(HOME=str(home), PYTHONPATH=str(REPO), **extra)
     return env
 

@@ -110,9 +110,13 @@ def check_text(path: Path, spec: DatasetSpec) -> None:
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     codec = codecs.lookup(spec.encoding).name
+    parquet_hint = "it is a Parquet file: set file_format to parquet" if head.startswith(b"PAR1") else ""
     if b"\x00" in head and not codec.startswith(("utf-16", "utf-32")):
         line = head[: head.index(b"\x00")].count(b"\n") + 1
-        raise DataValidationError(f"{spec.source}: line {line} holds binary data (a NUL byte): not a {spec.encoding} text file")
+        raise DataValidationError(
+            f"{spec.source}: line {line} holds binary data (a NUL byte): not a {spec.encoding} text file, so not a CSV",
+            hint=parquet_hint or "check the file: a CSV is text",
+        )
     if len(head) == SNIFF_BYTES and b"\n" in head:
         head = head[: head.rindex(b"\n") + 1]  # do not cut a multi-byte character in two
     try:
@@ -121,5 +125,6 @@ def check_text(path: Path, spec: DatasetSpec) -> None:
         line = head[: exc.start].count(b"\n") + 1
         raise DataValidationError(
             f"{spec.source}: line {line} holds bytes that are not valid {spec.encoding}; "
-            f"set the dataset's encoding (for example latin-1 or cp1252)"
+            f"set the dataset's encoding (for example latin-1 or cp1252)",
+            hint=parquet_hint or 'a CSV from Excel or an older system is often cp1252 or latin-1: "encoding": "cp1252"',
         ) from None

@@ -1,5 +1,63 @@
-"""The one error type for input that the pipeline cannot use."""
+"""The errors a user can act on: unusable input, an unreachable source, a full disk."""
+
+from __future__ import annotations
+
+import errno
+from typing import Iterator
 
 
-class DataValidationError(ValueError):
-    """Raised for unusable input; the message names the file, column or value at fault."""
+class ActionableError(Exception):
+    """A failure the user can fix, reported without a traceback by the project's command line.
+
+    message: what is wrong and where (the file, URL, column, line or value at fault). It is kept apart
+        from ``args`` because flytekit rewrites ``args`` when it re-raises a task's error locally.
+    hint: what to do about it, or "" when the message says it all.
+    """
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class DataValidationError(ActionableError, ValueError):
+    """Unusable input: the message names the file, column or value at fault. Retrying cannot help."""
+
+
+class SourceUnavailableError(ActionableError):
+    """The source could not be fetched for a reason that may pass: a 5xx or 429 answer, a reset
+    connection, a timeout. Retrying later may succeed, so the task layer marks it recoverable."""
+
+
+class DiskFullError(ActionableError):
+    """A write failed because its disk is full (ENOSPC); the message names the path being written."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for an OSError meaning "no space left on device", including pyarrow's, which sets errno
+    but words the message its own way."""
+    return isinstance(exc, OSError) and (exc.errno == errno.ENOSPC or "No space left on device" in str(exc))
+
+
+def disk_full(path, exc: OSError) -> DiskFullError:
+    """The DiskFullError for a failed write to ``path`` (the file or directory being written)."""
+    where = exc.filename or path
+    return DiskFullError(
+        f"{where}: no space left on device",
+        hint=f"free space on the disk holding {where}, or write the outputs to another disk",
+    )
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception linked to it, outermost first: causes, contexts, and the errors that
+    urllib3 and others keep in ``reason`` or ``args`` instead. Each appears once, even in a cycle."""
+    seen: set[int] = set()
+    queue: list[BaseException] = [exc]
+    while queue:
+        current = queue.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        queue.extend(e for e in linked if isinstance(e, BaseException))

@@ -56,7 +56,7 @@ def remote_fingerprint(url: str, info: dict, spec: DatasetSpec) -> SourceFingerp
     validators = {k: str(info[k]) for k in REMOTE_VALIDATORS if info.get(k) not in (None, "")}
     if not validators:
         # Size alone cannot tell an edit from the same file: never reuse a cached read of this source.
-        log.warning("%s: the store reports no ETag, generation or modification time; it will be read on every run", url)
+        log.info("%s: the store reports no ETag, generation or modification time; it will be read on every run", url)
         validators = {"unverifiable": uuid.uuid4().hex}
     if "size" in info:
         validators["size"] = str(info["size"])

@@ -55,5 +55,16 @@ SCORE_CACHE_VERSION = "3.0"
 LIGHT = preset(request_cpu="500m", request_mib=640, limit_cpus=2, limit_mib=1024)
 TRAIN = preset(request_cpu="1", request_mib=1024, limit_cpus=2, limit_mib=2048)
 
+# Fetching a remote source can fail for reasons that pass: a 5xx or 429 answer, a reset connection, a
+# timeout. The ingest task raises those as recoverable, and Flyte runs it again up to this many more times
+# (on a cluster; `pyflyte run` never retries). Bad data, a 404 or a 403 are not recoverable: never retried.
+INGEST_RETRIES = 3
+
+#: Seconds to wait for an http(s) source's connection (TCP and TLS) to open.
+FETCH_CONNECT_TIMEOUT_S = 10.0
+#: Seconds to wait for the next bytes of an http(s) source's answer: a server that accepts the connection and
+#: never answers fails after this long. Generous, since a big file's server may take a while to start sending.
+FETCH_READ_TIMEOUT_S = 60.0
+
 #: The nightly launch plan's schedule: 02:00 UTC every day (standard five-field cron).
 NIGHTLY_CRON = "0 2 * * *"

@@ -6,20 +6,23 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NamedTuple, TypeVar
+from typing import Annotated, Iterator, NamedTuple, TypeVar
 from urllib.parse import urlparse
 
 import pyarrow as pa
 from flytekit import Cache, Deck, FlyteContextManager, HashMethod, current_context, task
+from flytekit.exceptions.user import FlyteRecoverableException
 from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import FlyteFile
 from flytekit.types.structured import StructuredDataset
 from flytekit.types.structured.structured_dataset import PARQUET
 
 from flyte.core.dataset import DataProfile, DatasetSpec, is_local, local_path
-from flyte.core.errors import DataValidationError
+from flyte.core.errors import ActionableError, DataValidationError, SourceUnavailableError, disk_full, is_disk_full
+from flyte.core.fetch import http_download, http_head
 from flyte.core.fingerprint import SourceFingerprint, local_fingerprint, remote_fingerprint
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.score import Metrics
@@ -65,7 +68,8 @@ def _use_cpus(preset: config.ResourcePreset) -> None:
     pa.set_io_thread_count(preset.cpus)
 
 
-def _workdir(name: str) -> Path:
+def _workdir(name: str = "") -> Path:
+    """The task's own working directory, or ``name`` inside it."""
     return Path(current_context().working_directory) / name
 
 
@@ -96,38 +100,70 @@ def _local_model(model: FlyteDirectory) -> Path:
     return Path(model.download())
 
 
+@contextmanager
+def _writes_to(directory: Path) -> Iterator[None]:
+    """Report a full disk while the task writes under ``directory`` as a DiskFullError naming the path."""
+    try:
+        yield
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full(directory, exc) from exc
+        raise
+
+
 def fetch_source(source: str) -> Path:
-    """A local file holding the source's bytes: local sources as they are, remote ones downloaded
-    through flytekit's data layer (http(s), s3, gs, ... with the credentials the pod or laptop has)."""
+    """A local file holding the source's bytes: local sources as they are; http(s) ones downloaded with the
+    timeouts in config; others (s3, gs, ...) through flytekit's data layer, with the pod's or laptop's
+    credentials.
+
+    Raises FlyteRecoverableException when a retry may succeed (a 5xx or 429 answer, a reset connection, a
+    timeout), so Flyte retries the task; DataValidationError when it cannot (a 404, a 403, a bad URL).
+    """
     if is_local(source):
         return local_path(source)
     ctx = FlyteContextManager.current_context()
     name = Path(urlparse(source).path).name or "dataset"
-    destination = ctx.file_access.get_random_local_path(name)
+    destination = Path(ctx.file_access.get_random_local_path(name))
+    destination.parent.mkdir(parents=True, exist_ok=True)
     try:
-        ctx.file_access.get_data(source, destination)
+        if urlparse(source).scheme in ("http", "https"):
+            return http_download(source, destination, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S)
+        ctx.file_access.get_data(source, str(destination))
+    except SourceUnavailableError as exc:
+        # Only a recoverable error makes Flyte retry the task (config.INGEST_RETRIES); the core's error is
+        # kept as the cause, so the command line still finds its message and hint.
+        raise FlyteRecoverableException(str(exc)) from exc
+    except ActionableError:
+        raise
     except Exception as exc:  # the data layer raises several types; all mean the same to the user
         raise DataValidationError(f"{source}: cannot fetch: {exc}") from exc
-    return Path(destination)
+    return destination
 
 
-@task(requests=config.LIGHT.requests, limits=config.LIGHT.limits)
+@task(requests=config.LIGHT.requests, limits=config.LIGHT.limits, retries=config.INGEST_RETRIES)
 def fingerprint(dataset: DatasetSpec) -> SourceFingerprint:
     """What the source is now (uncached, so it runs every time): a local file's sha256, or a remote
     object's ETag / generation / Last-Modified from its store, read without downloading it."""
-    if is_local(dataset.source):
-        path = local_path(dataset.source)
+    source = dataset.source
+    if is_local(source):
+        path = local_path(source)
         if not path.is_file():
-            raise DataValidationError(f"{dataset.source}: {'is a directory, not a file' if path.is_dir() else 'file not found'} ({path})")
+            raise DataValidationError(f"{source}: {'is a directory, not a file' if path.is_dir() else 'file not found'} ({path})")
         result = local_fingerprint(path, dataset)
     else:
-        fs = FlyteContextManager.current_context().file_access.get_filesystem_for_path(dataset.source)
         try:
-            info = fs.info(dataset.source)
+            if urlparse(source).scheme in ("http", "https"):
+                info = http_head(source, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S)
+            else:
+                info = FlyteContextManager.current_context().file_access.get_filesystem_for_path(source).info(source)
+        except SourceUnavailableError as exc:
+            raise FlyteRecoverableException(str(exc)) from exc  # Flyte retries it (config.INGEST_RETRIES)
+        except ActionableError:
+            raise
         except Exception as exc:  # the data layer raises several types; all mean the same to the user
-            raise DataValidationError(f"{dataset.source}: cannot reach: {exc}") from exc
-        result = remote_fingerprint(dataset.source, info, dataset)
-    log.info("fingerprint of %s: %s", dataset.source, result.identity)
+            raise DataValidationError(f"{source}: cannot reach: {exc}") from exc
+        result = remote_fingerprint(source, info, dataset)
+    log.info("fingerprint of %s: %s", source, result.identity)
     return result
 
 
@@ -135,6 +171,7 @@ def fingerprint(dataset: DatasetSpec) -> SourceFingerprint:
     # The dataset's location is left out of the key: the fingerprint already holds what the bytes are and
     # how they are read, so the same bytes at another path are a cache hit, and an edited file is a miss.
     cache=Cache(version=config.INGEST_CACHE_VERSION, ignored_inputs=("dataset",)),
+    retries=config.INGEST_RETRIES,
     requests=config.LIGHT.requests,
     limits=config.LIGHT.limits,
 )
@@ -146,9 +183,10 @@ def ingest(dataset: DatasetSpec, source: SourceFingerprint, split_params: SplitP
     from flyte.core.ingest import ingest_table
 
     _use_cpus(config.LIGHT)
-    result = ingest_table(
-        fetch_source(dataset.source), dataset, _workdir("table"), split=split_params, known_sha256=source.content_sha256
-    )
+    with _writes_to(_workdir("table")):
+        result = ingest_table(
+            fetch_source(dataset.source), dataset, _workdir("table"), split=split_params, known_sha256=source.content_sha256
+        )
     log.info("ingest: table content sha256 %s (downstream cache key)", result.content_sha256)
     return IngestOutputs(table=_hashed_table(_workdir("table"), result.content_sha256), profile=result.profile)
 
@@ -164,7 +202,8 @@ def split(table: Table, profile: DataProfile, params: SplitParams) -> SplitOutpu
 
     _use_cpus(config.LIGHT)
     destinations = {name: _workdir(name) for name in PART_NAMES}
-    split_table(_local_table(table), profile, params, destinations)
+    with _writes_to(_workdir()):
+        split_table(_local_table(table), profile, params, destinations)
     return SplitOutputs(*(_table(destinations[name]) for name in PART_NAMES))
 
 
@@ -179,16 +218,17 @@ def fit(train: Table, validation: Table, profile: DataProfile, hyperparameters: 
     from flyte.core.model import save_model
 
     _use_cpus(config.TRAIN)
-    model = train_model(
-        _local_table(train),
-        _local_table(validation),
-        profile,
-        hyperparameters,
-        n_threads=config.TRAIN.cpus,
-        memory_budget=config.TRAIN.memory_mib << 20,
-        scratch=Path(current_context().working_directory),
-    )
-    return FlyteDirectory(str(save_model(model, _workdir("model"))))
+    with _writes_to(_workdir()):
+        model = train_model(
+            _local_table(train),
+            _local_table(validation),
+            profile,
+            hyperparameters,
+            n_threads=config.TRAIN.cpus,
+            memory_budget=config.TRAIN.memory_mib << 20,
+            scratch=Path(current_context().working_directory),
+        )
+        return FlyteDirectory(str(save_model(model, _workdir("model"))))
 
 
 @task(
@@ -203,7 +243,8 @@ def predict(model: FlyteDirectory, table: Table) -> Table:
 
     _use_cpus(config.LIGHT)
     destination = _workdir("predictions")
-    predict_table(load_model(_local_model(model), n_threads=config.LIGHT.cpus), _local_table(table), destination)
+    with _writes_to(destination):
+        predict_table(load_model(_local_model(model), n_threads=config.LIGHT.cpus), _local_table(table), destination)
     return _table(destination)
 
 
@@ -224,5 +265,6 @@ def score(model: FlyteDirectory, test: Table, predictions: Table, profile: DataP
     result = evaluate(_local_table(test), _local_table(predictions), read_schema(_local_model(model)), profile)
     Deck("Model report", result.report_html)
     path = _workdir("report.html")
-    path.write_text(result.report_html, encoding="utf-8")
+    with _writes_to(path):
+        path.write_text(result.report_html, encoding="utf-8")
     return ScoreOutputs(metrics=result.metrics, report=HTMLFile(str(path)))

@@ -59,6 +59,15 @@ def test_task_runs_the_image_with_cache_and_resources(pkg, name):
         assert requests[resource] <= limits[resource] <= SMALL_NODE[key], (name, key)
 
 
+@pytest.mark.parametrize("name", TASKS)
+def test_only_ingest_is_retried(pkg, name):
+    """Ingest reads the network, whose failures may pass; the other tasks read what ingest wrote: retrying
+    them would repeat the same failure."""
+    retries = pkg.tasks[PREFIX + name].template.metadata.retries.retries
+    assert retries == (config.INGEST_RETRIES if name == "ingest" else 0)
+    assert config.INGEST_RETRIES >= 1
+
+
 def test_task_container_is_the_pod_entrypoint(pkg):
     args = list(pkg.tasks[PREFIX + "fit"].template.container.args)
     assert args[0] == "pyflyte-execute"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import http.server
 import threading
@@ -12,15 +13,17 @@ import pandas as pd
 import pytest
 from flytekit import FlyteContextManager
 from flytekit.core.type_engine import TypeEngine
+from flytekit.exceptions.user import FlyteRecoverableException as Recoverable
 from flytekit.types.structured import StructuredDataset
 
-from flyte.core.errors import DataValidationError
+from flyte.core.errors import DataValidationError, DiskFullError, SourceUnavailableError
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.ingest import DatasetSpec, ingest_table
 from flyte.core.tables import file_sha256
 from flyte.core.model import MODEL_FILE, SCHEMA_FILE
 from flyte.core.split import SplitParams
-from flyte.workflows import tasks
+from flyte.workflows import config, tasks
+from tests.http_servers import Routes, answering_server, silent_server
 
 AS_OF = datetime(2026, 1, 1, tzinfo=timezone.utc)
 FAST = Hyperparameters(max_rounds=40, early_stopping_rounds=10, learning_rate=0.3)
@@ -61,8 +64,55 @@ def test_fetch_source_downloads_over_http(tmp_path, http_server):
 
 
 def test_fetch_source_names_an_unreachable_source(http_server):
-    with pytest.raises(DataValidationError, match=r"/absent\.csv: cannot fetch"):
+    with pytest.raises(DataValidationError, match=r"/absent\.csv: cannot fetch: HTTP 404 Not Found$") as raised:
         tasks.fetch_source(f"{http_server}/absent.csv")
+    assert not isinstance(raised.value, Recoverable)  # a missing file stays missing: no retry
+
+
+def test_fetch_source_marks_a_busy_server_recoverable():
+    """Flyte retries a task only for a recoverable error; the core's error stays attached for the CLI."""
+    routes = Routes()
+    routes.add("/data.csv", (503, b"busy"))
+    with answering_server(routes) as base:
+        with pytest.raises(Recoverable, match="HTTP 503 Service Unavailable") as raised:
+            tasks.fetch_source(f"{base}/data.csv")
+    assert isinstance(raised.value.__cause__, SourceUnavailableError)
+
+
+def test_fetch_source_gives_up_on_a_silent_server_after_the_configured_read_timeout(monkeypatch):
+    """A server that accepts and never answers must fail, recoverably, not hang the task."""
+    monkeypatch.setattr(config, "FETCH_READ_TIMEOUT_S", 0.3)
+    outcome = {}
+
+    def attempt():
+        try:
+            tasks.fetch_source(f"{base}/data.csv")
+        except Exception as exc:  # noqa: BLE001 (inspected below)
+            outcome["error"] = exc
+
+    with silent_server() as base:
+        worker = threading.Thread(target=attempt, daemon=True)
+        worker.start()
+        worker.join(timeout=60)  # generous for a 0.3 s timeout: only a hang reaches it
+        assert not worker.is_alive(), "fetch_source hung on a silent server"
+    assert isinstance(outcome.get("error"), Recoverable), outcome
+    assert "sent nothing for 0.3 s" in str(outcome["error"])
+
+
+def test_ingest_names_the_path_when_the_disk_is_full(monkeypatch, mixed_csv):
+    """Python and pyarrow report ENOSPC without a path; the task adds the directory it was writing."""
+    import flyte.core.ingest
+
+    def full_disk(path, spec, destination, **_options):
+        raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    monkeypatch.setattr(flyte.core.ingest, "ingest_table", full_disk)
+    _, spec = mixed_csv
+    with pytest.raises(DiskFullError) as raised:
+        ingest(spec)
+    where = raised.value.message.removesuffix(": no space left on device")
+    assert where != raised.value.message and Path(where).name == "table"
+    assert where in raised.value.hint
 
 
 def test_ingest_task_reads_a_remote_csv(tmp_path, http_server, mixed_csv):

@@ -1,0 +1,261 @@
+"""The project's command line: pyflyte, with actionable errors in a line or two and local runs kept in .flyte-local/."""
+
+# Usage is pyflyte's, e.g. `python -m flyte.cli run flyte/workflows/training.py training_pipeline --dataset ...`.
+# Two differences, both because pyflyte 1.16 offers no switch for them:
+#  - A failure the user can fix (flyte.core.errors.ActionableError: bad data, a 404, a full disk; or a cached
+#    result whose files are gone) prints its message first, then a hint, and exits 2, with no traceback.
+#    pyflyte prints every failure as a boxed traceback of 30 to 230 lines with the message last, whatever
+#    its verbosity. `-v` (pyflyte's own flag) or PIPELINE_TRACEBACK=1 adds pyflyte's traceback after the message.
+#  - Task outputs, flytekit's own files and the local task cache live in one directory of the project
+#    (.flyte-local/, or $PIPELINE_LOCAL_DIR), not in random flyte* folders of the system temp directory
+#    that a temp cleaner may delete while the cache in ~/.flyte still points at them. Cache entries whose
+#    files were deleted anyway are dropped before each run, so the run recomputes instead of failing.
+#
+# flytekit creates its temporary directories and reads its local sandbox setting when it is imported, so
+# nothing here imports it at module level: main() sets the directories up first, then imports flytekit.
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from flyte.core.errors import ActionableError, DiskFullError, causes, disk_full, is_disk_full
+
+log = logging.getLogger(__name__)
+
+PROG = "python -m flyte.cli"
+
+#: The project root in a checkout, so the local directory is the same whatever the working directory.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+#: Where local runs keep everything they write, unless LOCAL_DIR_ENV names another directory.
+DEFAULT_LOCAL_DIR = REPO_ROOT / ".flyte-local"
+LOCAL_DIR_ENV = "PIPELINE_LOCAL_DIR"
+#: Set to 1 to print pyflyte's full traceback after the one-line message.
+TRACEBACK_ENV = "PIPELINE_TRACEBACK"
+
+#: Exit status when the input or the environment needs fixing; anything else exits 1, as pyflyte does.
+EXIT_USER_ERROR = 2
+#: Longest message printed, in characters: a message quoting data is cut rather than flooding the terminal.
+MAX_MESSAGE_CHARS = 1000
+
+#: flytekit's words when a cached output's file or directory no longer exists.
+_STALE_OUTPUT = re.compile(r"Expected a directory[.,] (?:but the given uri )?'?([^' ]+)'? is not a directory")
+#: flytekit's prefix on an error raised by a task during a local run; it names the task.
+_FAILED_TASK = re.compile(r"Error encountered while executing '([^']+)'")
+
+
+@dataclass(frozen=True)
+class LocalDirs:
+    """The directories a local run writes to, all under ``root``.
+
+    outputs: each task's working directory, holding what it writes and returns: the model, the report,
+        and the tables as each task wrote them.
+    flytekit: flytekit's own directories (this process's temporary directory): the copies of the tables
+        it hands from task to task, Deck pages, scratch files.
+    cache: flytekit's local task cache, whose entries name files under ``outputs`` and ``flytekit``.
+    """
+
+    root: Path
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
+    @property
+    def flytekit(self) -> Path:
+        return self.root / "flytekit"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+
+def local_dirs() -> LocalDirs:
+    """The local directory this process uses: $PIPELINE_LOCAL_DIR, or .flyte-local/ in the project."""
+    return LocalDirs(Path(os.environ.get(LOCAL_DIR_ENV) or DEFAULT_LOCAL_DIR).resolve())
+
+
+def prepare(dirs: LocalDirs) -> None:
+    """Create the directories and point flytekit at them; call before flytekit is imported."""
+    for directory in (dirs.outputs, dirs.flytekit, dirs.cache):
+        directory.mkdir(parents=True, exist_ok=True)
+    # flytekit reads the sandbox from its config (this variable) when imported, and makes its own
+    # directories with tempfile at import too; both must be set before then.
+    os.environ["FLYTE_SDK_LOCAL_SANDBOX"] = str(dirs.outputs)
+    tempfile.tempdir = str(dirs.flytekit)
+
+
+def prune_stale_cache(cache: Path) -> int:
+    """Delete the local cache's entries that name a local file or directory that no longer exists; return
+    how many. A hit on such an entry fails the run ("Expected a directory ... is not a directory"), and no
+    input change helps, since the entry is reached again through the unchanged inputs of a later task.
+    Pruned, the task simply runs again.
+    """
+    from diskcache import Cache
+    from flyteidl.core.literals_pb2 import LiteralMap
+
+    stale = []
+    with Cache(str(cache)) as entries:
+        for key in list(entries):
+            value = entries.get(key)
+            if not isinstance(value, bytes):  # flytekit stores serialized LiteralMaps; leave anything else be
+                continue
+            outputs = LiteralMap()
+            outputs.ParseFromString(value)
+            if any(_is_local(uri) and not Path(_strip_file_scheme(uri)).exists() for uri in _uris(outputs)):
+                stale.append(key)
+        for key in stale:
+            entries.delete(key)
+    return len(stale)
+
+
+def _uris(literal_map) -> Iterator[str]:
+    """Every file and table location named in a flyteidl LiteralMap, however deeply nested."""
+    pending = list(literal_map.literals.values())
+    while pending:
+        literal = pending.pop()
+        kind = literal.WhichOneof("value")
+        if kind == "collection":
+            pending.extend(literal.collection.literals)
+        elif kind == "map":
+            pending.extend(literal.map.literals.values())
+        elif kind == "scalar":
+            scalar = literal.scalar
+            which = scalar.WhichOneof("value")
+            if which == "blob":
+                yield scalar.blob.uri
+            elif which == "structured_dataset":
+                yield scalar.structured_dataset.uri
+            elif which == "union":
+                pending.append(scalar.union.value)
+
+
+def _is_local(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def _strip_file_scheme(uri: str) -> str:
+    return uri.removeprefix("file://")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A failure described for the user: what is wrong, what to do, and which task failed ("" if unknown)."""
+
+    message: str
+    hint: str = ""
+    task: str = ""
+
+
+def describe(exc: BaseException, outputs: Path | None = None) -> Problem | None:
+    """The failure ``exc`` as a Problem when the user can act on it; None for anything else (a bug).
+
+    outputs: the directory local outputs go to, named when a full disk's error does not say where.
+    """
+    chain = list(causes(exc))
+    task = next((m[1].rsplit(".", 1)[-1] for e in chain if (m := _FAILED_TASK.search(str(e)))), "")
+    for e in chain:
+        if isinstance(e, DiskFullError):
+            return Problem(e.message, f"{e.hint} ({LOCAL_DIR_ENV} sets where local runs write)", task)
+        if isinstance(e, ActionableError):
+            return Problem(e.message, e.hint, task)
+    for e in chain:
+        if is_disk_full(e):
+            full = disk_full(outputs or "the local outputs directory", e)
+            return Problem(full.message, f"{full.hint} ({LOCAL_DIR_ENV} sets where local runs write)", task)
+    for e in chain:
+        if stale := _STALE_OUTPUT.search(str(e)):
+            return Problem(
+                f"a cached result points at {stale[1]}, which no longer exists",
+                f"recompute it: {PROG} run --overwrite-cache <file> <workflow> ... (`make clean` removes outputs and cache together)",
+                task,
+            )
+    return None
+
+
+def printable(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` safe for a terminal: control and undecodable characters escaped, cut to ``limit`` characters."""
+    safe = "".join(c if c.isprintable() and c != "\ufffd" else ascii(c)[1:-1] for c in text)
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+
+
+def format_problem(problem: Problem, traceback_shown: bool) -> list[str]:
+    """The lines printed for ``problem``: the message first, then the hint and how to see more."""
+    where = f"{problem.task} failed: " if problem.task else ""
+    lines = [f"Error: {where}{printable(problem.message)}"]
+    if problem.hint:
+        lines.append(f"Hint: {printable(problem.hint)}")
+    if not traceback_shown:
+        lines.append(f"(For the full traceback: {TRACEBACK_ENV}=1 {PROG} run ..., or {PROG} -v run ...)")
+    return lines
+
+
+def _traceback_requested(verbosity: int) -> bool:
+    return verbosity > 0 or os.environ.get(TRACEBACK_ENV, "") not in ("", "0")
+
+
+def _command(dirs: LocalDirs):
+    """pyflyte's command group with this module's failure reporting; imports flytekit."""
+    import rich_click as click
+    from flytekit.clis.sdk_in_container import pyflyte
+    from flytekit.clis.sdk_in_container.utils import ErrorHandlingCommand, pretty_print_exception
+    from flytekit.loggers import get_level_from_cli_verbosity
+    from flytekit.loggers import logger as flytekit_logger
+
+    class ProjectPyflyte(ErrorHandlingCommand):
+        def invoke(self, ctx):
+            verbosity = ctx.params["verbose"]
+            flytekit_logger.setLevel(get_level_from_cli_verbosity(verbosity))
+            try:
+                # click's own invoke, not ErrorHandlingCommand's: that one prints every failure as a traceback.
+                return click.RichGroup.invoke(self, ctx)
+            except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+                raise  # usage errors and exits: click reports them itself
+            except Exception as exc:
+                problem = describe(exc, dirs.outputs)
+                show_traceback = problem is None or _traceback_requested(verbosity)
+                if problem is not None:
+                    lines = format_problem(problem, traceback_shown=show_traceback)
+                    click.secho(lines[0], err=True, fg="red", bold=True)
+                    for line in lines[1:]:
+                        click.echo(line, err=True)
+                if show_traceback:
+                    pretty_print_exception(exc, max(verbosity, 1 if problem else 0))
+                sys.exit(EXIT_USER_ERROR if problem else 1)
+
+    base = pyflyte.main
+    return ProjectPyflyte(
+        name=base.name,
+        params=base.params,
+        callback=base.callback,
+        commands=base.commands,
+        invoke_without_command=base.invoke_without_command,
+        help=base.help,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run pyflyte with ``argv`` (default: this process's arguments) in the project's local directory."""
+    if "flytekit" in sys.modules:
+        raise RuntimeError(f"{PROG} must set up its directories before flytekit is imported; run it in a fresh process")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    dirs = local_dirs()
+    prepare(dirs)
+    from flytekit.core import local_cache
+
+    # flytekit's local cache location is a module constant (no setting reads it). Kept beside the files its
+    # entries name, it never serves results of another checkout or of a plain `pyflyte run` in /tmp.
+    local_cache.CACHE_LOCATION = str(dirs.cache)
+    if pruned := prune_stale_cache(dirs.cache):
+        log.warning("Removed %d cached task result(s) whose files under %s were deleted; those tasks run again.", pruned, dirs.root)
+    _command(dirs).main(args=sys.argv[1:] if argv is None else argv, prog_name=PROG)
+
+
+if __name__ == "__main__":
+    main()

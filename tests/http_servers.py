@@ -1,0 +1,107 @@
+"""Loopback servers for the fetch tests: fixed answers, a server that never answers, one that resets."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import struct
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+
+@dataclass
+class Route:
+    """What the server answers on one path: a list of (status, body), one per request; the last one repeats."""
+
+    answers: list[tuple[int, bytes]]
+    hits: int = 0
+
+
+@dataclass
+class Routes:
+    by_path: dict[str, Route] = field(default_factory=dict)
+
+    def add(self, path: str, *answers: tuple[int, bytes]) -> None:
+        self.by_path[path] = Route(list(answers))
+
+
+@contextmanager
+def answering_server(routes: Routes) -> Iterator[str]:
+    """An http server on 127.0.0.1 answering each path as ``routes`` says (404 for unknown paths); yields its base URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the name http.server calls)
+            route = routes.by_path.get(self.path)
+            if route is None:
+                status, body = 404, b"no such file"
+            else:
+                status, body = route.answers[min(route.hits, len(route.answers) - 1)]
+                route.hits += 1
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # keep the test output clean
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A socket that completes the TCP handshake (the kernel does, from the listen backlog) and never answers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+@contextmanager
+def resetting_server(declared: int = 1000, sent: bytes = b"a,y\n1,0\n") -> Iterator[str]:
+    """Answers 200 declaring ``declared`` bytes, sends ``sent`` (fewer), then resets the connection (TCP RST)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    stop = threading.Event()
+
+    def serve():
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % declared + sent)
+                # SO_LINGER with a zero timeout makes close() send RST instead of FIN: a reset, not an end.
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        sock.close()
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening on it: connecting is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
