@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from flyte.core.score import Metrics, RocCurve
 
 if TYPE_CHECKING:  # only read for its fields: rendering needs neither ingest's code nor its pandas/pyarrow imports
-    from flyte.core.ingest import DataProfile
+    from flyte.core.dataset import DataProfile
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777")
 DASHES = ("", "6 3", "2 3", "8 3 2 3")  # cycled once the palette runs out, so no two curves look alike

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flytekit import Resources
+
+from flyte.workflows.versions import derived
 
 
 @dataclass(frozen=True)
@@ -30,16 +33,18 @@ def preset(request_cpu: str, request_mib: int, limit_cpus: int, limit_mib: int) 
     )
 
 
-# Cache versions: bump a stage's version when its code changes what it outputs for the same inputs,
-# so the cluster and the local cache stop serving results of the old code. Stages bump independently.
-# 2.x: tables between tasks became directories of Parquet parts, profiles carry typed labels, the model
-# schema carries feature importance. 3.x: strict dataset options, no path in the profile, positive label
-# order, booster-safe feature names.
-INGEST_CACHE_VERSION = "3.0"
-SPLIT_CACHE_VERSION = "3.0"
-FIT_CACHE_VERSION = "3.0"
-PREDICT_CACHE_VERSION = "3.0"
-SCORE_CACHE_VERSION = "3.0"
+# Cache versions: a manual part (bump it to invalidate on purpose) joined to a digest of the stage's code
+# closure, the task wiring and the libraries that shape its outputs (flyte/workflows/versions.py), so a code
+# change or a library upgrade can never be served a stale cached result. README, "Caching", has the trade-off.
+# 2.x: tables between tasks became directories of Parquet parts. 3.x: strict dataset options, no path in
+# the profile, positive label order, booster-safe feature names.
+ARROW = ("pyarrow", "numpy")
+XGBOOST = ("xgboost", "pyarrow", "numpy", "pandas")
+INGEST_CACHE_VERSION = derived("3.0", "flyte.core.ingest", ARROW)
+SPLIT_CACHE_VERSION = derived("3.0", "flyte.core.split", ARROW)
+FIT_CACHE_VERSION = derived("3.0", "flyte.core.fit", XGBOOST)
+PREDICT_CACHE_VERSION = derived("3.0", "flyte.core.predict", XGBOOST)
+SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluate", ARROW)
 
 # Presets, sized from `make bench`: every task run as a pod, peak RSS at 100k, 1M, 5M and 10M rows x 8
 # features (README, "Scale"). At 10M rows the light tasks peaked at 293-592 MiB (score highest: an exact
@@ -60,11 +65,30 @@ TRAIN = preset(request_cpu="1", request_mib=1024, limit_cpus=2, limit_mib=2048)
 # (on a cluster; `pyflyte run` never retries). Bad data, a 404 or a 403 are not recoverable: never retried.
 INGEST_RETRIES = 3
 
+# Retries for the other tasks: they read and write tables through the blob store, whose passing failures
+# flytekit raises as recoverable; their own errors (bad data) are not recoverable and are never retried.
+STAGE_RETRIES = 1
+
+# Timeouts, from make bench's per-pod times (README, "Scale") with generous headroom: at 10M rows x 8
+# features, the documented maximum of the default presets, the light tasks took at most 8 s and fit 77 s;
+# at 100M rows (bench-large, larger limits) ingest took 81 s and fit 26 minutes. A task past its timeout
+# is stopped, so a hung read or a runaway fit cannot hold a node forever.
+LIGHT_TIMEOUT = timedelta(minutes=20)
+FINGERPRINT_TIMEOUT = timedelta(minutes=10)  # hashing 7 GB takes about 4 s; a remote HEAD is bounded above
+FIT_TIMEOUT = timedelta(hours=2)
+
 #: Seconds to wait for an http(s) source's connection (TCP and TLS) to open.
 FETCH_CONNECT_TIMEOUT_S = 10.0
 #: Seconds to wait for the next bytes of an http(s) source's answer: a server that accepts the connection and
 #: never answers fails after this long. Generous, since a big file's server may take a while to start sending.
 FETCH_READ_TIMEOUT_S = 60.0
+
+# Where a dataset may come from. A source can point anywhere the pod can reach (a metadata endpoint, an
+# internal service), and a bad line read from it is echoed in the error; only these schemes are read.
+# "" is a plain path; "bundled" the data shipped in the image. Add hosts to ALLOWED_SOURCE_HOSTS to
+# restrict http(s), s3 and gs further (empty: any host).
+ALLOWED_SOURCE_SCHEMES = ("", "file", "bundled", "https", "http", "s3", "gs")
+ALLOWED_SOURCE_HOSTS: tuple[str, ...] = ()
 
 #: The nightly launch plan's schedule: 02:00 UTC every day (standard five-field cron).
 NIGHTLY_CRON = "0 2 * * *"

@@ -111,6 +111,20 @@ def _writes_to(directory: Path) -> Iterator[None]:
         raise
 
 
+def check_source_allowed(source: str) -> None:
+    """Refuse a source whose scheme (or host, when hosts are listed) config does not allow."""
+    parsed = urlparse(source)
+    scheme = "" if len(parsed.scheme) == 1 else parsed.scheme  # a Windows drive letter is a path
+    if scheme not in config.ALLOWED_SOURCE_SCHEMES:
+        raise DataValidationError(
+            f"{source}: scheme {scheme!r} is not allowed; allowed: {', '.join(repr(s) for s in config.ALLOWED_SOURCE_SCHEMES)}",
+            hint="see ALLOWED_SOURCE_SCHEMES in flyte/workflows/config.py",
+        )
+    if config.ALLOWED_SOURCE_HOSTS and parsed.netloc and scheme not in ("file", "bundled"):
+        if parsed.hostname not in config.ALLOWED_SOURCE_HOSTS:
+            raise DataValidationError(f"{source}: host {parsed.hostname!r} is not in ALLOWED_SOURCE_HOSTS")
+
+
 def fetch_source(source: str) -> Path:
     """A local file holding the source's bytes: local sources as they are; http(s) ones downloaded with the
     timeouts in config; others (s3, gs, ...) through flytekit's data layer, with the pod's or laptop's
@@ -119,6 +133,7 @@ def fetch_source(source: str) -> Path:
     Raises FlyteRecoverableException when a retry may succeed (a 5xx or 429 answer, a reset connection, a
     timeout), so Flyte retries the task; DataValidationError when it cannot (a 404, a 403, a bad URL).
     """
+    check_source_allowed(source)
     if is_local(source):
         return local_path(source)
     ctx = FlyteContextManager.current_context()
@@ -140,11 +155,17 @@ def fetch_source(source: str) -> Path:
     return destination
 
 
-@task(requests=config.LIGHT.requests, limits=config.LIGHT.limits, retries=config.INGEST_RETRIES)
+@task(
+    requests=config.LIGHT.requests,
+    limits=config.LIGHT.limits,
+    retries=config.INGEST_RETRIES,
+    timeout=config.FINGERPRINT_TIMEOUT,
+)
 def fingerprint(dataset: DatasetSpec) -> SourceFingerprint:
     """What the source is now (uncached, so it runs every time): a local file's sha256, or a remote
     object's ETag / generation / Last-Modified from its store, read without downloading it."""
     source = dataset.source
+    check_source_allowed(source)
     if is_local(source):
         path = local_path(source)
         if not path.is_file():
@@ -172,6 +193,7 @@ def fingerprint(dataset: DatasetSpec) -> SourceFingerprint:
     # how they are read, so the same bytes at another path are a cache hit, and an edited file is a miss.
     cache=Cache(version=config.INGEST_CACHE_VERSION, ignored_inputs=("dataset",)),
     retries=config.INGEST_RETRIES,
+    timeout=config.LIGHT_TIMEOUT,
     requests=config.LIGHT.requests,
     limits=config.LIGHT.limits,
 )
@@ -193,6 +215,8 @@ def ingest(dataset: DatasetSpec, source: SourceFingerprint, split_params: SplitP
 
 @task(
     cache=Cache(version=config.SPLIT_CACHE_VERSION),
+    retries=config.STAGE_RETRIES,
+    timeout=config.LIGHT_TIMEOUT,
     requests=config.LIGHT.requests,
     limits=config.LIGHT.limits,
 )
@@ -209,6 +233,8 @@ def split(table: Table, profile: DataProfile, params: SplitParams) -> SplitOutpu
 
 @task(
     cache=Cache(version=config.FIT_CACHE_VERSION),
+    retries=config.STAGE_RETRIES,
+    timeout=config.FIT_TIMEOUT,
     requests=config.TRAIN.requests,
     limits=config.TRAIN.limits,
 )
@@ -233,6 +259,8 @@ def fit(train: Table, validation: Table, profile: DataProfile, hyperparameters: 
 
 @task(
     cache=Cache(version=config.PREDICT_CACHE_VERSION),
+    retries=config.STAGE_RETRIES,
+    timeout=config.LIGHT_TIMEOUT,
     requests=config.LIGHT.requests,
     limits=config.LIGHT.limits,
 )
@@ -250,6 +278,8 @@ def predict(model: FlyteDirectory, table: Table) -> Table:
 
 @task(
     cache=Cache(version=config.SCORE_CACHE_VERSION),
+    retries=config.STAGE_RETRIES,
+    timeout=config.LIGHT_TIMEOUT,
     requests=config.LIGHT.requests,
     limits=config.LIGHT.limits,
     enable_deck=True,

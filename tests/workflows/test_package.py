@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from flyteidl.core import tasks_pb2
@@ -59,13 +60,25 @@ def test_task_runs_the_image_with_cache_and_resources(pkg, name):
         assert requests[resource] <= limits[resource] <= SMALL_NODE[key], (name, key)
 
 
-@pytest.mark.parametrize("name", TASKS)
-def test_only_ingest_is_retried(pkg, name):
-    """Ingest reads the network, whose failures may pass; the other tasks read what ingest wrote: retrying
-    them would repeat the same failure."""
-    retries = pkg.tasks[PREFIX + name].template.metadata.retries.retries
-    assert retries == (config.INGEST_RETRIES if name == "ingest" else 0)
-    assert config.INGEST_RETRIES >= 1
+#: Each task's retries and timeout as config sets them: the source readers retry through passing network
+#: failures; the stages through passing blob-store failures (their own errors are never recoverable).
+LIMITS = {
+    "fingerprint": ("INGEST_RETRIES", "FINGERPRINT_TIMEOUT"),
+    "ingest": ("INGEST_RETRIES", "LIGHT_TIMEOUT"),
+    "split": ("STAGE_RETRIES", "LIGHT_TIMEOUT"),
+    "fit": ("STAGE_RETRIES", "FIT_TIMEOUT"),
+    "predict": ("STAGE_RETRIES", "LIGHT_TIMEOUT"),
+    "score": ("STAGE_RETRIES", "LIGHT_TIMEOUT"),
+}
+
+
+@pytest.mark.parametrize("name", TASKS + UNCACHED)
+def test_every_task_has_retries_and_a_timeout_from_config(pkg, name):
+    metadata = pkg.tasks[PREFIX + name].template.metadata
+    retries, timeout = (getattr(config, key) for key in LIMITS[name])
+    assert metadata.retries.retries == retries >= 1
+    assert metadata.timeout.ToTimedelta() == timeout
+    assert timedelta(minutes=5) <= timeout <= timedelta(hours=4)  # generous, but a hang still ends
 
 
 def test_task_container_is_the_pod_entrypoint(pkg):

@@ -173,3 +173,19 @@ def test_a_console_or_flyteremote_launch_is_checked_like_the_cli(raw, message):
     literal = Literal(scalar=Scalar(binary=Binary(value=msgpack.dumps(raw), tag="msgpack")))
     with pytest.raises(DataValidationError, match=message):
         TypeEngine.to_python_value(FlyteContextManager.current_context(), literal, DatasetSpec)
+
+
+@pytest.mark.parametrize("source", ["ftp://example.com/x.csv", "sftp://host/x.csv", "memory://x.csv"])
+def test_a_scheme_outside_the_allow_list_is_refused_before_any_read(source):
+    with pytest.raises(DataValidationError, match=r"scheme '\w+' is not allowed; allowed: "):
+        tasks.check_source_allowed(source)
+    with pytest.raises(Exception, match="is not allowed"):
+        tasks.fingerprint(dataset=DatasetSpec(source=source, target="y"))
+
+
+def test_hosts_can_be_restricted_too(monkeypatch):
+    monkeypatch.setattr(tasks.config, "ALLOWED_SOURCE_HOSTS", ("data.example.org",))
+    tasks.check_source_allowed("https://data.example.org/x.csv")
+    tasks.check_source_allowed("/local/x.csv")
+    with pytest.raises(DataValidationError, match=r"host '169.254.169.254' is not in ALLOWED_SOURCE_HOSTS"):
+        tasks.check_source_allowed("http://169.254.169.254/latest/meta-data")

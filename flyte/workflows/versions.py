@@ -1,0 +1,80 @@
+"""Cache versions derived from code: a stage's manual version, its source closure and the libraries it uses."""
+
+# Why derived: a cache keyed on a hand-bumped version serves old results whenever someone changes a stage's
+# code (or upgrades XGBoost) and forgets the bump, and no test with an empty cache can notice. Here a stage's
+# version also hashes the bytes of every project module its core call can reach (found by reading their
+# imports, not by importing them: XGBoost stays unloaded), the thin task wiring in tasks.py, and the
+# installed versions of the libraries that shape its outputs. The trade-off: any edit in that closure, even a
+# comment, misses the cache once; a stale hit is impossible. The manual part stays for deliberate bumps.
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from importlib import metadata
+from pathlib import Path
+
+#: The directory holding the ``flyte`` package (the repo root, or the image's app directory).
+ROOT = Path(__file__).resolve().parent.parent.parent
+#: The task wiring: hashed into every stage, but its own imports are not followed (it imports every stage).
+TASKS_MODULE = "flyte.workflows.tasks"
+
+
+def module_file(module: str) -> Path | None:
+    """The source file of a project module, or None when it is not part of the project."""
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_bytes())):  # every import, module level or inside a function
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)  # `from flyte.core import labels`
+    return {n for n in names if n == "flyte" or n.startswith("flyte.")}
+
+
+def closure(root: str) -> list[Path]:
+    """Every project source file ``root`` can reach through its imports, itself included, sorted."""
+    seen: dict[str, Path] = {}
+    pending = [root]
+    while pending:
+        module = pending.pop()
+        path = module_file(module)
+        if module in seen or path is None:
+            continue
+        seen[module] = path
+        pending.extend(_imports(path))
+    return sorted(set(seen.values()))
+
+
+def library_version(name: str) -> str:
+    """The installed version of a distribution; XGBoost ships as ``xgboost-cpu`` on Linux, ``xgboost`` elsewhere."""
+    for dist in (f"{name}-cpu", name) if name == "xgboost" else (name,):
+        try:
+            return f"{dist}=={metadata.version(dist)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return f"{name}==absent"
+
+
+def code_digest(root: str, libraries: tuple[str, ...]) -> str:
+    """sha256 of the stage's source closure, the task wiring and its libraries' installed versions."""
+    digest = hashlib.sha256()
+    files = closure(root) + [module_file(TASKS_MODULE)]
+    for path in files:
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in sorted(libraries):
+        digest.update(library_version(name).encode() + b"\0")
+    return digest.hexdigest()
+
+
+def derived(manual: str, root: str, libraries: tuple[str, ...]) -> str:
+    """The cache version of a stage: ``<manual>-<16 hex of code_digest>``."""
+    return f"{manual}-{code_digest(root, libraries)[:16]}"

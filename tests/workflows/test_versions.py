@@ -1,0 +1,69 @@
+"""Cache versions follow the code: a stage's closure, the task wiring and its libraries; a code edit misses the cache."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from flyte.workflows import config, versions
+from tests.flyte_package import BIN, REPO, clean_env
+
+FAST = json.dumps({"max_rounds": 20, "early_stopping_rounds": 5, "learning_rate": 0.3})
+
+
+def names(paths) -> set[str]:
+    return {p.relative_to(versions.ROOT).as_posix() for p in paths}
+
+
+def test_a_stage_closure_follows_imports_even_inside_functions_and_stops_at_the_project():
+    fit = names(versions.closure("flyte.core.fit"))
+    assert {"flyte/core/fit.py", "flyte/core/model.py", "flyte/core/schema.py", "flyte/core/labels.py", "flyte/core/tables.py"} <= fit
+    assert "flyte/core/score.py" not in fit and "flyte/core/report.py" not in fit  # score's code is not fit's
+    assert "flyte/core/score.py" in names(versions.closure("flyte.core.evaluate"))
+
+
+def test_versions_are_the_manual_part_and_a_digest_and_differ_between_stages():
+    stages = [config.INGEST_CACHE_VERSION, config.SPLIT_CACHE_VERSION, config.FIT_CACHE_VERSION,
+              config.PREDICT_CACHE_VERSION, config.SCORE_CACHE_VERSION]  # fmt: skip
+    assert all(re.fullmatch(r"\d+\.\d+-[0-9a-f]{16}", v) for v in stages)
+    assert len(set(stages)) == len(stages)
+
+
+def test_the_digest_changes_with_the_code_and_the_libraries(tmp_path, monkeypatch):
+    shutil.copytree(REPO / "flyte", tmp_path / "flyte")
+    monkeypatch.setattr(versions, "ROOT", tmp_path)
+    before = {root: versions.code_digest(root, ("numpy",)) for root in ("flyte.core.fit", "flyte.core.evaluate")}
+    score = tmp_path / "flyte" / "core" / "score.py"
+    score.write_text(score.read_text().replace("accuracy=float(tp.sum() / n)", "accuracy=float(tp.sum() / n) * 0.5"))
+    assert versions.code_digest("flyte.core.evaluate", ("numpy",)) != before["flyte.core.evaluate"]
+    assert versions.code_digest("flyte.core.fit", ("numpy",)) == before["flyte.core.fit"]  # fit does not reach score.py
+    monkeypatch.setattr(versions, "library_version", lambda name: f"{name}==99.0")
+    assert versions.code_digest("flyte.core.fit", ("numpy",)) != before["flyte.core.fit"]  # an upgrade misses too
+
+
+def run(copy, home, *args):
+    proc = subprocess.run(
+        [str(BIN / "pyflyte"), "run", "flyte/workflows/training.py", "training_pipeline", "--hyperparameters", FAST, *args],
+        cwd=copy, env={**clean_env(home), "PYTHONPATH": str(copy)}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    accuracy = float(re.search(r"accuracy=([\d.]+)", proc.stdout)[1])
+    model = re.search(r"model=(\S+?),", proc.stdout)[1]
+    return accuracy, model
+
+
+def test_an_edited_core_function_misses_the_cache_on_the_next_run(tmp_path):
+    """The audit's case: change how score computes accuracy, rerun with the same inputs and the same cache."""
+    copy, home = tmp_path / "repo", tmp_path / "home"
+    shutil.copytree(REPO / "flyte", copy / "flyte", ignore=shutil.ignore_patterns("__pycache__"))
+    first = run(copy, home)
+    assert run(copy, home) == first  # unchanged code: served from the cache
+    score = copy / "flyte" / "core" / "score.py"
+    score.write_text(score.read_text().replace("accuracy=float(tp.sum() / n)", "accuracy=float(tp.sum() / n) * 0.5"))
+    accuracy, model = run(copy, home)
+    assert accuracy == pytest.approx(first[0] * 0.5)  # score ran again, with the new code
+    assert model == first[1]  # fit's closure did not change: its cached model was reused
