@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from importlib import metadata
 from pathlib import Path
@@ -29,7 +30,13 @@ def module_file(module: str) -> Path | None:
     return None
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path) -> frozenset[str]:
+    stat = path.stat()
+    return _parsed_imports(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=None)  # five stages share most of their closures: parse each file once
+def _parsed_imports(path: Path, _mtime_ns: int, _size: int) -> frozenset[str]:
     names = set()
     for node in ast.walk(ast.parse(path.read_bytes())):  # every import, module level or inside a function
         if isinstance(node, ast.Import):
@@ -37,7 +44,7 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)  # `from flyte.core import labels`
-    return {n for n in names if n == "flyte" or n.startswith("flyte.")}
+    return frozenset(n for n in names if n == "flyte" or n.startswith("flyte."))
 
 
 def closure(root: str) -> list[Path]:
