@@ -16,7 +16,8 @@ import pyarrow.compute as pc
 import xgboost as xgb
 
 from flyte.core.errors import DataValidationError
-from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, read_schema  # noqa: F401  (re-exported)
+from flyte.core.manifest import read_manifest, verified_bytes, write_manifest
+from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema, read_schema  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -58,7 +59,7 @@ class TrainedModel:
 
 
 def save_model(model: TrainedModel, directory: Path) -> Path:
-    """Write the booster (UBJSON) and its schema (JSON) into a new directory, all or nothing."""
+    """Write the booster (UBJSON), its schema (JSON) and their manifest into a new directory, all or nothing."""
     directory = Path(directory)
     if directory.exists():
         raise FileExistsError(f"{directory}: already exists; refusing to overwrite a model")
@@ -67,6 +68,8 @@ def save_model(model: TrainedModel, directory: Path) -> Path:
     try:
         model.booster.save_model(staging / MODEL_FILE)
         (staging / SCHEMA_FILE).write_text(json.dumps(asdict(model.schema), indent=2, default=_json_scalar))
+        # Hashed from disk, after both are written, so the digests are of the bytes a load will read.
+        write_manifest(staging, [MODEL_FILE, SCHEMA_FILE])
         os.replace(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -75,13 +78,19 @@ def save_model(model: TrainedModel, directory: Path) -> Path:
 
 
 def load_model(directory: Path, n_threads: int = 1) -> TrainedModel:
-    """Read a model written by save_model. Loads data only: no pickle, so no code runs."""
+    """Read a model written by save_model. Loads data only: no pickle, so no code runs.
+
+    Every fault is one DataValidationError naming the file: a file missing or extra, a digest that does
+    not match manifest.json (checked before XGBoost sees a byte: a corrupt booster file can crash it), or
+    a malformed schema.
+    """
     directory = Path(directory)
-    schema = read_schema(directory)
-    if not (directory / MODEL_FILE).is_file():
-        raise DataValidationError(f"{directory}: not a saved model, {MODEL_FILE} is missing")
+    manifest = read_manifest(directory, [MODEL_FILE, SCHEMA_FILE])
+    schema_bytes = verified_bytes(directory, manifest, SCHEMA_FILE)
+    model_bytes = verified_bytes(directory, manifest, MODEL_FILE)
+    schema = parse_schema(schema_bytes, directory / SCHEMA_FILE)
     booster = xgb.Booster(params={"nthread": n_threads})
-    booster.load_model(directory / MODEL_FILE)
+    booster.load_model(bytearray(model_bytes))
     return TrainedModel(booster=booster, schema=schema)
 
 

@@ -1,0 +1,234 @@
+"""Tests that a model directory is verified before it is trusted: manifest digests, schema content, booster fit."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flyte.core import model as model_module
+from flyte.core.errors import DataValidationError
+from flyte.core.fit import train_model
+from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.manifest import FORMAT, MANIFEST_FILE, sha256
+from flyte.core.model import MODEL_FILE, SCHEMA_FILE, load_model, save_model
+from flyte.core.schema import ModelSchema, read_schema
+from tests.data_factory import MIXED_CATEGORICAL, mixed_frame, split_frame
+
+ROOT = Path(__file__).resolve().parents[2]
+FLIPS = 60
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A saved three-class model (string labels, two categorical features), never modified: copy it first."""
+    work = tmp_path_factory.mktemp("integrity")
+    parts, profile = split_frame(work, mixed_frame(), "label", MIXED_CATEGORICAL)
+    model = train_model(parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=20))
+    return model, save_model(model, work / "model")
+
+
+@pytest.fixture
+def copy(saved, tmp_path):
+    """A fresh copy of the saved model directory, free to tamper with."""
+    return Path(shutil.copytree(saved[1], tmp_path / "model"))
+
+
+def forge(directory: Path, name: str, data: bytes) -> None:
+    """Replace ``name`` with ``data`` and rewrite its digest in the manifest: a consistent tampering."""
+    (directory / name).write_bytes(data)
+    manifest = json.loads((directory / MANIFEST_FILE).read_text())
+    manifest["files"][name] = sha256(data)
+    (directory / MANIFEST_FILE).write_text(json.dumps(manifest))
+
+
+def forge_schema(directory: Path, **changes) -> None:
+    schema = json.loads((directory / SCHEMA_FILE).read_text())
+    schema.update(changes)
+    forge(directory, SCHEMA_FILE, json.dumps(schema).encode())
+
+
+def test_manifest_lists_each_file_with_its_sha256(saved):
+    directory = saved[1]
+    manifest = json.loads((directory / MANIFEST_FILE).read_text())
+    assert manifest["format"] == FORMAT == 1
+    assert set(manifest["files"]) == {MODEL_FILE, SCHEMA_FILE}
+    for name, digest in manifest["files"].items():
+        assert digest == sha256((directory / name).read_bytes())
+
+
+def test_failed_manifest_write_leaves_no_partial_output(saved, tmp_path, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(model_module, "write_manifest", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(saved[0], tmp_path / "model")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_swapped_labels_are_refused_by_the_manifest(copy):
+    schema = json.loads((copy / SCHEMA_FILE).read_text())
+    schema["labels"] = schema["labels"][::-1]  # would silently invert every prediction
+    (copy / SCHEMA_FILE).write_text(json.dumps(schema, indent=2))
+    pattern = rf"{SCHEMA_FILE}: sha256 \w+\.\.\. does not match {MANIFEST_FILE}"
+    with pytest.raises(DataValidationError, match=pattern):
+        load_model(copy)
+    with pytest.raises(DataValidationError, match=pattern):  # the score task's path, without XGBoost
+        read_schema(copy)
+
+
+# Run in a child process: a corrupt booster reaching XGBoost has segfaulted, which would kill pytest.
+_FLIP_SCRIPT = """
+import json, shutil, sys
+from pathlib import Path
+import numpy as np
+from flyte.core.errors import DataValidationError
+from flyte.core.model import MODEL_FILE, load_model
+
+source, work, flips = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(6)
+size = (source / MODEL_FILE).stat().st_size
+outcomes = []
+for i in range(flips):
+    directory = Path(shutil.copytree(source, work / f"flip-{i}"))
+    data = bytearray((directory / MODEL_FILE).read_bytes())
+    offset, bit = int(rng.integers(size)), int(rng.integers(8))
+    data[offset] ^= 1 << bit
+    (directory / MODEL_FILE).write_bytes(bytes(data))
+    try:
+        load_model(directory)
+        outcomes.append({"offset": offset, "outcome": "loaded"})
+    except DataValidationError as exc:
+        outcomes.append({"offset": offset, "outcome": "refused", "message": exc.message})
+    except Exception as exc:
+        outcomes.append({"offset": offset, "outcome": type(exc).__name__, "message": str(exc)[:300]})
+    shutil.rmtree(directory)
+(work / "outcomes.json").write_text(json.dumps(outcomes))
+"""
+
+
+def test_bit_flips_in_the_booster_are_refused_without_crashing(saved, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(
+        [sys.executable, "-c", _FLIP_SCRIPT, str(saved[1]), str(tmp_path), str(FLIPS)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    outcomes = json.loads((tmp_path / "outcomes.json").read_text())
+    assert len(outcomes) == FLIPS
+    assert len({o["offset"] for o in outcomes}) > FLIPS // 2  # spread over the file, not one spot
+    wrong = [o for o in outcomes if o["outcome"] != "refused" or f"{MODEL_FILE}: sha256" not in o["message"]]
+    assert wrong == []
+
+
+def test_extra_file_is_refused(copy):
+    (copy / "notes.txt").write_text("hello")
+    with pytest.raises(DataValidationError, match=rf"notes\.txt: unexpected file, not listed in {MANIFEST_FILE}"):
+        load_model(copy)
+    with pytest.raises(DataValidationError, match="unexpected file"):
+        read_schema(copy)
+
+
+def test_extra_directory_is_refused(copy):
+    (copy / "old").mkdir()
+    with pytest.raises(DataValidationError, match=r"old: unexpected file"):
+        load_model(copy)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object, found list"),
+        (json.dumps({"format": 2, "files": {}}), "format 2, but this code reads format 1"),
+        (json.dumps({"format": 1}), "'files' must map file names"),
+        (json.dumps({"format": 1, "files": {MODEL_FILE: "abc", SCHEMA_FILE: "abc"}}), "'files' must map file names"),
+        (json.dumps({"format": 1, "files": {"../model.ubj": "0" * 64, SCHEMA_FILE: "0" * 64}}), "'files' must map file names"),
+    ],
+)
+def test_malformed_manifest_is_refused_naming_it(copy, text, message):
+    (copy / MANIFEST_FILE).write_text(text)
+    for load in (load_model, read_schema):
+        with pytest.raises(DataValidationError) as caught:
+            load(copy)
+        assert f"{MANIFEST_FILE}: {message}" in caught.value.message
+
+
+def test_manifest_not_listing_the_booster_is_refused(copy):
+    manifest = json.loads((copy / MANIFEST_FILE).read_text())
+    del manifest["files"][MODEL_FILE]
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(DataValidationError, match=f"{MANIFEST_FILE}: does not list {MODEL_FILE}"):
+        load_model(copy)
+
+
+def test_manifest_fields_a_later_writer_adds_are_ignored(copy):
+    manifest = json.loads((copy / MANIFEST_FILE).read_text())
+    manifest["metrics"] = {"accuracy": 0.9}
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    assert load_model(copy).schema.target == "label"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe\x00garbage", "not valid JSON"),
+        (b'"a string"', "expected a JSON object, found str"),
+    ],
+)
+def test_schema_that_is_not_a_json_object_is_refused(copy, text, message):
+    forge(copy, SCHEMA_FILE, text)
+    for load in (load_model, read_schema):
+        with pytest.raises(DataValidationError) as caught:
+            load(copy)
+        assert f"{SCHEMA_FILE}: {message}" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"labels": "alpha"}, "'labels' must be a list of at least 2 labels"),
+        ({"labels": ["alpha"]}, "'labels' must be a list of at least 2 labels"),
+        ({"labels": ["alpha", "alpha", "beta"]}, "labels ['alpha', 'alpha', 'beta'] repeat a class"),
+        ({"labels": [1, 2, 3]}, "labels [1, 2, 3] are not all of kind 'str'"),
+        ({"features": "x1"}, "'features' must be a non-empty list of strings"),
+        ({"features": ["x1", "x1", "colour", "size"]}, "'features' repeats a name"),
+        ({"categories": {"colour": "red"}}, "'categories' must be an object of lists of strings"),
+        ({"categories": {"shape": ["round"]}}, "'categories' names ['shape'], which are not features"),
+        ({"best_iteration": -1}, "'best_iteration' must be a whole number >= 0"),
+        ({"best_iteration": True}, "'best_iteration' must be a whole number >= 0"),
+        ({"label_kind": "bytes"}, "'label_kind' must be one of"),
+        ({"target": "x1"}, "the target 'x1' is also listed as a feature"),
+        ({"xgboost_version": 3}, "'xgboost_version' must be a string"),
+        ({"extra": 1}, "unknown field(s) ['extra']"),
+    ],
+)
+def test_schema_with_bad_content_is_refused_naming_it(copy, change, message):
+    forge_schema(copy, **change)
+    for load in (load_model, read_schema):
+        with pytest.raises(DataValidationError) as caught:
+            load(copy)
+        assert f"{SCHEMA_FILE}: {message}" in caught.value.message
+
+
+def test_schema_lacking_a_field_is_refused_naming_it(copy):
+    schema = json.loads((copy / SCHEMA_FILE).read_text())
+    del schema["labels"], schema["target"]
+    forge(copy, SCHEMA_FILE, json.dumps(schema).encode())
+    for load in (load_model, read_schema):
+        with pytest.raises(DataValidationError, match=rf"{SCHEMA_FILE}: lacks field\(s\) \['target', 'labels'\]"):
+            load(copy)
+
+
+def test_every_schema_field_is_checked():
+    from flyte.core.schema import _FIELD_CHECKS
+
+    assert list(_FIELD_CHECKS) == [f.name for f in dataclasses.fields(ModelSchema)]
