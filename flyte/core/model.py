@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
@@ -18,6 +19,9 @@ import xgboost as xgb
 from flyte.core.errors import DataValidationError
 from flyte.core.manifest import read_manifest, verified_bytes, write_manifest
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema, read_schema  # noqa: F401  (re-exported)
+
+#: The objectives whose predictions are class probabilities, as predict_proba reads them.
+_PROBABILITY_OBJECTIVES = ("binary:logistic", "multi:softprob")
 
 
 @dataclass
@@ -81,17 +85,66 @@ def load_model(directory: Path, n_threads: int = 1) -> TrainedModel:
     """Read a model written by save_model. Loads data only: no pickle, so no code runs.
 
     Every fault is one DataValidationError naming the file: a file missing or extra, a digest that does
-    not match manifest.json (checked before XGBoost sees a byte: a corrupt booster file can crash it), or
-    a malformed schema.
+    not match manifest.json (checked before XGBoost sees a byte: a corrupt booster file can crash it), a
+    malformed schema, or a schema that does not describe the booster (``check_agreement``).
     """
     directory = Path(directory)
     manifest = read_manifest(directory, [MODEL_FILE, SCHEMA_FILE])
     schema_bytes = verified_bytes(directory, manifest, SCHEMA_FILE)
     model_bytes = verified_bytes(directory, manifest, MODEL_FILE)
     schema = parse_schema(schema_bytes, directory / SCHEMA_FILE)
+    if not model_bytes:  # XGBoost 3.2 aborts the process on an empty buffer rather than raising
+        raise DataValidationError(f"{directory / MODEL_FILE}: empty, not an XGBoost model")
     booster = xgb.Booster(params={"nthread": n_threads})
-    booster.load_model(bytearray(model_bytes))
+    try:
+        booster.load_model(bytearray(model_bytes))
+    except xgb.core.XGBoostError as exc:
+        # Reached only by a file matching its digest: saved so by a faulty writer, or forged with its digest.
+        raise DataValidationError(f"{directory / MODEL_FILE}: XGBoost cannot read it: {_first_line(exc)}") from None
+    del model_bytes
+    check_agreement(booster, schema, directory)
     return TrainedModel(booster=booster, schema=schema)
+
+
+def check_agreement(booster: xgb.Booster, schema: ModelSchema, directory: Path) -> None:
+    """Refuse a schema that does not describe the booster: its classes, features, feature kinds or rounds.
+
+    A schema with the wrong labels or feature order would silently mislabel or mis-feed every prediction.
+    """
+    model_path, schema_path = directory / MODEL_FILE, directory / SCHEMA_FILE
+    mismatch = f"{schema_path} does not describe {model_path}"
+    learner = json.loads(booster.save_config())["learner"]
+    objective = learner["objective"]["name"]
+    if objective not in _PROBABILITY_OBJECTIVES:
+        raise DataValidationError(f"{model_path}: objective {objective!r} does not give class probabilities")
+    classes = 2 if objective.startswith("binary:") else int(learner["learner_model_param"]["num_class"])
+    if classes != len(schema.labels):
+        raise DataValidationError(f"{mismatch}: {len(schema.labels)} labels, but the booster has {classes} classes")
+    if booster.num_features() != len(schema.features):
+        raise DataValidationError(
+            f"{mismatch}: {len(schema.features)} features, but the booster has {booster.num_features()}"
+        )
+    if booster.feature_names != schema.booster_features:
+        raise DataValidationError(
+            f"{mismatch}: features {schema.booster_features} (as the booster names them), "
+            f"but the booster has {booster.feature_names}"
+        )
+    categorical = [f for f, t in zip(schema.features, booster.feature_types or []) if t == "c"]
+    if categorical != [f for f in schema.features if f in schema.categories]:
+        raise DataValidationError(
+            f"{mismatch}: categorical features {sorted(schema.categories)}, but the booster has {sorted(categorical)}"
+        )
+    rounds = booster.num_boosted_rounds()
+    if rounds != schema.best_iteration + 1:
+        raise DataValidationError(
+            f"{mismatch}: best_iteration {schema.best_iteration}, but the booster keeps {rounds} rounds"
+        )
+
+
+def _first_line(exc: Exception) -> str:
+    """The gist of an XGBoostError: its first line without the time and C++ source location, no backtrace."""
+    lines = str(exc).strip().splitlines()
+    return re.sub(r"^\[[\d:]+\] \S+:\d+: ", "", lines[0]) if lines else type(exc).__name__
 
 
 def _json_scalar(value):

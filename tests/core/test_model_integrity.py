@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.manifest import FORMAT, MANIFEST_FILE, sha256
 from flyte.core.model import MODEL_FILE, SCHEMA_FILE, load_model, save_model
 from flyte.core.schema import ModelSchema, read_schema
-from tests.data_factory import MIXED_CATEGORICAL, mixed_frame, split_frame
+from tests.data_factory import MIXED_CATEGORICAL, binary_frame, mixed_frame, split_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 FLIPS = 60
@@ -128,6 +129,77 @@ def test_bit_flips_in_the_booster_are_refused_without_crashing(saved, tmp_path):
     assert wrong == []
 
 
+def test_consistently_forged_label_count_is_refused_by_the_booster(copy):
+    forge_schema(copy, labels=["alpha", "beta"])  # the booster has three classes
+    pattern = rf"{SCHEMA_FILE} does not describe .*{MODEL_FILE}: 2 labels, but the booster has 3 classes"
+    with pytest.raises(DataValidationError, match=pattern):
+        load_model(copy)
+    assert read_schema(copy).labels == ["alpha", "beta"]  # read_schema alone cannot know: it never reads the booster
+
+
+def test_binary_booster_with_three_labels_is_refused(tmp_path):
+    parts, profile = split_frame(tmp_path, binary_frame(200), "y")
+    model = train_model(parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=5))
+    directory = save_model(model, tmp_path / "m")
+    forge_schema(directory, labels=[0, 1, 2])
+    with pytest.raises(DataValidationError, match="3 labels, but the booster has 2 classes"):
+        load_model(directory)
+
+
+def test_renamed_feature_is_refused(copy):
+    forge_schema(
+        copy, features=["x1", "x3", "colour", "size"],
+        feature_importance={"x1": 1.0, "x3": 0.0, "colour": 1.0, "size": 0.0},
+    )  # fmt: skip
+    pattern = r"features \['x1', 'x3', 'colour', 'size'\] .*but the booster has \['x1', 'x2', 'colour', 'size'\]"
+    with pytest.raises(DataValidationError, match=pattern):
+        load_model(copy)
+
+
+def test_reordered_features_are_refused(copy):
+    forge_schema(copy, features=["x2", "x1", "colour", "size"])  # would feed each column to the other's trees
+    with pytest.raises(DataValidationError, match="but the booster has"):
+        load_model(copy)
+
+
+def test_dropped_feature_is_refused(copy):
+    forge_schema(copy, features=["x1", "colour", "size"], feature_importance={})
+    with pytest.raises(DataValidationError, match="3 features, but the booster has 4"):
+        load_model(copy)
+
+
+def test_booster_names_are_what_the_schema_is_compared_by(tmp_path):
+    """A feature XGBoost refuses to name (``w[kg]``) is stored mapped, and the check maps it the same way."""
+    frame = binary_frame(200).rename(columns={"a": "w[kg]", "b": "h<1"})
+    parts, profile = split_frame(tmp_path, frame, "y")
+    model = train_model(parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=5))
+    loaded = load_model(save_model(model, tmp_path / "m"))
+    assert loaded.schema.features == ["w[kg]", "h<1"] and loaded.booster.feature_names == ["w(kg)", "hlt1"]
+
+
+def test_categorical_feature_stored_as_numeric_is_refused(copy):
+    schema = json.loads((copy / SCHEMA_FILE).read_text())
+    forge_schema(copy, categories={"colour": schema["categories"]["colour"]})  # 'size' no longer categorical
+    pattern = r"categorical features \['colour'\], but the booster has \['colour', 'size'\]"
+    with pytest.raises(DataValidationError, match=pattern):
+        load_model(copy)
+
+
+def test_best_iteration_disagreeing_with_the_rounds_is_refused(copy):
+    rounds = json.loads((copy / SCHEMA_FILE).read_text())["best_iteration"] + 1
+    forge_schema(copy, best_iteration=rounds + 3)
+    with pytest.raises(DataValidationError, match=f"best_iteration {rounds + 3}, but the booster keeps {rounds} rounds"):
+        load_model(copy)
+
+
+def test_booster_that_does_not_give_probabilities_is_refused(saved, copy):
+    booster = saved[0].booster.copy()
+    booster.set_param({"objective": "multi:softmax"})  # class indices, which predict_proba would misread
+    forge(copy, MODEL_FILE, bytes(booster.save_raw("ubj")))
+    with pytest.raises(DataValidationError, match=f"{MODEL_FILE}: objective 'multi:softmax' does not give class probabilities"):
+        load_model(copy)
+
+
 def test_extra_file_is_refused(copy):
     (copy / "notes.txt").write_text("hello")
     with pytest.raises(DataValidationError, match=rf"notes\.txt: unexpected file, not listed in {MANIFEST_FILE}"):
@@ -232,3 +304,13 @@ def test_every_schema_field_is_checked():
     from flyte.core.schema import _FIELD_CHECKS
 
     assert list(_FIELD_CHECKS) == [f.name for f in dataclasses.fields(ModelSchema)]
+
+
+@pytest.mark.parametrize("data", [b"", b"{}", b"not a model"])
+def test_unreadable_booster_with_a_matching_digest_is_refused(copy, data):
+    forge(copy, MODEL_FILE, data)
+    with pytest.raises(DataValidationError, match=f"{MODEL_FILE}: (empty|XGBoost cannot read it)") as caught:
+        load_model(copy)
+    message = caught.value.message
+    assert "Stack trace" not in message and "\n" not in message
+    assert not re.search(r"\[\d\d:\d\d:\d\d\]|\.cc:\d+", message)  # no C++ log time or source location
