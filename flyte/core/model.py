@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -19,6 +20,8 @@ import xgboost as xgb
 from flyte.core.errors import DataValidationError
 from flyte.core.manifest import read_manifest, verified_bytes, write_manifest
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema, read_schema  # noqa: F401  (re-exported)
+
+log = logging.getLogger(__name__)
 
 #: The objectives whose predictions are class probabilities, as predict_proba reads them.
 _PROBABILITY_OBJECTIVES = ("binary:logistic", "multi:softprob")
@@ -86,13 +89,15 @@ def load_model(directory: Path, n_threads: int = 1) -> TrainedModel:
 
     Every fault is one DataValidationError naming the file: a file missing or extra, a digest that does
     not match manifest.json (checked before XGBoost sees a byte: a corrupt booster file can crash it), a
-    malformed schema, or a schema that does not describe the booster (``check_agreement``).
+    malformed schema, an XGBoost release the model is not for (``check_xgboost_version``), or a schema
+    that does not describe the booster (``check_agreement``).
     """
     directory = Path(directory)
     manifest = read_manifest(directory, [MODEL_FILE, SCHEMA_FILE])
     schema_bytes = verified_bytes(directory, manifest, SCHEMA_FILE)
     model_bytes = verified_bytes(directory, manifest, MODEL_FILE)
     schema = parse_schema(schema_bytes, directory / SCHEMA_FILE)
+    check_xgboost_version(schema.xgboost_version, xgb.__version__, directory / SCHEMA_FILE)
     if not model_bytes:  # XGBoost 3.2 aborts the process on an empty buffer rather than raising
         raise DataValidationError(f"{directory / MODEL_FILE}: empty, not an XGBoost model")
     booster = xgb.Booster(params={"nthread": n_threads})
@@ -104,6 +109,37 @@ def load_model(directory: Path, n_threads: int = 1) -> TrainedModel:
     del model_bytes
     check_agreement(booster, schema, directory)
     return TrainedModel(booster=booster, schema=schema)
+
+
+def check_xgboost_version(saved: str, running: str, where: Path) -> None:
+    """Refuse, or log a warning for, a model saved by another XGBoost than ``running``.
+
+    XGBoost keeps newer releases able to read older releases' models, not the reverse; and major
+    releases have changed defaults and how the intercept (``base_score``) is stored, so the same file can
+    give other probabilities. Hence:
+
+    - another major version: refused, either way;
+    - a newer minor version than the one running: refused, as the older reader may misread what it adds
+      (3.1 began storing categories in the booster, which 3.0 would ignore);
+    - an older minor, or another patch release: loaded, with a warning, as XGBoost supports reading
+      those and patch releases fix bugs without changing the format.
+    In a pipeline run fit and predict share one image, so a difference means a stale cache or a model
+    brought in from elsewhere: refitting with the running XGBoost clears it either way.
+    """
+    ours, theirs = _version(running), _version(saved)
+    if ours is None:
+        raise RuntimeError(f"cannot read the running XGBoost's version {running!r}")
+    if theirs is None:
+        raise DataValidationError(f"{where}: xgboost_version {saved!r} is not an XGBoost version")
+    if theirs == ours:
+        return
+    problem = f"{where}: the model was saved by XGBoost {saved}, but XGBoost {running} is loading it"
+    if theirs[0] != ours[0] or theirs[:2] > ours[:2]:
+        raise DataValidationError(
+            f"{problem}; a different major or a newer minor release may read or predict differently",
+            hint=f"fit the model again with XGBoost {running}, or predict with XGBoost {saved}",
+        )
+    log.warning("%s; loading it, as the same major release reads it, but predictions may differ slightly", problem)
 
 
 def check_agreement(booster: xgb.Booster, schema: ModelSchema, directory: Path) -> None:
@@ -145,6 +181,12 @@ def _first_line(exc: Exception) -> str:
     """The gist of an XGBoostError: its first line without the time and C++ source location, no backtrace."""
     lines = str(exc).strip().splitlines()
     return re.sub(r"^\[[\d:]+\] \S+:\d+: ", "", lines[0]) if lines else type(exc).__name__
+
+
+def _version(text: str) -> tuple[int, int, int] | None:
+    """(major, minor, patch) of a version such as ``3.2.0`` or ``3.1.0rc1``; None when it is not one."""
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    return None if match is None else (int(match[1]), int(match[2]), int(match[3] or 0))
 
 
 def _json_scalar(value):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import re
 import shutil
@@ -12,13 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import xgboost as xgb
 
 from flyte.core import model as model_module
 from flyte.core.errors import DataValidationError
 from flyte.core.fit import train_model
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.manifest import FORMAT, MANIFEST_FILE, sha256
-from flyte.core.model import MODEL_FILE, SCHEMA_FILE, load_model, save_model
+from flyte.core.model import MODEL_FILE, SCHEMA_FILE, check_xgboost_version, load_model, save_model
 from flyte.core.schema import ModelSchema, read_schema
 from tests.data_factory import MIXED_CATEGORICAL, binary_frame, mixed_frame, split_frame
 
@@ -314,3 +316,59 @@ def test_unreadable_booster_with_a_matching_digest_is_refused(copy, data):
     message = caught.value.message
     assert "Stack trace" not in message and "\n" not in message
     assert not re.search(r"\[\d\d:\d\d:\d\d\]|\.cc:\d+", message)  # no C++ log time or source location
+
+
+def _shifted(version: str, major: int = 0, minor: int = 0, patch: int = 0) -> str:
+    a, b, c = (int(p) for p in version.split(".")[:3])
+    return f"{a + major}.{b + minor}.{c + patch}"
+
+
+def test_model_from_another_major_version_is_refused(copy):
+    forge_schema(copy, xgboost_version=_shifted(xgb.__version__, major=1))
+    pattern = rf"{SCHEMA_FILE}: the model was saved by XGBoost .*, but XGBoost {xgb.__version__} is loading it"
+    with pytest.raises(DataValidationError, match=pattern) as caught:
+        load_model(copy)
+    assert "fit the model again" in caught.value.hint
+
+
+def test_model_from_another_patch_release_loads_with_a_warning(copy, caplog):
+    forge_schema(copy, xgboost_version=_shifted(xgb.__version__, patch=1))
+    with caplog.at_level(logging.WARNING, logger="flyte.core.model"):
+        loaded = load_model(copy)
+    assert loaded.schema.xgboost_version == _shifted(xgb.__version__, patch=1)
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert f"saved by XGBoost {loaded.schema.xgboost_version}" in caplog.text
+
+
+def test_model_from_the_running_version_loads_silently(copy, caplog):
+    with caplog.at_level(logging.DEBUG, logger="flyte.core.model"):
+        load_model(copy)
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    "saved_by, refused",
+    [
+        ("3.2.0", False),
+        ("3.2.0rc1", False),
+        ("3.2.1", False),  # newer patch: warned
+        ("3.1.4", False),  # older minor: warned
+        ("3.3.0", True),  # newer minor: an older reader may misread it
+        ("2.1.4", True),  # older major
+        ("4.0.0", True),  # newer major
+        ("", True),
+        ("unknown", True),
+    ],
+)
+def test_version_policy(saved_by, refused, caplog):
+    where = Path("m") / SCHEMA_FILE
+    if refused:
+        with pytest.raises(DataValidationError) as caught:
+            check_xgboost_version(saved_by, "3.2.0", where)
+        message = caught.value.message
+        assert message.startswith(f"{where}: ")
+        assert f"XGBoost {saved_by}," in message or f"xgboost_version {saved_by!r} is not" in message
+    else:
+        with caplog.at_level(logging.WARNING, logger="flyte.core.model"):
+            check_xgboost_version(saved_by, "3.2.0", where)
+        assert bool(caplog.records) == (saved_by not in ("3.2.0", "3.2.0rc1"))
