@@ -93,7 +93,7 @@ def parse_schema(data: bytes, path: Path) -> ModelSchema:
         raise DataValidationError(f"{path}: unknown field(s) {unknown}")
     for name, (check, wanted) in _FIELD_CHECKS.items():
         if not check(raw[name]):
-            raise DataValidationError(f"{path}: {name!r} must be {wanted}, found {raw[name]!r}")
+            raise DataValidationError(f"{path}: {name!r} must be {wanted}, found {_shown(raw[name])}")
     schema = ModelSchema(**raw)
     _check_consistency(schema, path)
     return schema
@@ -117,6 +117,12 @@ def _check_consistency(schema: ModelSchema, path: Path) -> None:
         raise DataValidationError(f"{path}: labels {schema.labels} are not all of kind {schema.label_kind!r}")
     if len(set(schema.label_texts)) != len(schema.labels):
         raise DataValidationError(f"{path}: labels {schema.labels} repeat a class")
+
+
+def _shown(value, limit: int = 80) -> str:
+    """``repr(value)``, cut short: a message names the bad value without quoting a whole forged file."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _is_int(value) -> bool:
@@ -143,7 +149,7 @@ _FIELD_CHECKS = {
         "an object of lists of strings",
     ),
     "labels": (lambda v: isinstance(v, list) and len(v) >= 2, "a list of at least 2 labels"),
-    "label_kind": (lambda v: v in _LABEL_TYPE, f"one of {sorted(_LABEL_TYPE)}"),
+    "label_kind": (lambda v: isinstance(v, str) and v in _LABEL_TYPE, f"one of {sorted(_LABEL_TYPE)}"),
     "best_iteration": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
     # Gains are floats; a NaN gain is stored as JSON's NaN and is no reason to refuse the model.
     "feature_importance": (

@@ -280,6 +280,8 @@ def test_schema_that_is_not_a_json_object_is_refused(copy, text, message):
         ({"best_iteration": -1}, "'best_iteration' must be a whole number >= 0"),
         ({"best_iteration": True}, "'best_iteration' must be a whole number >= 0"),
         ({"label_kind": "bytes"}, "'label_kind' must be one of"),
+        ({"label_kind": ["str"]}, "'label_kind' must be one of"),
+        ({"features": list(range(1000))}, "'features' must be a non-empty list of strings, found [0, 1, 2,"),
         ({"target": "x1"}, "the target 'x1' is also listed as a feature"),
         ({"xgboost_version": 3}, "'xgboost_version' must be a string"),
         ({"extra": 1}, "unknown field(s) ['extra']"),
@@ -291,6 +293,13 @@ def test_schema_with_bad_content_is_refused_naming_it(copy, change, message):
         with pytest.raises(DataValidationError) as caught:
             load(copy)
         assert f"{SCHEMA_FILE}: {message}" in caught.value.message
+
+
+def test_a_bad_value_is_quoted_short(copy):
+    forge_schema(copy, features=list(range(1000)))
+    with pytest.raises(DataValidationError) as caught:
+        read_schema(copy)
+    assert caught.value.message.endswith("...") and len(caught.value.message) < len(str(copy)) + 200
 
 
 def test_schema_lacking_a_field_is_refused_naming_it(copy):
