@@ -42,10 +42,13 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write_manifest(directory: Path, names: list[str]) -> Manifest:
-    """Hash the files ``names`` of ``directory`` as they are on disk and write their manifest beside them."""
+def write_manifest(directory: Path, names: list[str], **extra) -> Manifest:
+    """Hash the files ``names`` of ``directory`` as they are on disk and write their manifest beside them.
+
+    ``extra`` sets the manifest's other fields (none yet beside ``format``).
+    """
     directory = Path(directory)
-    manifest = Manifest(files={name: sha256((directory / name).read_bytes()) for name in names})
+    manifest = Manifest(files={name: sha256((directory / name).read_bytes()) for name in names}, **extra)
     (directory / MANIFEST_FILE).write_text(manifest.to_json())
     return manifest
 
