@@ -11,6 +11,7 @@ from flyte.core import tables
 from flyte.core.errors import DataValidationError
 from flyte.core.fit import train_model
 from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.manifest import MANIFEST_FILE
 from flyte.core.model import MODEL_FILE, SCHEMA_FILE, load_model, save_model
 from flyte.core.schema import read_schema
 from tests.data_factory import MIXED_CATEGORICAL, binary_frame, mixed_frame, split_frame
@@ -34,7 +35,7 @@ def test_round_trip_gives_identical_predictions(trained, tmp_path):
 def test_files_are_ubjson_and_json_not_pickles(trained, tmp_path):
     model, _ = trained
     directory = save_model(model, tmp_path / "model")
-    assert sorted(p.name for p in directory.iterdir()) == sorted([MODEL_FILE, SCHEMA_FILE])
+    assert sorted(p.name for p in directory.iterdir()) == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE])
     raw = (directory / MODEL_FILE).read_bytes()
     assert raw[:1] == b"{" and b"learner" in raw[:200]  # UBJSON object, XGBoost's learner at the top
     assert not raw.startswith(b"\x80")  # a pickle stream starts with the PROTO opcode
@@ -74,12 +75,16 @@ def test_failed_save_leaves_no_partial_output(trained, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_loading_a_directory_without_a_model(tmp_path):
-    with pytest.raises(DataValidationError, match=f"not a saved model, {SCHEMA_FILE} is missing"):
+def test_loading_a_directory_without_a_model(trained, tmp_path):
+    with pytest.raises(DataValidationError, match=f"not a saved model, {MANIFEST_FILE} is missing"):
         load_model(tmp_path)
-    (tmp_path / SCHEMA_FILE).write_text(json.dumps({"target": "y", "features": ["a"]}))
-    with pytest.raises(DataValidationError, match=f"not a saved model, {MODEL_FILE} is missing"):
-        load_model(tmp_path)
+    for name in (SCHEMA_FILE, MODEL_FILE):
+        directory = save_model(trained[0], tmp_path / name.replace(".", "-"))
+        (directory / name).unlink()
+        with pytest.raises(DataValidationError, match=f"not a saved model, {name} is missing"):
+            load_model(directory)
+        with pytest.raises(DataValidationError, match=f"not a saved model, {name} is missing"):
+            read_schema(directory)
 
 
 def test_table_missing_a_feature_is_refused(trained):
