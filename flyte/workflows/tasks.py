@@ -239,7 +239,7 @@ def split(table: Table, profile: DataProfile, params: SplitParams) -> SplitOutpu
     limits=config.TRAIN.limits,
 )
 def fit(train: Table, validation: Table, profile: DataProfile, hyperparameters: Hyperparameters) -> FlyteDirectory:
-    """Fit XGBoost with early stopping; the model directory holds model.ubj and schema.json."""
+    """Fit XGBoost with early stopping; the model directory holds model.ubj, schema.json and manifest.json (their sha256)."""
     from flyte.core.fit import train_model
     from flyte.core.model import save_model
 
