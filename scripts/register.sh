@@ -8,7 +8,8 @@ Usage: scripts/register.sh [options] [-- extra pyflyte register args]
 
 The one register command. It
   1. builds the task image with ./docker_build_and_tag.sh and pushes it (default localhost:30000, the sandbox's
-     registry), tagged with VERSION (default: the short git commit, -dirty-<digest> when the tree has changes);
+     registry), tagged with VERSION (default: the short git commit, <commit>-dirty-<digest> when the tree has
+     changes; a dirty version gets a warning, as it names no commit);
   2. registers flyte/workflows (tasks, the training_pipeline workflow and both launch plans) with pyflyte at the
      same VERSION, pointing every task at that image, and activates the launch plans (this starts the nightly
      schedule of training_pipeline_nightly):
@@ -86,9 +87,12 @@ fi
 ref=$(./docker_build_and_tag.sh ${build_args[@]+"${build_args[@]}"} ${push[@]+"${push[@]}"} | tail -n 1)
 [ -n "$ref" ] || die "docker_build_and_tag.sh printed no image reference"
 version=${ref##*:}
+# docker_build_and_tag.sh names a tree with uncommitted changes <commit>-dirty-<digest of the changes>; a bare
+# -dirty suffix is matched too, for versions given by hand.
 case "$version" in
-  *-dirty) log "warning: version $version is not unique to this code. Registering it again after more changes keeps"
-           log "the first registration, and nodes may run a cached image of that tag: commit, or pass --version." ;;
+  *-dirty|*-dirty-*)
+    log "warning: version $version is built from uncommitted changes, so it names no commit: the image and"
+    log "the registered entities cannot be traced back to, or rebuilt from, git history. Commit, then register." ;;
 esac
 
 # 2. Flyte entities, at the image's version.
