@@ -74,3 +74,36 @@ def test_a_tree_with_uncommitted_changes_gets_a_digest_version_and_the_warning(t
     assert re.fullmatch(rf"{commit.stdout.strip()}-dirty-[0-9a-f]{{8}}", version), version
     assert DIRTY_WARNING in dirty.stderr
     assert f"--version {version}" in commands(dirty.stderr, "pyflyte")[0]
+
+
+def test_pyflyte_route_registers_at_the_image_version_and_activates_the_launch_plans(tmp_path):
+    proc = register(tmp_path, "--version", "3f2c1ab")
+    [line] = commands(proc.stderr, "pyflyte")
+    assert " register " in line and line.split("--config ")[1].split()[0] == str(REPO / "flyte.config")
+    for part in ("--image localhost:30000/flyte-xgboost:3f2c1ab", "--version 3f2c1ab", "--copy none",
+                 "--activate-launchplans", "--dry-run"):
+        assert part in line
+    assert "Successfully registered 9 entities" in proc.stderr  # serialized by pyflyte, nothing sent
+    assert not commands(proc.stderr, "flytectl")
+
+
+def test_flytectl_route_packages_then_registers_with_the_schedule_enabled(tmp_path):
+    proc = register(tmp_path, "--flytectl", "--version", "3f2c1ab")
+    [package] = commands(proc.stderr, "pyflyte")
+    assert " package " in package and "--image localhost:30000/flyte-xgboost:3f2c1ab" in package
+    assert "Successfully packaged 9 flyte objects" in proc.stderr
+    [line] = commands(proc.stderr, "flytectl")
+    assert line.split("--config ")[1].split()[0] == str(REPO / "flytectl.yaml")
+    assert " register files " in line and "--version 3f2c1ab" in line
+    # Without --enableSchedule FlyteAdmin leaves training_pipeline_nightly inactive: it would never run.
+    assert "--enableSchedule" in line.split()
+    archive = line.split("--archive ")[1].split()[0]
+    assert archive.endswith(".tgz") and archive == package.split("--output ")[1].split()[0]
+    assert not Path(archive).exists()  # the package lives in a temporary directory, removed on exit
+
+
+def test_help_documents_the_flytectl_route_with_enable_schedule(tmp_path):
+    proc = subprocess.run(["bash", str(REPO / SCRIPT), "-h"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    # the documented command, continued over two lines with a backslash
+    assert re.search(r"flytectl --config \S+ register files [^\n]*\\\n[^\n]*--enableSchedule", proc.stdout)
