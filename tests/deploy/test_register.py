@@ -80,8 +80,13 @@ def test_pyflyte_route_registers_at_the_image_version_and_activates_the_launch_p
     proc = register(tmp_path, "--version", "3f2c1ab")
     [line] = commands(proc.stderr, "pyflyte")
     assert " register " in line and line.split("--config ")[1].split()[0] == str(REPO / "flyte.config")
-    for part in ("--image localhost:30000/flyte-xgboost:3f2c1ab", "--version 3f2c1ab", "--copy none",
-                 "--activate-launchplans", "--dry-run"):
+    for part in (
+        "--image localhost:30000/flyte-xgboost:3f2c1ab",
+        "--version 3f2c1ab",
+        "--copy none",
+        "--activate-launchplans",
+        "--dry-run",
+    ):
         assert part in line
     assert "Successfully registered 9 entities" in proc.stderr  # serialized by pyflyte, nothing sent
     assert not commands(proc.stderr, "flytectl")
