@@ -4,21 +4,30 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/register.sh [options] [-- extra pyflyte register args]
+Usage: scripts/register.sh [options] [-- extra args for the registering command]
 
 The one register command. It
   1. builds the task image with ./docker_build_and_tag.sh and pushes it (default localhost:30000, the sandbox's
-     registry), tagged with VERSION (default: the short git commit, -dirty-<digest> when the tree has changes);
-  2. registers flyte/workflows (tasks, the training_pipeline workflow and both launch plans) with pyflyte at the
-     same VERSION, pointing every task at that image, and activates the launch plans (this starts the nightly
-     schedule of training_pipeline_nightly):
-       pyflyte --config flyte.config register --image REF --version VERSION --project flytesnacks \
-         --domain development --copy none --activate-launchplans flyte/workflows
-     --copy none: tasks run the code baked into the image, so an image tag and a Flyte version name one thing.
+     registry), tagged with VERSION (default: the short git commit, <commit>-dirty-<digest> when the tree has
+     changes; a dirty version gets a warning, as it names no commit);
+  2. registers flyte/workflows (tasks, the training_pipeline workflow and both launch plans) at the same VERSION,
+     pointing every task at that image, and activates training_pipeline_nightly, which starts its schedule
+     (pyflyte's --activate-launchplans activates both launch plans, flytectl's --enableSchedule the scheduled
+     one). By default with pyflyte:
+       pyflyte --config flyte.config register --project flytesnacks --domain development \
+         --image REF --version VERSION --copy none --activate-launchplans flyte/workflows
+     or, with --flytectl, by packaging with pyflyte and registering the package with flytectl:
+       pyflyte --pkgs flyte.workflows package --image REF --output TMP/flyte-package.tgz --force
+       flytectl --config flytectl.yaml register files --project flytesnacks --domain development \
+         --archive TMP/flyte-package.tgz --version VERSION --enableSchedule
+     --copy none (pyflyte package's default too): tasks run the code baked into the image, so an image tag and a
+     Flyte version name one thing. --enableSchedule is flytectl's switch for the schedule: FlyteAdmin creates every
+     launch plan inactive, and without it training_pipeline_nightly never runs.
 Progress goes to stderr; the last line on stdout is the image reference.
 
 Options:
-  -c, --config FILE        pyflyte config (default: flyte.config; env FLYTE_PLATFORM_URL etc. override it)
+  -c, --config FILE        config of the registering tool (default: flyte.config for pyflyte, flytectl.yaml with
+                           --flytectl; env FLYTE_PLATFORM_URL etc. override pyflyte's)
   -p, --project PROJECT    Flyte project (default: $FLYTE_PROJECT or flytesnacks, the sandbox's default)
   -d, --domain DOMAIN      Flyte domain (default: $FLYTE_DOMAIN or development)
   -v, --version VERSION    image tag and Flyte version (default: as docker_build_and_tag.sh)
@@ -26,18 +35,15 @@ Options:
   -n, --name NAME          image name (default: as docker_build_and_tag.sh, flyte-xgboost)
   -b, --base-image IMAGE   base image (default: as docker_build_and_tag.sh)
   -w, --fetch-wheels       refill ./wheels before building (see docker_build_and_tag.sh -h)
+      --flytectl           register with `flytectl register files` (binary: $FLYTECTL or flytectl on PATH)
       --no-push            build but do not push (the cluster must already be able to pull the image)
-      --dry-run            print the build and push commands without running them, then run
-                           `pyflyte register --dry-run`: it serializes everything locally and contacts no cluster
+      --dry-run            print the build, push and register commands without running them; pyflyte still
+                           serializes everything locally (`pyflyte register --dry-run`, or `pyflyte package` with
+                           --flytectl), contacting no cluster, and flytectl is not run
   -h, --help               show this help
 
-Other ways, same image:
-  Package, then register with flytectl (uses the YAML config, flytectl.yaml):
+Fast registration (ship code changes without rebuilding the image; pyflyte computes the version):
     ref=$(./docker_build_and_tag.sh --push | tail -n 1)
-    pyflyte --pkgs flyte.workflows package --image "$ref" --output dist/flyte-package.tgz --force  # --copy none
-    flytectl --config flytectl.yaml register files --project flytesnacks --domain development \
-      --archive dist/flyte-package.tgz --version "${ref##*:}"
-  Fast registration (ship code changes without rebuilding the image; pyflyte computes the version):
     pyflyte --config flyte.config register --image "$ref" --destination-dir . flyte/workflows
     (--destination-dir .: the image's working directory; pyflyte's default, /root, is not writable by its user)
 EOF
@@ -48,7 +54,8 @@ die() { log "error: $*"; exit 1; }
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-config=$repo/flyte.config
+config=
+route=pyflyte
 project=${FLYTE_PROJECT:-flytesnacks}
 domain=${FLYTE_DOMAIN:-development}
 build_args=()
@@ -64,6 +71,7 @@ while [ $# -gt 0 ]; do
     -v|--version|-r|--registry|-n|--name|-b|--base-image)
       [ $# -ge 2 ] || die "$1 needs a value"; build_args+=("$1" "$2"); shift 2 ;;
     -w|--fetch-wheels) build_args+=("$1"); shift ;;
+    --flytectl) route=flytectl; shift ;;
     --no-push) push=(); shift ;;
     --dry-run) dry_run=1; build_args+=(--dry-run); shift ;;
     -h|--help) usage; exit 0 ;;
@@ -72,35 +80,68 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+if [ -z "$config" ]; then
+  if [ "$route" = flytectl ]; then config=$repo/flytectl.yaml; else config=$repo/flyte.config; fi
+fi
 [ -f "$config" ] || die "config file $config not found"
 config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")  # a -c path is relative to the caller's directory
 cd "$repo"
 
-# pyflyte from the project's virtualenv (make's .venv) if there is one, else from PATH.
+# pyflyte (both routes: it registers, or it packages for flytectl) from the project's virtualenv (make's .venv)
+# if there is one, else from PATH.
 if [ -n "${PYFLYTE:-}" ]; then pyflyte=$PYFLYTE
 elif [ -x .venv/bin/pyflyte ]; then pyflyte=.venv/bin/pyflyte
 else pyflyte=$(command -v pyflyte) || die "pyflyte not found: run 'make' (creates .venv) or set PYFLYTE"
+fi
+flytectl=${FLYTECTL:-flytectl}
+if [ "$route" = flytectl ] && [ "$dry_run" = 0 ]; then
+  command -v "$flytectl" >/dev/null || die "flytectl not found: install it (https://github.com/flyteorg/flyte/releases) or set FLYTECTL"
 fi
 
 # 1. Image: the build script prints the reference as its last stdout line; its tag is the version to register.
 ref=$(./docker_build_and_tag.sh ${build_args[@]+"${build_args[@]}"} ${push[@]+"${push[@]}"} | tail -n 1)
 [ -n "$ref" ] || die "docker_build_and_tag.sh printed no image reference"
 version=${ref##*:}
+# docker_build_and_tag.sh names a tree with uncommitted changes <commit>-dirty-<digest of the changes>; a bare
+# -dirty suffix is matched too, for versions given by hand.
 case "$version" in
-  *-dirty) log "warning: version $version is not unique to this code. Registering it again after more changes keeps"
-           log "the first registration, and nodes may run a cached image of that tag: commit, or pass --version." ;;
+  *-dirty|*-dirty-*)
+    log "warning: version $version is built from uncommitted changes, so it names no commit: the image and"
+    log "the registered entities cannot be traced back to, or rebuilt from, git history. Commit, then register." ;;
 esac
 
 # 2. Flyte entities, at the image's version.
-cmd=("$pyflyte" --config "$config" register
-  --project "$project" --domain "$domain"
-  --image "$ref" --version "$version"
-  --copy none --activate-launchplans)
-[ "$dry_run" = 0 ] || cmd+=(--dry-run)
-cmd+=(${extra[@]+"${extra[@]}"} flyte/workflows)
+if [ "$route" = pyflyte ]; then
+  cmd=("$pyflyte" --config "$config" register
+    --project "$project" --domain "$domain"
+    --image "$ref" --version "$version"
+    --copy none --activate-launchplans)
+  [ "$dry_run" = 0 ] || cmd+=(--dry-run)
+  cmd+=(${extra[@]+"${extra[@]}"} flyte/workflows)
 
-log "+ $(printf '%q ' "${cmd[@]}")"
-"${cmd[@]}" >&2 || die "pyflyte register failed (is the cluster in $config up? 'flytectl demo start' starts one)"
+  log "+ $(printf '%q ' "${cmd[@]}")"
+  "${cmd[@]}" >&2 || die "pyflyte register failed (is the cluster in $config up? 'flytectl demo start' starts one)"
+else
+  # pyflyte package serializes the entities without a version (--copy none is its default); flytectl register files
+  # gives them --version. --enableSchedule activates the launch plans that carry a schedule; without it
+  # FlyteAdmin keeps them inactive. flytectl takes only .tgz/.tar archives.
+  pkg_dir=$(mktemp -d "${TMPDIR:-/tmp}/flyte-package.XXXXXX")
+  trap 'rm -rf "$pkg_dir"' EXIT
+  archive=$pkg_dir/flyte-package.tgz
+  pkg=("$pyflyte" --pkgs flyte.workflows package --image "$ref" --output "$archive" --force)
+  log "+ $(printf '%q ' "${pkg[@]}")"
+  "${pkg[@]}" >&2 || die "pyflyte package failed"
+
+  cmd=("$flytectl" --config "$config" register files
+    --project "$project" --domain "$domain"
+    --archive "$archive" --version "$version"
+    --enableSchedule)
+  cmd+=(${extra[@]+"${extra[@]}"})
+  log "+ $(printf '%q ' "${cmd[@]}")"
+  if [ "$dry_run" = 0 ]; then
+    "${cmd[@]}" >&2 || die "flytectl register files failed (is the cluster in $config up? 'flytectl demo start' starts one)"
+  fi
+fi
 
 if [ "$dry_run" = 1 ]; then
   log "Dry run: nothing was built, pushed or registered."

@@ -1,12 +1,16 @@
-"""Live sandbox check (opt-in): register, launch with FlyteRemote, wait, check metrics, then a cached relaunch.
+"""The sandbox walk-through: the README's pinned sandbox and FlyteRemote snippet, then a live check (opt-in).
 
-Runs only with FLYTE_SANDBOX_ENDPOINT set (e.g. localhost:30080) and a sandbox from `flytectl demo start`;
-it cannot run on a machine without Kubernetes. Written from FlyteRemote's documented API.
+The live tests run only with FLYTE_SANDBOX_ENDPOINT set (e.g. localhost:30080) and a sandbox started as the README
+says (`flytectl demo start --version v1.16.x`); they cannot run on a machine without Kubernetes: register, launch
+with FlyteRemote, wait, check metrics, then a cached relaunch. Written from FlyteRemote's API in the installed
+flytekit. The README tests need no cluster.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import subprocess
 from datetime import timedelta
 
@@ -14,11 +18,84 @@ import pytest
 
 from tests.flyte_package import REPO
 
-pytestmark = pytest.mark.sandbox
-
 ENDPOINT = os.environ.get("FLYTE_SANDBOX_ENDPOINT", "")
 PROJECT, DOMAIN = "flytesnacks", "development"
 LAUNCH_PLAN = "flyte.workflows.training.training_pipeline"
+README = (REPO / "README.md").read_text()
+
+
+def code_blocks(language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", README, flags=re.DOTALL | re.MULTILINE)
+
+
+def flytekit_minor() -> str:
+    """'1.16' for the flytekit that requirements.txt pins."""
+    [pin] = re.findall(r"^flytekit==(\d+\.\d+)\.", (REPO / "requirements.txt").read_text(), flags=re.MULTILINE)
+    return pin
+
+
+def test_readme_starts_the_sandbox_at_the_flyte_release_line_of_the_pinned_flytekit():
+    """Without --version, flytectl starts the newest Flyte release, which is a Flyte 2 one since v2.0.0."""
+    starts = [
+        line
+        for block in code_blocks("bash")
+        for line in block.splitlines()
+        if line.strip().startswith("flytectl demo start")
+    ]
+    assert starts, "the README no longer shows how to start the sandbox"
+    for line in starts:
+        assert re.search(rf"--version v{re.escape(flytekit_minor())}\.\d+\b", line), line
+
+
+def test_readme_flyteremote_snippet_waits_for_the_execution_before_reading_outputs(monkeypatch):
+    """Runs the README's snippet against a stand-in FlyteRemote whose outputs, like the real ones, exist only once
+    the execution is done; the real API is checked for what the stand-in imitates."""
+    import flytekit.remote
+    from flytekit.remote import FlyteRemote as RealRemote
+    from flytekit.remote.executions import FlyteWorkflowExecution
+
+    assert {"execution", "timeout"} <= set(inspect.signature(RealRemote.wait).parameters)
+    for name in ("is_done", "is_successful", "outputs", "error"):
+        assert isinstance(inspect.getattr_static(FlyteWorkflowExecution, name), property), name
+
+    calls = []
+
+    class Outputs:
+        def get(self, key, as_type=None):
+            calls.append(("get", key, as_type.__name__))
+            return "metrics"
+
+    class Execution:
+        def __init__(self, done: bool):
+            self.is_done = self.is_successful = done
+            self.error = None
+            self.id = type("Id", (), {"name": "e1"})()
+
+        @property
+        def outputs(self):
+            if not self.is_done:  # flytekit raises FlyteAssertion here
+                raise AssertionError("outputs read before the execution ended")
+            return Outputs()
+
+    class Remote:
+        def __init__(self, config, default_project, default_domain):
+            assert config.platform.endpoint == "localhost:30080"
+            assert (default_project, default_domain) == ("flytesnacks", "development")
+
+        def fetch_execution(self, name):
+            calls.append(("fetch", name))
+            return Execution(done=False)
+
+        def wait(self, execution, timeout=None, **_):
+            assert isinstance(timeout, timedelta) and not execution.is_done
+            calls.append(("wait",))
+            return Execution(done=True)
+
+    [snippet] = [block for block in code_blocks("python") if "FlyteRemote(" in block]
+    monkeypatch.setattr(flytekit.remote, "FlyteRemote", Remote)
+    monkeypatch.chdir(REPO)  # Config.auto("flyte.config") is relative
+    exec(compile(snippet, "README.md", "exec"), {"__name__": "readme_snippet"})
+    assert calls == [("fetch", "<execution id>"), ("wait",), ("get", "metrics", "Metrics")]
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +116,7 @@ def remote():
     return FlyteRemote(Config.for_endpoint(ENDPOINT, insecure=True), default_project=PROJECT, default_domain=DOMAIN)
 
 
+@pytest.mark.sandbox
 def test_launch_scores_and_relaunch_hits_the_cache(remote, registered_version):
     from flyteidl.core.catalog_pb2 import CACHE_HIT
     from flytekit.models.core.execution import WorkflowExecutionPhase
@@ -62,6 +140,7 @@ def test_launch_scores_and_relaunch_hits_the_cache(remote, registered_version):
     assert second.outputs.get("metrics", as_type=Metrics) == metrics
 
 
+@pytest.mark.sandbox
 def test_nightly_launch_plan_is_active(remote, registered_version):
     from flytekit.models.launch_plan import LaunchPlanState
 
