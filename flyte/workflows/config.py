@@ -90,5 +90,5 @@ FETCH_READ_TIMEOUT_S = 60.0
 ALLOWED_SOURCE_SCHEMES = ("", "file", "bundled", "https", "http", "s3", "gs")
 ALLOWED_SOURCE_HOSTS: tuple[str, ...] = ()
 
-#: The nightly launch plan's schedule: 02:00 UTC every day (standard five-field cron).
+#: The nightly launch plan's schedule: 02:00 every day in the scheduler's time zone (standard five-field cron; README).
 NIGHTLY_CRON = "0 2 * * *"
