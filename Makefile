@@ -5,11 +5,17 @@ BIN := $(VENV)/bin
 
 .PHONY: run test register lock clean
 
-# The virtualenv is rebuilt whenever the pinned requirements change.
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# The virtualenv is rebuilt from scratch whenever the lock changes, so a package dropped from the lock leaves it too.
+# --require-hashes: every file pip installs must match a sha256 in requirements-dev.txt (which holds the whole
+# runtime set plus the test tools), whatever index or cache it came from; an unpinned or unhashed package fails.
+# The lock pins pip too, so the venv's seeded pip replaces itself with the locked one during the install; the
+# setuptools that Python 3.11's venv seeds is in no lock and nothing uses it, so it goes: the venv is the lock.
+$(VENV)/.installed: requirements-dev.txt requirements.txt
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
+	$(BIN)/python -m pip uninstall --quiet --disable-pip-version-check --yes setuptools
+	$(BIN)/python -m pip check --disable-pip-version-check
 	@touch $@
 
 ## Train on the bundled Pima data, locally, through the project's pyflyte wrapper (flyte/cli.py): errors you
