@@ -1,7 +1,7 @@
 # Task image for the Flyte XGBoost training pipeline: pinned dependencies in /opt/venv, code from flyte/.
 #
 # Build it with ./docker_build_and_tag.sh (which fills the wheelhouse, names the image and sets `tag`), or by hand:
-#   pip download -d wheels -r requirements.txt     # the wheelhouse, on a linux x86_64 host with CPython 3.11
+#   pip download --require-hashes --only-binary=:all: -d wheels -r requirements.txt   # on linux x86_64, CPython 3.11
 #   docker build --build-arg tag=localhost:30000/flyte-xgboost:dev -t localhost:30000/flyte-xgboost:dev .
 #
 # Two stages, so it builds with the classic builder and with BuildKit alike (no RUN --mount, no # syntax= line,
@@ -11,7 +11,13 @@
 # CPU only: the lock pins xgboost-cpu (no NCCL/CUDA: several hundred MB less). A GPU image needs `xgboost` plus the
 # nvidia-nccl-cu12 it pulls in, pinned in a lock of its own, not a swap in this one.
 
-ARG BASE_IMAGE=python:3.11-slim-bookworm
+# The base, pinned by digest: the tag python:3.11-slim-bookworm moves with every Debian or Python patch release, the
+# digest names one set of bytes (the Docker Official Image's multi-platform index for python:3.11-slim-bookworm, i.e.
+# 3.11.16-slim-bookworm, as pinned in public Dockerfiles from 2026-09; refresh it deliberately with
+# `docker buildx imagetools inspect python:3.11-slim-bookworm`). docker_build_and_tag.sh reads its default from here.
+# Where no registry is reachable, build FROM a local stand-in instead: --build-arg BASE_IMAGE=python:3.11-slim-bookworm
+# (or ./docker_build_and_tag.sh --base-image python:3.11-slim-bookworm), as the image test does.
+ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:528257d48c1da0dcecc2e725d1ae34498d60c965f1241e39cd6a85a8859bdf84
 
 # ---------------------------------------------------------------------------------------------------------------
 # deps: install the locked requirements into /opt/venv. This stage depends only on requirements.txt and wheels/,
@@ -23,6 +29,10 @@ FROM ${BASE_IMAGE} AS deps
 #   PIP_OFFLINE=1     wheelhouse only; the build fails if wheels/ is empty or misses a pinned package
 #   PIP_OFFLINE=0     package index only (needs network inside the build); wheels/ is ignored
 # A wheelhouse install uses --no-index, so a stale wheelhouse fails loudly instead of fetching something else.
+# Either way --require-hashes: every wheel must match a sha256 of requirements.txt, or the build fails.
+# The venv is created without pip (the base's venv module would seed its own pip and setuptools: 23.0.1 and 66.1.1
+# on Debian's python, both with known CVEs); the base's pip installs the lock into it with --python, and the lock
+# brings the venv's own, current pip. Nothing else gets in: the venv holds exactly the lock, setuptools not at all.
 # pip byte-compiles what it installs (the default; about 150 MB, but each task process imports flytekit, pandas
 # and xgboost in ~2 s instead of ~5 s). `pip check` fails the build if the lock is inconsistent.
 ARG PIP_OFFLINE=auto
@@ -35,7 +45,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 COPY requirements.txt wheel[s] /build/
 
 RUN set -eu; \
-    python3 -m venv /opt/venv; \
+    python3 -m venv --without-pip /opt/venv; \
     nwheels=$(find /build -maxdepth 1 -name '*.whl' | wc -l); \
     case "$PIP_OFFLINE" in \
       auto) if [ "$nwheels" -gt 0 ]; then offline=1; else offline=0; fi ;; \
@@ -43,15 +53,15 @@ RUN set -eu; \
       *) echo "PIP_OFFLINE must be auto, 1 or 0, not '$PIP_OFFLINE'" >&2; exit 2 ;; \
     esac; \
     if [ "$offline" = 1 ]; then \
-      [ "$nwheels" -gt 0 ] || { echo "PIP_OFFLINE=1 but wheels/ is empty: run 'pip download -d wheels -r requirements.txt'" >&2; exit 1; }; \
+      [ "$nwheels" -gt 0 ] || { echo "PIP_OFFLINE=1 but wheels/ is empty: run ./docker_build_and_tag.sh --fetch-wheels" >&2; exit 1; }; \
       echo "Installing from the wheelhouse ($nwheels wheels), no index"; \
       src="--no-index --find-links /build"; \
     else \
       echo "Installing from the package index"; \
       src=""; \
     fi; \
-    /opt/venv/bin/pip install $src -r /build/requirements.txt; \
-    /opt/venv/bin/pip check
+    python3 -m pip --python /opt/venv/bin/python install --require-hashes $src -r /build/requirements.txt; \
+    /opt/venv/bin/python -m pip check
 
 # The scientific stack ships its own test suites (about 120 MB with their bytecode, pandas' alone 45 MB); nothing
 # imports them at run time. Only directories named `tests` inside these packages go.
@@ -66,7 +76,8 @@ ARG APP_USER=flyte
 ARG APP_UID=1000
 ARG APP_HOME=/home/flyte/app
 
-# The venv goes first on PATH: python, pip, pyflyte, pyflyte-execute and pyflyte-fast-execute all come from it.
+# The venv goes first on PATH: python, pip (the locked one), pyflyte, pyflyte-execute and pyflyte-fast-execute all
+# come from it.
 # /opt/venv/bin/python3 is also the interpreter path flytekit serializes by default (DEFAULT_RUNTIME_PYTHON_INTERPRETER).
 # PYTHONPATH is the directory holding the `flyte` package (there is no pip install of the project itself).
 # PYTHONDONTWRITEBYTECODE: dependencies are byte-compiled at build time; at run time nothing writes .pyc files

@@ -15,9 +15,12 @@ Options:
   -n, --name NAME          image name (default: $IMAGE_NAME or flyte-xgboost)
   -v, --version VERSION    image tag (default: $IMAGE_VERSION or the short git commit, with a -dirty-<digest> suffix
                            when the work tree has uncommitted or untracked files)
-  -b, --base-image IMAGE   base image (default: $BASE_IMAGE or python:3.11-slim-bookworm)
-  -w, --fetch-wheels       first (re)fill ./wheels with exactly the wheels requirements.txt pins, using the host's
-                           pip (./.venv/bin/python if present, else $PYTHON or python3), then build from it only.
+  -b, --base-image IMAGE   base image (default: $BASE_IMAGE or the Dockerfile's ARG BASE_IMAGE, which pins
+                           python:3.11-slim-bookworm by digest). Where no registry is reachable, name a local
+                           stand-in instead, e.g. --base-image python:3.11-slim-bookworm (what the image test uses).
+  -w, --fetch-wheels       first (re)fill ./wheels with exactly the wheels requirements.txt pins, hash-checked
+                           against the lock, using the host's pip (./.venv/bin/python if present, else $PYTHON or
+                           python3), then build from it only.
                            The host must be linux with the base image's CPU architecture and Python version.
   -o, --offline            install only from ./wheels, never from the package index (implied by --fetch-wheels).
                            Without it the build uses ./wheels when it holds wheels, else the package index.
@@ -30,6 +33,7 @@ Examples:
   ./docker_build_and_tag.sh --fetch-wheels          # refresh the wheelhouse, build offline from it
   ./docker_build_and_tag.sh -v 1.2.0 --push         # build and push localhost:30000/flyte-xgboost:1.2.0
   ./docker_build_and_tag.sh -- --no-cache           # extra arguments after -- go to `docker build`
+  ./docker_build_and_tag.sh -w -b python:3.11-slim-bookworm   # air-gapped: FROM a local stand-in, not the digest
 EOF
 }
 
@@ -47,7 +51,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")"  # the repo root: the build context and the 
 registry=${IMAGE_REGISTRY:-localhost:30000}
 name=${IMAGE_NAME:-flyte-xgboost}
 version=${IMAGE_VERSION:-}
-base_image=${BASE_IMAGE:-python:3.11-slim-bookworm}
+# The Dockerfile's default base (pinned by digest) is the one place it is written down.
+default_base_image=$(sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
+[ -n "$default_base_image" ] || die "no 'ARG BASE_IMAGE=' default in Dockerfile"
+base_image=${BASE_IMAGE:-$default_base_image}
 fetch_wheels=0
 pip_offline=auto  # auto: ./wheels if it holds wheels, else the index; 1: ./wheels only
 push=0
@@ -100,14 +107,17 @@ fetch() {
   local probe='import platform, sys; print(sys.platform, platform.machine(), "%d.%d" % sys.version_info[:2])'
   local host image
   host=$("$py" -c "$probe") || die "cannot run $py"
-  image=$(docker run --rm "$base_image" python3 -c "$probe") || die "cannot run python3 in $base_image"
+  image=$(docker run --rm "$base_image" python3 -c "$probe") || die "cannot run python3 in $base_image (no registry to
+pull it from? build FROM a local stand-in: --base-image python:3.11-slim-bookworm)"
   [ "$host" = "$image" ] || die "host python ($host) does not match $base_image ($image): wheels fetched here would not
 install there. Run with PYTHON=<a matching python>, or build without a wheelhouse (rm -rf wheels) from the index."
   wheels_tmp=$(mktemp -d "${TMPDIR:-/tmp}/wheels.XXXXXX")
   trap 'rm -rf "$wheels_tmp"' EXIT
   local start=$SECONDS
   log "Fetching wheels for requirements.txt with $py"
-  "$py" -m pip download --quiet --disable-pip-version-check --only-binary=:all: --dest "$wheels_tmp" -r requirements.txt >&2
+  # --require-hashes: each wheel must match a sha256 the lock names (the build checks them again, with no index).
+  "$py" -m pip download --quiet --disable-pip-version-check --require-hashes --only-binary=:all: \
+    --dest "$wheels_tmp" -r requirements.txt >&2
   rm -rf wheels && mv "$wheels_tmp" wheels
   trap - EXIT
   log "Wheelhouse ready: $(find wheels -name '*.whl' | wc -l) wheels, $(du -sh wheels | cut -f1), $((SECONDS - start)) s"
@@ -115,7 +125,7 @@ install there. Run with PYTHON=<a matching python>, or build without a wheelhous
 
 if [ "$fetch_wheels" = 1 ]; then
   if [ "$dry_run" = 1 ]; then
-    log "+ (fill ./wheels) python -m pip download --only-binary=:all: --dest wheels -r requirements.txt"
+    log "+ (fill ./wheels) python -m pip download --require-hashes --only-binary=:all: --dest wheels -r requirements.txt"
   else
     fetch
   fi
@@ -133,6 +143,8 @@ else
 fi
 
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+base_digest=""
+case "$base_image" in *@sha256:*) base_digest=${base_image##*@} ;; esac
 start=$SECONDS
 log "Building $ref"
 run docker build \
@@ -144,7 +156,8 @@ run docker build \
   --build-arg "tag=$ref" \
   --label "org.opencontainers.image.version=$version" \
   --label "org.opencontainers.image.revision=$revision" \
-  --label "org.opencontainers.image.base.name=$base_image" \
+  --label "org.opencontainers.image.base.name=${base_image%@*}" \
+  ${base_digest:+--label "org.opencontainers.image.base.digest=$base_digest"} \
   ${extra[@]+"${extra[@]}"} \
   .
 [ "$dry_run" = 1 ] || log "Built $ref in $((SECONDS - start)) s"
