@@ -84,7 +84,8 @@ if [ -z "$version" ]; then
   version=$(git rev-parse --short HEAD) || die "no commit yet: pass --version"
   if [ -n "$(git status --porcelain)" ]; then
     # Marked dirty, plus a digest of the uncommitted changes: re-registering after further edits gets a new
-    # version (Flyte keeps the first registration of a version, and nodes may run a cached image of a tag).
+    # version (FlyteAdmin refuses a changed task at an already registered version, and treats an identical one as
+    # already registered; nodes may also run a cached image of a tag).
     changes=$({ git diff HEAD; git ls-files -z --others --exclude-standard | xargs -0 -r sha256sum; } | sha256sum | cut -c1-8)
     version="$version-dirty-$changes"
     log "warning: uncommitted changes, version $version; commit to get a version that names a commit"
