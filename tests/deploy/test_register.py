@@ -56,7 +56,7 @@ def test_a_tree_with_uncommitted_changes_gets_a_digest_version_and_the_warning(t
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in ("scripts", "flyte"):
         shutil.copytree(REPO / name, tree / name, ignore=ignore)
-    for name in ("docker_build_and_tag.sh", "flyte.config", "flytectl.yaml", ".gitignore"):
+    for name in ("docker_build_and_tag.sh", "Dockerfile", "flyte.config", "flytectl.yaml", ".gitignore"):
         shutil.copy2(REPO / name, tree / name)
     git = ["git", "-C", str(tree), "-c", "user.name=test", "-c", "user.email=test@example.com"]
     subprocess.run([*git, "init", "--quiet"], check=True)
