@@ -67,3 +67,23 @@ def test_an_edited_core_function_misses_the_cache_on_the_next_run(tmp_path):
     accuracy, model = run(copy, home)
     assert accuracy == pytest.approx(first[0] * 0.5)  # score ran again, with the new code
     assert model == first[1]  # fit's closure did not change: its cached model was reused
+
+
+def test_the_fast_import_reader_agrees_with_pythons_parser_on_every_project_file():
+    """versions reads imports with a regular expression (fast); ast is the reference it must match."""
+    import ast
+
+    def reference(path):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module)
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        return {n for n in found if n == "flyte" or n.startswith("flyte.")}
+
+    files = sorted((REPO / "flyte").rglob("*.py"))
+    assert len(files) > 20
+    for path in files:
+        assert set(versions._imports(path)) == reference(path), path
