@@ -62,16 +62,12 @@ def sort_key(label):
     return (0, number, "") if number is not None else (1, 0.0, str(label))
 
 
-def codes(array: pa.Array | pa.ChunkedArray, kind: str, code_of: dict[str, int], where: str = "target") -> np.ndarray:
+def codes(array: pa.Array, kind: str, code_of: dict[str, int], where: str = "target") -> np.ndarray:
     """Class codes (int32, 0..K-1) for a column of raw labels, mapped through their canonical text.
 
     Works on the few distinct values, not per row. A label outside ``code_of`` is refused, naming it.
     """
     encoded = array.dictionary_encode() if not pa.types.is_dictionary(array.type) else array
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks() if encoded.num_chunks != 1 else encoded.chunk(0)
-        if not pa.types.is_dictionary(encoded.type):
-            encoded = encoded.dictionary_encode()
     if encoded.null_count:
         raise DataValidationError(f"{where}: {encoded.null_count} missing label(s)")
     lookup = []

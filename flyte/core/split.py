@@ -69,7 +69,11 @@ def part_sizes(counts: np.ndarray, params: SplitParams) -> tuple[np.ndarray, np.
 
 def unsplittable(counts: np.ndarray, params: SplitParams) -> list[int]:
     """Codes of the classes that would leave a part without one of their rows (empty when the split works)."""
-    test, validation, train = part_sizes(counts, params)
+    return _short(counts, part_sizes(counts, params))
+
+
+def _short(counts: np.ndarray, sizes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[int]:
+    test, validation, train = sizes
     return [k for k in range(len(counts)) if counts[k] and min(test[k], validation[k], train[k]) < 1]
 
 
@@ -83,14 +87,15 @@ def assign_parts(y: np.ndarray, params: SplitParams) -> np.ndarray:
     counts = np.zeros(int(y.max()) + 1 if n else 0, dtype=np.int64)
     for start in range(0, n, 1 << 20):  # chunks: bincount would widen all of y to 8-byte integers at once
         counts += np.bincount(y[start : start + (1 << 20)], minlength=len(counts))
-    short = unsplittable(counts, params)
+    sizes = part_sizes(counts, params)
+    short = _short(counts, sizes)
     if short:
         raise DataValidationError(
             f"cannot split {n} rows at test_ratio={params.test_ratio}, validation_ratio={params.validation_ratio}: "
             f"class code(s) {short} (counts {[int(counts[k]) for k in short]}) would leave a part without a row of "
             "that class; every class needs a row in train, validation and test"
         )
-    test, validation, train = part_sizes(counts, params)
+    test, validation, train = sizes
     # Per class, shuffle that class's part codes (exact counts) and scatter them onto its rows through a
     # mask: one byte a row for the codes, the mask and the parts, and no index arrays (eight bytes a row).
     rng = np.random.default_rng(params.seed)
@@ -139,7 +144,7 @@ def split_table(table: Path, profile: DataProfile, params: SplitParams, destinat
     except BaseException:
         # All three parts or none: a failure removes what was staged and what was already published.
         for writer in writers:
-            writer.__exit__(None, None, None)
+            writer.abort()
         for directory in published:
             shutil.rmtree(directory, ignore_errors=True)
         raise

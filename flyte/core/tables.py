@@ -76,9 +76,10 @@ def iter_batches(directory: Path, columns: Sequence[str] | None = None, rows: in
 
 def read_columns(directory: Path, columns: Sequence[str]) -> pa.Table:
     """The named columns of every row, and nothing else (for a target or probability columns)."""
-    absent = [c for c in columns if c not in schema(directory).names]
+    names = schema(directory).names
+    absent = [c for c in columns if c not in names]
     if absent:
-        raise DataValidationError(f"{directory}: no column(s) {absent}; the table has {schema(directory).names}")
+        raise DataValidationError(f"{directory}: no column(s) {absent}; the table has {names}")
     return pa.concat_tables(pq.read_table(p, columns=list(columns)) for p in part_files(directory))
 
 
@@ -132,6 +133,9 @@ class TableWriter:
         return digest
 
     def abort(self) -> None:
+        """Discard what was written, unless it was already committed (then there is nothing to discard)."""
+        if not self._staging.exists():
+            return
         try:
             self._writer.close()
         finally:
@@ -141,8 +145,7 @@ class TableWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self._staging.exists():  # an exception, or a caller that never committed: publish nothing
-            self.abort()
+        self.abort()  # an exception, or a caller that never committed: publish nothing
 
 
 def file_sha256(path: Path) -> str:

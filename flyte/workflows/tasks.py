@@ -125,6 +125,21 @@ def check_source_allowed(source: str) -> None:
             raise DataValidationError(f"{source}: host {parsed.hostname!r} is not in ALLOWED_SOURCE_HOSTS")
 
 
+@contextmanager
+def _reading(source: str, failure: str) -> Iterator[None]:
+    """Sort a failure to read ``source`` for Flyte: a passing one (SourceUnavailableError) becomes
+    recoverable, so the task's retries (config.INGEST_RETRIES) apply; the core's error stays the cause,
+    so the command line still finds its message and hint. Any other data-layer error is a user error."""
+    try:
+        yield
+    except SourceUnavailableError as exc:
+        raise FlyteRecoverableException(str(exc)) from exc
+    except ActionableError:
+        raise
+    except Exception as exc:  # the data layer raises several types; all mean the same to the user
+        raise DataValidationError(f"{source}: {failure}: {exc}") from exc
+
+
 def fetch_source(source: str) -> Path:
     """A local file holding the source's bytes: local sources as they are; http(s) ones downloaded with the
     timeouts in config; others (s3, gs, ...) through flytekit's data layer, with the pod's or laptop's
@@ -140,18 +155,10 @@ def fetch_source(source: str) -> Path:
     name = Path(urlparse(source).path).name or "dataset"
     destination = Path(ctx.file_access.get_random_local_path(name))
     destination.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with _reading(source, "cannot fetch"):
         if urlparse(source).scheme in ("http", "https"):
             return http_download(source, destination, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S)
         ctx.file_access.get_data(source, str(destination))
-    except SourceUnavailableError as exc:
-        # Only a recoverable error makes Flyte retry the task (config.INGEST_RETRIES); the core's error is
-        # kept as the cause, so the command line still finds its message and hint.
-        raise FlyteRecoverableException(str(exc)) from exc
-    except ActionableError:
-        raise
-    except Exception as exc:  # the data layer raises several types; all mean the same to the user
-        raise DataValidationError(f"{source}: cannot fetch: {exc}") from exc
     return destination
 
 
@@ -172,17 +179,11 @@ def fingerprint(dataset: DatasetSpec) -> SourceFingerprint:
             raise DataValidationError(f"{source}: {'is a directory, not a file' if path.is_dir() else 'file not found'} ({path})")
         result = local_fingerprint(path, dataset)
     else:
-        try:
+        with _reading(source, "cannot reach"):
             if urlparse(source).scheme in ("http", "https"):
                 info = http_head(source, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S)
             else:
                 info = FlyteContextManager.current_context().file_access.get_filesystem_for_path(source).info(source)
-        except SourceUnavailableError as exc:
-            raise FlyteRecoverableException(str(exc)) from exc  # Flyte retries it (config.INGEST_RETRIES)
-        except ActionableError:
-            raise
-        except Exception as exc:  # the data layer raises several types; all mean the same to the user
-            raise DataValidationError(f"{source}: cannot reach: {exc}") from exc
         result = remote_fingerprint(source, info, dataset)
     log.info("fingerprint of %s: %s", source, result.identity)
     return result
