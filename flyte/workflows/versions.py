@@ -17,8 +17,11 @@ from pathlib import Path
 
 #: The directory holding the ``flyte`` package (the repo root, or the image's app directory).
 ROOT = Path(__file__).resolve().parent.parent.parent
-#: The task wiring: hashed into every stage, but its own imports are not followed (it imports every stage).
+#: The training tasks' module: hashed into each of their stages, its own imports not followed (it imports every stage).
 TASKS_MODULE = "flyte.workflows.tasks"
+#: Task helpers every task module uses (how tables and models reach Flyte, where sources come from): hashed
+#: into every stage, whichever task module wires it.
+SHARED_WIRING = ("flyte.workflows.artifacts", "flyte.workflows.sources")
 
 
 def module_file(module: str) -> Path | None:
@@ -84,10 +87,11 @@ def library_version(name: str) -> str:
     return f"{name}==absent"
 
 
-def code_digest(root: str, libraries: tuple[str, ...]) -> str:
-    """sha256 of the stage's source closure, the task wiring and its libraries' installed versions."""
+def code_digest(root: str, libraries: tuple[str, ...], tasks_module: str = TASKS_MODULE) -> str:
+    """sha256 of the stage's source closure, the task wiring (``tasks_module`` and the shared helpers) and its
+    libraries' installed versions."""
     digest = hashlib.sha256()
-    files = closure(root) + [module_file(TASKS_MODULE)]
+    files = closure(root) + [module_file(m) for m in (tasks_module, *SHARED_WIRING)]
     for path in files:
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     for name in sorted(libraries):
@@ -95,6 +99,7 @@ def code_digest(root: str, libraries: tuple[str, ...]) -> str:
     return digest.hexdigest()
 
 
-def derived(manual: str, root: str, libraries: tuple[str, ...]) -> str:
-    """The cache version of a stage: ``<manual>-<16 hex of code_digest>``."""
-    return f"{manual}-{code_digest(root, libraries)[:16]}"
+def derived(manual: str, root: str, libraries: tuple[str, ...], tasks_module: str = TASKS_MODULE) -> str:
+    """The cache version of a stage: ``<manual>-<16 hex of code_digest>``; ``tasks_module`` is the module whose
+    task runs the stage."""
+    return f"{manual}-{code_digest(root, libraries, tasks_module)[:16]}"

@@ -136,7 +136,7 @@ def test_ingest_output_literal_carries_the_content_hash(tmp_path, mixed_csv):
     result = ingest_table(path, spec, tmp_path / "table")
     ctx = FlyteContextManager.current_context()
     literal = TypeEngine.to_literal(
-        ctx, tasks._hashed_table(tmp_path / "table", result.content_sha256), tasks.HashedTable,
+        ctx, tasks.hashed_table(tmp_path / "table", result.content_sha256), tasks.HashedTable,
         TypeEngine.to_literal_type(tasks.HashedTable),
     )  # fmt: skip
     assert literal.hash == result.content_sha256 == file_sha256(tmp_path / "table" / "part-00000.parquet")

@@ -1,0 +1,81 @@
+"""How tasks hand data to Flyte and back: Parquet tables, model directories and files, as local paths."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, TypeVar
+
+import pyarrow as pa
+from flytekit import FlyteContextManager, HashMethod, current_context
+from flytekit.types.directory import FlyteDirectory
+from flytekit.types.file import FlyteFile
+from flytekit.types.structured import StructuredDataset
+from flytekit.types.structured.structured_dataset import PARQUET
+
+from flyte.core.errors import disk_full, is_disk_full
+from flyte.workflows import config
+
+#: Every table between tasks is a StructuredDataset: a directory of Parquet parts.
+Table = Annotated[StructuredDataset, PARQUET]
+
+
+def content_hash(table: StructuredDataset) -> str:
+    """The sha256 of the table's Parquet bytes, computed once by ingest as it wrote them."""
+    return table._content_sha256  # set by hashed_table; only ingest's outputs carry this annotation
+
+
+#: Ingest's output carries a content hash, so downstream cache keys follow the data, not where it is
+#: stored: a scheduled run that re-reads unchanged data re-uses the cached split, fit and score.
+HashedTable = Annotated[StructuredDataset, PARQUET, HashMethod(content_hash)]
+HTMLFile = FlyteFile[TypeVar("html")]
+
+
+def use_cpus(preset: config.ResourcePreset) -> None:
+    """Size Arrow's thread pools to the preset's cpu limit."""
+    # A pod sees every core of its node; Arrow would start that many threads. Use what the limit allows.
+    pa.set_cpu_count(preset.cpus)
+    pa.set_io_thread_count(preset.cpus)
+
+
+def workdir(name: str = "") -> Path:
+    """The task's own working directory, or ``name`` inside it."""
+    return Path(current_context().working_directory) / name
+
+
+def local_table(table: StructuredDataset) -> Path:
+    """A local directory (or file) holding the table's Parquet parts; a remote table is downloaded once."""
+    ctx = FlyteContextManager.current_context()
+    # A task input carries its location in the literal flytekit decoded it from; a value built in
+    # Python (a direct call) carries it in ``uri``.
+    uri = table._literal_sd.uri if table._literal_sd is not None else table.uri
+    if not ctx.file_access.is_remote(uri):
+        return Path(uri)
+    destination = ctx.file_access.get_random_local_directory()
+    ctx.file_access.get_data(uri, destination, is_multipart=True)
+    return Path(destination)
+
+
+def as_table(directory: Path) -> StructuredDataset:
+    return StructuredDataset(uri=str(directory), file_format=PARQUET)
+
+
+def hashed_table(directory: Path, sha256: str) -> StructuredDataset:
+    table = as_table(directory)
+    table._content_sha256 = sha256  # read back by content_hash when flytekit builds the output literal
+    return table
+
+
+def local_model(model: FlyteDirectory) -> Path:
+    return Path(model.download())
+
+
+@contextmanager
+def writes_to(directory: Path) -> Iterator[None]:
+    """Report a full disk while the task writes under ``directory`` as a DiskFullError naming the path."""
+    try:
+        yield
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full(directory, exc) from exc
+        raise

@@ -1,0 +1,66 @@
+"""Where a task reads a dataset from: the allow-list, and fetching remote sources with retries that fit Flyte."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlparse
+
+from flytekit import FlyteContextManager
+from flytekit.exceptions.user import FlyteRecoverableException
+
+from flyte.core.dataset import is_local, local_path
+from flyte.core.errors import ActionableError, DataValidationError, SourceUnavailableError
+from flyte.core.fetch import http_download
+from flyte.workflows import config
+
+def check_source_allowed(source: str) -> None:
+    """Refuse a source whose scheme (or host, when hosts are listed) config does not allow."""
+    parsed = urlparse(source)
+    scheme = "" if len(parsed.scheme) == 1 else parsed.scheme  # a Windows drive letter is a path
+    if scheme not in config.ALLOWED_SOURCE_SCHEMES:
+        raise DataValidationError(
+            f"{source}: scheme {scheme!r} is not allowed; allowed: {', '.join(repr(s) for s in config.ALLOWED_SOURCE_SCHEMES)}",
+            hint="see ALLOWED_SOURCE_SCHEMES in flyte/workflows/config.py",
+        )
+    if config.ALLOWED_SOURCE_HOSTS and parsed.netloc and scheme not in ("file", "bundled"):
+        if parsed.hostname not in config.ALLOWED_SOURCE_HOSTS:
+            raise DataValidationError(f"{source}: host {parsed.hostname!r} is not in ALLOWED_SOURCE_HOSTS")
+
+
+@contextmanager
+def reading(source: str, failure: str) -> Iterator[None]:
+    """Sort a failure to read ``source`` for Flyte: a passing one (SourceUnavailableError) becomes
+    recoverable, so the task's retries (config.INGEST_RETRIES) apply; the core's error stays the cause,
+    so the command line still finds its message and hint. Any other data-layer error is a user error."""
+    try:
+        yield
+    except SourceUnavailableError as exc:
+        raise FlyteRecoverableException(str(exc)) from exc
+    except ActionableError:
+        raise
+    except Exception as exc:  # the data layer raises several types; all mean the same to the user
+        raise DataValidationError(f"{source}: {failure}: {exc}") from exc
+
+
+def fetch_source(source: str) -> Path:
+    """A local file holding the source's bytes: local sources as they are; http(s) ones downloaded with the
+    timeouts in config; others (s3, gs, ...) through flytekit's data layer, with the pod's or laptop's
+    credentials.
+
+    Raises FlyteRecoverableException when a retry may succeed (a 5xx or 429 answer, a reset connection, a
+    timeout), so Flyte retries the task; DataValidationError when it cannot (a 404, a 403, a bad URL).
+    """
+    check_source_allowed(source)
+    if is_local(source):
+        return local_path(source)
+    ctx = FlyteContextManager.current_context()
+    name = Path(urlparse(source).path).name or "dataset"
+    destination = Path(ctx.file_access.get_random_local_path(name))
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with reading(source, "cannot fetch"):
+        if urlparse(source).scheme in ("http", "https"):
+            return http_download(source, destination, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S)
+        ctx.file_access.get_data(source, str(destination))
+    return destination
