@@ -43,7 +43,8 @@ class DatasetSpec:
 
     source: a local path, ``file://``, ``http(s)://``, ``s3://``, ``gs://`` or ``bundled://NAME``
         (a file shipped in ``flyte/data``). Required.
-    target: the column to predict. Required.
+    target: the column to predict. Required for training (ingest refuses a spec without one); batch
+        prediction's new rows may have none, and when set it names the true labels to score against.
     file_format: ``csv``, ``parquet``, or ``auto`` to decide by the file name's extension.
     has_header: whether a CSV's first line (after skip_rows) holds the column names.
     column_names: the names of a header-less CSV's columns, in file order; required without a header.
@@ -84,7 +85,6 @@ class DatasetSpec:
     def __post_init__(self) -> None:
         check_types(self)
         require(bool(self.source.strip()), "DatasetSpec.source is required: the file to read")
-        require(bool(self.target.strip()), "DatasetSpec.target is required: the column to predict")
         require(self.file_format.lower() in ("auto", "csv", "parquet"),
                 f"DatasetSpec.file_format must be auto, csv or parquet, got {self.file_format!r}")  # fmt: skip
         require(self.has_header or bool(self.column_names),
@@ -97,10 +97,12 @@ class DatasetSpec:
             raise DataValidationError(f"DatasetSpec.encoding {self.encoding!r} is not a known text encoding") from None
         require(self.skip_rows >= 0, f"DatasetSpec.skip_rows must be 0 or more, got {self.skip_rows}")
         require(self.min_rows_per_class >= 1, f"DatasetSpec.min_rows_per_class must be 1 or more, got {self.min_rows_per_class}")
-        require(self.target not in self.categorical_columns,
-                f"DatasetSpec: target {self.target!r} cannot also be a categorical feature")  # fmt: skip
-        require(self.target not in self.drop_columns, f"DatasetSpec: target {self.target!r} cannot be dropped")
-        require(self.target not in self.feature_columns, f"DatasetSpec: target {self.target!r} cannot be a feature")
+        if self.target:  # the checks that involve the target apply once there is one (batch rows may have none)
+            require(bool(self.target.strip()), "DatasetSpec.target must name a column, got only spaces")
+            require(self.target not in self.categorical_columns,
+                    f"DatasetSpec: target {self.target!r} cannot also be a categorical feature")  # fmt: skip
+            require(self.target not in self.drop_columns, f"DatasetSpec: target {self.target!r} cannot be dropped")
+            require(self.target not in self.feature_columns, f"DatasetSpec: target {self.target!r} cannot be a feature")
         both = sorted(set(self.drop_columns) & (set(self.feature_columns) | set(self.categorical_columns)))
         require(not both, f"DatasetSpec: column(s) {both} are both dropped and used")
         if self.expected_labels:

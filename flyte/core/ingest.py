@@ -46,6 +46,11 @@ def ingest_table(
     is the file's sha256 when the caller already has it (so it is not hashed twice).
     """
     path, name = Path(path), spec.source
+    if not spec.target:
+        raise DataValidationError(
+            f"{name}: DatasetSpec.target is required for training: the column to predict",
+            hint="set the dataset's target; a spec without one is for batch prediction only",
+        )
     if path.is_dir():
         raise DataValidationError(f"{name}: is a directory, not a file ({path})")
     if not path.is_file():

@@ -328,3 +328,12 @@ def test_refuses_to_write_over_an_existing_table(tmp_path):
     (tmp_path / "table").mkdir()
     with pytest.raises(FileExistsError, match="refusing to overwrite"):
         load(write(tmp_path, GOOD))
+
+
+def test_training_refuses_a_spec_without_a_target_and_writes_nothing(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text("a,b\n1,2\n3,4\n")
+    with pytest.raises(DataValidationError, match="target is required for training") as info:
+        ingest_table(path, DatasetSpec(source=str(path)), tmp_path / "out")
+    assert "batch prediction" in info.value.hint
+    assert not (tmp_path / "out").exists()
