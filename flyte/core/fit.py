@@ -12,6 +12,7 @@ import xgboost as xgb
 
 from flyte.core import labels as lbl
 from flyte.core.dataset import DataProfile
+from flyte.core.drift import build_reference
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.model import ModelSchema, TrainedModel
 from flyte.core.tables import iter_batches, num_rows
@@ -117,7 +118,8 @@ def train_model(
     gain = booster.get_score(importance_type="total_gain")
     schema.feature_importance = {f: float(gain.get(b, 0.0)) for f, b in zip(schema.features, schema.booster_features)}
     log.info("best iteration %d of at most %d rounds", best, params.max_rounds)
-    return TrainedModel(booster=booster, schema=schema)
+    reference = build_reference(train, schema.features, schema.categories)  # what batch prediction's drift compares to
+    return TrainedModel(booster=booster, schema=schema, reference=reference)
 
 
 def use_external_memory(setting: str, rows: int, features: int, memory_budget: int | None) -> bool:

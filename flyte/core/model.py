@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xgboost as xgb
 
+from flyte.core.drift import REFERENCE_FILE, Reference
 from flyte.core.errors import DataValidationError
 from flyte.core.manifest import read_manifest, verified_bytes, write_manifest
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema, read_schema  # noqa: F401  (re-exported)
@@ -29,8 +30,11 @@ _PROBABILITY_OBJECTIVES = ("binary:logistic", "multi:softprob")
 
 @dataclass
 class TrainedModel:
+    """A booster, its schema, and (from fit) the training rows' distribution that batch prediction measures drift against."""
+
     booster: xgb.Booster
     schema: ModelSchema
+    reference: Reference | None = None
 
     def feature_frame(self, batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:
         """The batch's feature columns, typed as the booster saw them in training.
@@ -66,7 +70,8 @@ class TrainedModel:
 
 
 def save_model(model: TrainedModel, directory: Path) -> Path:
-    """Write the booster (UBJSON), its schema (JSON) and their manifest into a new directory, all or nothing."""
+    """Write the booster (UBJSON), its schema (JSON), the drift reference when the model has one, and their
+    manifest into a new directory, all or nothing."""
     directory = Path(directory)
     if directory.exists():
         raise FileExistsError(f"{directory}: already exists; refusing to overwrite a model")
@@ -75,8 +80,12 @@ def save_model(model: TrainedModel, directory: Path) -> Path:
     try:
         model.booster.save_model(staging / MODEL_FILE)
         (staging / SCHEMA_FILE).write_text(json.dumps(asdict(model.schema), indent=2, default=_json_scalar))
-        # Hashed from disk, after both are written, so the digests are of the bytes a load will read.
-        write_manifest(staging, [MODEL_FILE, SCHEMA_FILE])
+        names = [MODEL_FILE, SCHEMA_FILE]
+        if model.reference is not None:  # optional for loading; batch prediction needs it for drift
+            (staging / REFERENCE_FILE).write_text(model.reference.to_json())
+            names.append(REFERENCE_FILE)
+        # Hashed from disk, after all are written, so the digests are of the bytes a load will read.
+        write_manifest(staging, names)
         os.replace(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

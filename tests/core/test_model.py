@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from flyte.core import tables
+from flyte.core.drift import REFERENCE_FILE
 from flyte.core.errors import DataValidationError
 from flyte.core.fit import train_model
 from flyte.core.hyperparameters import Hyperparameters
@@ -35,7 +36,7 @@ def test_round_trip_gives_identical_predictions(trained, tmp_path):
 def test_files_are_ubjson_and_json_not_pickles(trained, tmp_path):
     model, _ = trained
     directory = save_model(model, tmp_path / "model")
-    assert sorted(p.name for p in directory.iterdir()) == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE])
+    assert sorted(p.name for p in directory.iterdir()) == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE])
     raw = (directory / MODEL_FILE).read_bytes()
     assert raw[:1] == b"{" and b"learner" in raw[:200]  # UBJSON object, XGBoost's learner at the top
     assert not raw.startswith(b"\x80")  # a pickle stream starts with the PROTO opcode
@@ -91,3 +92,17 @@ def test_table_missing_a_feature_is_refused(trained):
     model, test = trained
     with pytest.raises(DataValidationError, match=r"lacks feature column\(s\) \['x1'\]"):
         model.predict_proba(test.drop_columns(["x1"]))
+
+
+def test_fit_writes_the_drift_reference_and_loading_does_not_need_it(trained, tmp_path):
+    model, test = trained
+    directory = save_model(model, tmp_path / "model")
+    manifest = json.loads((directory / MANIFEST_FILE).read_text())
+    assert REFERENCE_FILE in manifest["files"]
+    reference = json.loads((directory / REFERENCE_FILE).read_text())
+    assert list(reference["features"]) == model.schema.features
+    assert reference["features"]["colour"]["categories"] == model.schema.categories["colour"]
+    model.reference = None  # a model saved without one (before issue 7) still loads
+    bare = save_model(model, tmp_path / "bare")
+    assert not (bare / REFERENCE_FILE).exists()
+    np.testing.assert_array_equal(load_model(bare).predict_proba(test), load_model(directory).predict_proba(test))

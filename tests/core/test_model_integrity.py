@@ -16,6 +16,7 @@ import pytest
 import xgboost as xgb
 
 from flyte.core import model as model_module
+from flyte.core.drift import REFERENCE_FILE
 from flyte.core.errors import DataValidationError
 from flyte.core.fit import train_model
 from flyte.core.hyperparameters import Hyperparameters
@@ -61,7 +62,7 @@ def test_manifest_lists_each_file_with_its_sha256(saved):
     directory = saved[1]
     manifest = json.loads((directory / MANIFEST_FILE).read_text())
     assert manifest["format"] == FORMAT == 1
-    assert set(manifest["files"]) == {MODEL_FILE, SCHEMA_FILE}
+    assert set(manifest["files"]) == {MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE}
     for name, digest in manifest["files"].items():
         assert digest == sha256((directory / name).read_bytes())
 
@@ -92,6 +93,7 @@ _FLIP_SCRIPT = """
 import json, shutil, sys
 from pathlib import Path
 import numpy as np
+from flyte.core.drift import REFERENCE_FILE
 from flyte.core.errors import DataValidationError
 from flyte.core.model import MODEL_FILE, load_model
 

@@ -16,6 +16,7 @@ from flytekit.core.type_engine import TypeEngine
 from flytekit.exceptions.user import FlyteRecoverableException as Recoverable
 from flytekit.types.structured import StructuredDataset
 
+from flyte.core.drift import REFERENCE_FILE
 from flyte.core.errors import DataValidationError, DiskFullError, SourceUnavailableError
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.ingest import DatasetSpec, ingest_table
@@ -150,7 +151,7 @@ def test_tasks_chain_locally(mixed_csv):
 
     model = tasks.fit(train=train, validation=validation, profile=profile, hyperparameters=FAST)
     model_dir = Path(model.download())
-    assert sorted(p.name for p in model_dir.iterdir()) == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE])
+    assert sorted(p.name for p in model_dir.iterdir()) == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE])
 
     predictions = tasks.predict(model=model, table=test)
     assert len(frame(predictions)) == len(frame(test))
