@@ -182,7 +182,8 @@ class CsvSource:
     def _drop_blank_rows(self, batch: pa.RecordBatch, arrow_first: int, target: str) -> pa.RecordBatch:
         """Rows read from empty lines (blank, or comments emptied by CommentBlanker) hold nothing but nulls:
         drop them, remembering their lines. Arrow keeps them as rows so its row numbers stay line numbers."""
-        candidates = pc.is_null(batch.column(target))
+        # Without a target (batch prediction's unlabelled rows) the first column stands in: a blank row is null everywhere.
+        candidates = pc.is_null(batch.column(target) if target else batch.column(0))
         if not pc.any(candidates).as_py():  # the usual case: every row has a label, so none is blank
             return batch
         blank = candidates
