@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import pyarrow as pa
 
+from flyte.core.errors import DataValidationError
 from flyte.core.tables import TableWriter, iter_batches, prefetch, schema
 
 if TYPE_CHECKING:  # the model module loads XGBoost; readers of predictions tables (score) need not
@@ -41,15 +42,29 @@ def predict_batch(model: TrainedModel, batch: pa.RecordBatch | pa.Table) -> pa.R
     return pa.RecordBatch.from_arrays(columns, schema=out_schema)
 
 
-def predict_table(model: TrainedModel, table: Path, destination: Path) -> int:
+def predict_table(model: TrainedModel, table: Path, destination: Path, passthrough: Sequence[str] = ()) -> int:
     """Write predictions for every row of ``table`` into the new table ``destination``, batch by batch.
 
+    ``passthrough`` names columns of ``table`` copied first into each output row (an ID), in row order.
     Memory holds a batch at a time; returns the number of rows predicted.
     """
-    columns = [c for c in model.schema.features if c in schema(table).names]
-    with TableWriter(destination, predictions_schema(model)) as writer:
+    names = schema(table).names
+    absent = [c for c in passthrough if c not in names]
+    if absent:
+        raise DataValidationError(f"{table}: no passthrough column(s) {absent}; the table has {names}")
+    columns = [c for c in model.schema.features if c in names]
+    columns += [c for c in passthrough if c not in columns]
+    out_schema = predictions_schema(model)
+    kept = [schema(table).field(c) for c in passthrough]
+    clash = [f.name for f in kept if f.name in out_schema.names]
+    if clash:
+        raise DataValidationError(f"{table}: passthrough column(s) {clash} collide with the prediction columns")
+    out_schema = pa.schema([*kept, *out_schema])
+    with TableWriter(destination, out_schema) as writer:
         for batch in prefetch(iter_batches(table, columns=columns)):
-            writer.write(predict_batch(model, batch))
+            predicted = predict_batch(model, batch)
+            arrays = [batch.column(c) for c in passthrough] + predicted.columns
+            writer.write(pa.RecordBatch.from_arrays(arrays, schema=out_schema))
         writer.commit()
     log.info("predicted %d rows", writer.rows)
     return writer.rows

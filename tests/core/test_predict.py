@@ -59,3 +59,34 @@ def test_extra_columns_are_ignored(mixed):
     table = tables.read_columns(test, model.schema.features)
     wider = table.append_column("unrelated", pa.array(["ignored"] * table.num_rows))
     np.testing.assert_array_equal(model.predict_proba(wider), model.predict_proba(table))
+
+
+def test_passthrough_columns_come_first_in_row_order_and_change_nothing_else(mixed, tmp_path):
+    model, test = mixed
+    predict_table(model, test, tmp_path / "plain")
+    predict_table(model, test, tmp_path / "with_id", passthrough=["size", "label"])
+    plain, with_id = read_frame(tmp_path / "plain"), read_frame(tmp_path / "with_id")
+    assert list(with_id.columns) == ["size", "label", *plain.columns]
+    truth = read_frame(test)
+    assert with_id["label"].tolist() == truth["label"].tolist() and with_id["size"].tolist() == truth["size"].tolist()
+    assert with_id[list(plain.columns)].equals(plain)
+
+
+def test_an_absent_passthrough_column_is_refused_and_nothing_is_written(mixed, tmp_path):
+    from flyte.core.errors import DataValidationError
+
+    model, test = mixed
+    with pytest.raises(DataValidationError, match=r"no passthrough column\(s\) \['id'\]"):
+        predict_table(model, test, tmp_path / "out", passthrough=["id"])
+    with pytest.raises(DataValidationError, match="collide with the prediction columns"):
+        predict_table(model, tables_with_predicted_column(tmp_path, test), tmp_path / "out", passthrough=["predicted_label"])
+    assert not (tmp_path / "out").exists()
+
+
+def tables_with_predicted_column(tmp_path, test):
+    frame = read_frame(test).assign(predicted_label="x")
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    with tables.TableWriter(tmp_path / "odd", table.schema) as writer:
+        writer.write(table.to_batches()[0])
+        writer.commit()
+    return tmp_path / "odd"
