@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test register lock clean
+.PHONY: run test register lock clean bundled-model
 
 # The virtualenv is rebuilt from scratch whenever the lock changes, so a package dropped from the lock leaves it too.
 # --require-hashes: every file pip installs must match a sha256 in requirements-dev.txt (which holds the whole
@@ -23,6 +23,11 @@ $(VENV)/.installed: requirements-dev.txt requirements.txt
 ## the report path.
 run: $(VENV)/.installed
 	$(BIN)/python -m flyte.cli run flyte/workflows/training.py training_pipeline
+
+## Retrain the bundled Pima model (flyte/data/models/pima, batch prediction's default) and write the bundled new
+## rows (flyte/data/pima-new-rows.csv) through the core functions; commit what it writes.
+bundled-model: $(VENV)/.installed
+	$(BIN)/python scripts/bundled_model.py
 
 ## Run the test suite.
 test: $(VENV)/.installed

@@ -125,6 +125,17 @@ def pima_spec() -> DatasetSpec:
     )
 
 
+#: The bundled model trained on the Pima data (``make bundled-model``): batch prediction's default model.
+PIMA_MODEL = f"{BUNDLED_SCHEME}://models/pima"
+#: Bundled new rows for it: Pima rows with a ``patient_id`` column and no target (``make bundled-model``).
+PIMA_NEW_ROWS = "pima-new-rows.csv"
+
+
+def pima_new_rows_spec() -> DatasetSpec:
+    """The bundled new rows to score: batch prediction's default dataset (no target, so no metrics)."""
+    return DatasetSpec(source=f"{BUNDLED_SCHEME}://{PIMA_NEW_ROWS}")
+
+
 @dataclass
 class DataProfile:
     """What ingest found in the data; later stages read the target, feature roles and labels from it.

@@ -14,7 +14,7 @@ from flyte.core.errors import DataValidationError
 from flyte.core.predict import probability_column
 from flyte.core.report import render_report
 from flyte.core.schema import ModelSchema
-from flyte.core.score import Metrics, roc_curves, score_predictions
+from flyte.core.score import Metrics, RocCurve, roc_curves, score_predictions
 from flyte.core.tables import read_columns
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,13 @@ def evaluate(test: Path, predictions: Path, schema: ModelSchema, profile: DataPr
     Holds the true class codes and the probabilities of the scored rows (a few bytes a row per class),
     never the feature columns.
     """
+    metrics, curves = score_tables(test, predictions, schema)
+    html = render_report(metrics, curves, schema.feature_importance, profile)
+    return Evaluation(metrics=metrics, report_html=html)
+
+
+def score_tables(test: Path, predictions: Path, schema: ModelSchema) -> tuple[Metrics, list[RocCurve]]:
+    """Metrics and ROC curves of ``predictions`` against the true labels in ``test`` (same rows, same order)."""
     texts = schema.label_texts
     y = lbl.read_codes(test, schema.target, texts, schema.label_kind)
     proba_table = read_columns(predictions, [probability_column(t) for t in texts])
@@ -39,6 +46,5 @@ def evaluate(test: Path, predictions: Path, schema: ModelSchema, profile: DataPr
     proba = np.column_stack([proba_table.column(i).to_numpy() for i in range(proba_table.num_columns)])
     del proba_table
     metrics = score_predictions(y, proba, texts)
-    html = render_report(metrics, roc_curves(y, proba, texts), schema.feature_importance, profile)
     log.info("scored %d rows: accuracy %.4f, ROC AUC %.4f, log loss %.4f", metrics.rows, metrics.accuracy, metrics.roc_auc, metrics.log_loss)
-    return Evaluation(metrics=metrics, report_html=html)
+    return metrics, roc_curves(y, proba, texts)

@@ -56,21 +56,34 @@ def render_report(metrics: Metrics, curves: list[RocCurve], importance: dict[str
         "<h1>Model report</h1>",
         f'<div class="sub">target <b>{escape(profile.target)}</b> · {classes} classes · {metrics.rows} held-out rows · '
         f"data sha256 {escape(profile.sha256[:12])}</div>",
+        *report_sections(metrics, curves, importance, profile),
+    ]
+    return page("Model report", body)
+
+
+def report_sections(metrics: Metrics, curves: list[RocCurve], importance: dict[str, float], profile: DataProfile) -> list[str]:
+    """The report's content below its title: metrics, confusion matrix, ROC curve, importance, data profile."""
+    return [
         _metric_cards(metrics),
         '<div class="grid">',
-        _section("Confusion matrix", _confusion_svg(metrics)),
-        _section("ROC curve", _roc_figure(metrics, curves)),
+        section("Confusion matrix", _confusion_svg(metrics)),
+        section("ROC curve", _roc_figure(metrics, curves)),
         "</div>",
-        _section("Feature importance (total gain)", _importance_svg(importance)),
-        _section("Data profile", _profile_tables(profile)),
+        section("Feature importance (total gain)", _importance_svg(importance)),
+        section("Data profile", _profile_tables(profile)),
     ]
+
+
+def page(title: str, body: list[str], style: str = "") -> str:
+    """A self-contained HTML page of ``body`` (HTML parts) in the report's scoped style, plus ``style``."""
     return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Model report</title>"
-        f"<style>{STYLE}</style></head><body><div class=\"mr\">{''.join(body)}</div></body></html>"
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<style>{STYLE}{style}</style></head><body><div class=\"mr\">{''.join(body)}</div></body></html>"
     )
 
 
-def _section(title: str, content: str) -> str:
+def section(title: str, content: str) -> str:
+    """An ``h2`` titled block of the page."""
     return f"<div><h2>{escape(title)}</h2>{content}</div>"
 
 

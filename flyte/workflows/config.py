@@ -92,3 +92,20 @@ ALLOWED_SOURCE_HOSTS: tuple[str, ...] = ()
 
 #: The nightly launch plan's schedule: 02:00 every day in the scheduler's time zone (standard five-field cron; README).
 NIGHTLY_CRON = "0 2 * * *"
+
+# --- Batch prediction (issue 7): flyte/workflows/batch_prediction.py and batch_tasks.py --------------------------
+BATCH_TASKS = "flyte.workflows.batch_tasks"
+#: PSI past which a feature's drift is flagged. The common rule of thumb for the population stability index:
+#: below 0.1 no significant change, 0.1 to 0.25 a moderate shift, above 0.25 a significant shift (Siddiqi, "Credit
+#: Risk Scorecards", Wiley 2006; Yurdakul, "Statistical Properties of Population Stability Index", 2018). Flagged past 0.25.
+DRIFT_PSI_THRESHOLD = 0.25
+# The threshold is in the check stage's manual version: config.py is not part of the code digest, and a new
+# threshold changes which features that stage flags.
+MODEL_FETCH_CACHE_VERSION = derived("1.0", "flyte.core.model_source", (), tasks_module=BATCH_TASKS)
+CHECK_ROWS_CACHE_VERSION = derived(f"1.0-psi{DRIFT_PSI_THRESHOLD:g}", "flyte.core.intake", ARROW, tasks_module=BATCH_TASKS)
+BATCH_PREDICT_CACHE_VERSION = derived("1.0", "flyte.core.batch", XGBOOST, tasks_module=BATCH_TASKS)
+BATCH_REPORT_CACHE_VERSION = derived("1.0", "flyte.core.batch_report", ARROW, tasks_module=BATCH_TASKS)
+#: Fetching a model directory and reading its manifest reach the network, like ingest: retried as ingest is.
+MODEL_FETCH_RETRIES = INGEST_RETRIES
+#: The nightly batch launch plan: 03:00 every day (scheduler's time zone), an hour after the nightly training.
+BATCH_NIGHTLY_CRON = "0 3 * * *"

@@ -1,0 +1,173 @@
+"""Batch prediction's Flyte tasks: each converts Flyte types, calls one core function, and returns."""
+
+# XGBoost is imported inside the predict task only (as in tasks.py): the other pods need not load it.
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple, Optional
+from urllib.parse import urlparse
+
+from flytekit import Cache, Deck, FlyteContextManager, task
+from flytekit.types.directory import FlyteDirectory
+from flytekit.types.file import CSVFile
+
+from flyte.core.dataset import DatasetSpec, is_local, local_path
+from flyte.core.drift import DriftSummary
+from flyte.core.errors import DataValidationError
+from flyte.core.fetch import http_download
+from flyte.core.fingerprint import SourceFingerprint
+from flyte.core.intake import BatchOptions, CheckSummary
+from flyte.core.manifest import MANIFEST_FILE
+from flyte.core.model_source import child, manifest_digest
+from flyte.core.score import Metrics
+from flyte.workflows import config
+from flyte.workflows.artifacts import HashedTable, HTMLFile, Table, as_table, hashed_table, local_model, local_table, use_cpus, workdir, writes_to
+from flyte.workflows.sources import check_source_allowed, fetch_source, reading
+
+log = logging.getLogger(__name__)
+
+
+class ModelFingerprint(NamedTuple):
+    uri: str
+    manifest_sha256: str
+
+
+class CheckOutputs(NamedTuple):
+    table: HashedTable
+    checks: CheckSummary
+    drift: DriftSummary
+
+
+class PredictOutputs(NamedTuple):
+    predictions: Table
+    csv: Optional[CSVFile]
+
+
+class ReportOutputs(NamedTuple):
+    report: HTMLFile
+    metrics: Optional[Metrics]
+
+
+def get_file(uri: str, destination: Path) -> None:
+    """Copy one file of a model directory to ``destination``: local paths copied, http(s) downloaded with the
+    timeouts in config, s3/gs through flytekit's data layer. Passing failures become recoverable (retried)."""
+    check_source_allowed(uri)
+    if is_local(uri):
+        path = local_path(uri)
+        if not path.is_file():
+            raise DataValidationError(f"{uri}: file not found ({path})", hint="point the model input at a model directory written by fit")
+        shutil.copyfile(path, destination)
+        return
+    with reading(uri, "cannot fetch"):
+        if urlparse(uri).scheme in ("http", "https"):
+            http_download(uri, destination, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S)
+        else:
+            FlyteContextManager.current_context().file_access.get_data(uri, str(destination))
+
+
+@task(
+    requests=config.LIGHT.requests,
+    limits=config.LIGHT.limits,
+    retries=config.MODEL_FETCH_RETRIES,
+    timeout=config.FINGERPRINT_TIMEOUT,
+)
+def model_fingerprint(model: str) -> ModelFingerprint:
+    """What the model at ``model`` is now (uncached, so it runs every time): the sha256 of its manifest.json, the
+    only file read. The manifest holds every other file's sha256, so its digest names the whole model."""
+    path = workdir(MANIFEST_FILE)
+    with writes_to(path):
+        get_file(child(model, MANIFEST_FILE), path)
+    digest = manifest_digest(path.read_bytes(), model)
+    log.info("model %s: manifest sha256 %s", model, digest)
+    return ModelFingerprint(uri=model, manifest_sha256=digest)
+
+
+@task(
+    # The model's location is left out of the key: the manifest's digest says what the model is, so the same
+    # model at another URI is a cache hit and a changed model a miss.
+    cache=Cache(version=config.MODEL_FETCH_CACHE_VERSION, ignored_inputs=("model",)),
+    retries=config.MODEL_FETCH_RETRIES,
+    timeout=config.LIGHT_TIMEOUT,
+    requests=config.LIGHT.requests,
+    limits=config.LIGHT.limits,
+)
+def fetch_model(model: str, manifest_sha256: str) -> FlyteDirectory:
+    """Fetch exactly the files the model's manifest lists, each checked against its sha256, into a model directory."""
+    from flyte.core.model_source import fetch_model as fetch
+
+    destination = workdir("model")
+    with writes_to(workdir()):
+        fetch(model, manifest_sha256, destination, get_file)
+    return FlyteDirectory(str(destination))
+
+
+@task(
+    cache=Cache(version=config.CHECK_ROWS_CACHE_VERSION, ignored_inputs=("dataset",)),  # keyed on the fingerprint, as ingest
+    retries=config.INGEST_RETRIES,
+    timeout=config.LIGHT_TIMEOUT,
+    requests=config.LIGHT.requests,
+    limits=config.LIGHT.limits,
+)
+def check_rows(
+    dataset: DatasetSpec, source: SourceFingerprint, model: FlyteDirectory, options: BatchOptions, data_as_of: datetime
+) -> CheckOutputs:
+    """Read the new rows, check them against the model's schema, count their drift, and keep the columns needed.
+
+    ``source`` (the fingerprint) and ``data_as_of`` key the cache: changed rows or a new snapshot time read afresh.
+    """
+    from flyte.core.intake import check_rows as check
+    from flyte.core.model_source import read_model_files
+
+    use_cpus(config.LIGHT)
+    schema, reference = read_model_files(local_model(model))
+    destination = workdir("rows")
+    with writes_to(destination):
+        checks, drift, sha = check(fetch_source(dataset.source), dataset, schema, reference, options, destination, config.DRIFT_PSI_THRESHOLD)
+    return CheckOutputs(table=hashed_table(destination, sha), checks=checks, drift=drift)
+
+
+@task(
+    cache=Cache(version=config.BATCH_PREDICT_CACHE_VERSION),
+    retries=config.STAGE_RETRIES,
+    timeout=config.LIGHT_TIMEOUT,
+    requests=config.LIGHT.requests,
+    limits=config.LIGHT.limits,
+)
+def predict_rows(model: FlyteDirectory, table: Table, options: BatchOptions) -> PredictOutputs:
+    """The predictions table (passthrough columns, predicted label, one probability per class), and its CSV copy
+    when ``options.export_csv``."""
+    from flyte.core.batch import predict_rows as predict
+    from flyte.core.model import load_model
+
+    use_cpus(config.LIGHT)
+    destination, csv = workdir("predictions"), workdir("predictions.csv") if options.export_csv else None
+    with writes_to(workdir()):
+        predict(load_model(local_model(model), n_threads=config.LIGHT.cpus), local_table(table), destination, options, csv)
+    return PredictOutputs(predictions=as_table(destination), csv=CSVFile(str(csv)) if csv else None)
+
+
+@task(
+    cache=Cache(version=config.BATCH_REPORT_CACHE_VERSION),
+    retries=config.STAGE_RETRIES,
+    timeout=config.LIGHT_TIMEOUT,
+    requests=config.LIGHT.requests,
+    limits=config.LIGHT.limits,
+    enable_deck=True,
+    deck_fields=(),  # only our report: flytekit's default pages run pip on every execution
+)
+def batch_report(model: FlyteDirectory, table: Table, predictions: Table, checks: CheckSummary, drift: DriftSummary) -> ReportOutputs:
+    """The batch report (schema check, drift, and with true labels the training report's metrics) as a Deck and a file."""
+    from flyte.core.batch_report import report_batch
+    from flyte.core.schema import read_schema
+
+    use_cpus(config.LIGHT)
+    result = report_batch(local_table(table), local_table(predictions), read_schema(local_model(model)), checks, drift)
+    Deck("Batch report", result.report_html)
+    path = workdir("batch_report.html")
+    with writes_to(path):
+        path.write_text(result.report_html, encoding="utf-8")
+    return ReportOutputs(report=HTMLFile(str(path)), metrics=result.metrics)
