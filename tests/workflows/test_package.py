@@ -39,10 +39,15 @@ def pkg(tmp_path_factory):
     return package(IMAGE, tmp_path_factory.mktemp("package"))
 
 
+#: The other workflows' entities (each checked in its own test module: test_package_<name>.py).
+BATCH_TASKS = [f"flyte.workflows.batch_tasks.{t}" for t in ("model_fingerprint", "fetch_model", "check_rows", "predict_rows", "batch_report")]
+BATCH_WORKFLOW = "flyte.workflows.batch_prediction.batch_predict"
+
+
 def test_package_holds_every_entity(pkg):
-    assert sorted(pkg.tasks) == sorted(PREFIX + t for t in TASKS + UNCACHED)
-    assert sorted(pkg.workflows) == [WORKFLOW]
-    assert sorted(pkg.launch_plans) == sorted([WORKFLOW, NIGHTLY])
+    assert sorted(pkg.tasks) == sorted([*(PREFIX + t for t in TASKS + UNCACHED), *BATCH_TASKS])
+    assert sorted(pkg.workflows) == sorted([WORKFLOW, BATCH_WORKFLOW])
+    assert sorted(pkg.launch_plans) == sorted([WORKFLOW, NIGHTLY, BATCH_WORKFLOW, "batch_predict_nightly"])
 
 
 @pytest.mark.parametrize("name", TASKS)
