@@ -63,6 +63,8 @@ def test_every_batch_task_runs_as_a_pod_with_a_target_and_optional_outputs(tmp_p
     assert pd.read_csv(csv)["size"].tolist() == pd.read_csv(tmp_path / "rows.csv")["size"].tolist()
     assert python(outputs, "drift", DriftSummary).rows == 360
     assert Path(outputs.literals["report"].scalar.blob.uri).read_text().startswith("<!doctype html>")
+    decks = [d.read_text() for d in tmp_path.glob("pods/**/deck.html")]
+    assert len(decks) == 1 and "Batch prediction report" in decks[0] and "Confusion matrix" in decks[0]  # the Deck tab
 
 
 def test_the_default_launch_plan_runs_as_pods_without_a_target(tmp_path, pkg):
