@@ -15,6 +15,7 @@ from flyte.core.csv_text import shorten
 from flyte.core.dataset import DatasetSpec, resolve_format
 from flyte.core.drift import DriftCounter, DriftSummary, Reference, summarize
 from flyte.core.errors import DataValidationError
+from flyte.core.model_source import read_model_files
 from flyte.core.predict import PREDICTED_COLUMN, PROBABILITY_PREFIX
 from flyte.core.readers import CsvSource, LineTooLong, ParquetSource, Roles
 from flyte.core.schema import ModelSchema
@@ -101,6 +102,15 @@ def check_rows(
         except LineTooLong:
             block = source.block_size * 8
     raise DataValidationError(f"{spec.source}: a line is longer than {block // 8 >> 20} MiB; is the delimiter right?")
+
+
+def check_rows_for_model(
+    path: Path, spec: DatasetSpec, model: Path, options: BatchOptions, destination: Path, drift_threshold: float
+) -> tuple[CheckSummary, DriftSummary, str]:
+    """``check_rows`` against the schema and drift reference of the local model directory ``model`` (verified
+    against its manifest; a model without reference.json is refused with a hint to refit)."""
+    schema, reference = read_model_files(model)
+    return check_rows(path, spec, schema, reference, options, destination, drift_threshold)
 
 
 def _roles(names: list[str], spec: DatasetSpec, schema: ModelSchema, options: BatchOptions) -> Roles:

@@ -119,14 +119,14 @@ def check_rows(
 
     ``source`` (the fingerprint) and ``data_as_of`` key the cache: changed rows or a new snapshot time read afresh.
     """
-    from flyte.core.intake import check_rows as check
-    from flyte.core.model_source import read_model_files
+    from flyte.core.intake import check_rows_for_model
 
     use_cpus(config.LIGHT)
-    schema, reference = read_model_files(local_model(model))
     destination = workdir("rows")
     with writes_to(destination):
-        checks, drift, sha = check(fetch_source(dataset.source), dataset, schema, reference, options, destination, config.DRIFT_PSI_THRESHOLD)
+        checks, drift, sha = check_rows_for_model(
+            fetch_source(dataset.source), dataset, local_model(model), options, destination, config.DRIFT_PSI_THRESHOLD
+        )
     return CheckOutputs(table=hashed_table(destination, sha), checks=checks, drift=drift)
 
 

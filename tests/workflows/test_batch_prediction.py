@@ -26,7 +26,7 @@ from flyte.workflows import config
 from tests.data_factory import MIXED_CATEGORICAL, mixed_frame, split_frame, write_mixed_csv
 
 CORE_CALLS = [
-    "flyte.core.model_source.fetch_model", "flyte.core.intake.check_rows",
+    "flyte.core.model_source.fetch_model", "flyte.core.intake.check_rows_for_model",
     "flyte.core.batch.predict_rows", "flyte.core.batch_report.report_batch",
 ]  # fmt: skip
 
