@@ -154,8 +154,8 @@ def predict_rows(model: FlyteDirectory, table: Table, options: BatchOptions) -> 
     cache=Cache(version=config.BATCH_REPORT_CACHE_VERSION),
     retries=config.STAGE_RETRIES,
     timeout=config.LIGHT_TIMEOUT,
-    requests=config.LIGHT.requests,
-    limits=config.LIGHT.limits,
+    requests=config.BATCH_REPORT.requests,
+    limits=config.BATCH_REPORT.limits,
     enable_deck=True,
     deck_fields=(),  # only our report: flytekit's default pages run pip on every execution
 )
@@ -164,7 +164,7 @@ def batch_report(model: FlyteDirectory, table: Table, predictions: Table, checks
     from flyte.core.batch_report import report_batch
     from flyte.core.schema import read_schema
 
-    use_cpus(config.LIGHT)
+    use_cpus(config.BATCH_REPORT)
     result = report_batch(local_table(table), local_table(predictions), read_schema(local_model(model)), checks, drift)
     Deck("Batch report", result.report_html)
     path = workdir("batch_report.html")

@@ -105,6 +105,11 @@ MODEL_FETCH_CACHE_VERSION = derived("1.0", "flyte.core.model_source", (), tasks_
 CHECK_ROWS_CACHE_VERSION = derived(f"1.0-psi{DRIFT_PSI_THRESHOLD:g}", "flyte.core.intake", ARROW, tasks_module=BATCH_TASKS)
 BATCH_PREDICT_CACHE_VERSION = derived("1.0", "flyte.core.batch", XGBOOST, tasks_module=BATCH_TASKS)
 BATCH_REPORT_CACHE_VERSION = derived("1.0", "flyte.core.batch_report", ARROW, tasks_module=BATCH_TASKS)
+#: The batch report's pod. With true labels it scores every row as training's score scores the test rows: about 100
+#: bytes a row (codes, probabilities, the ROC sort). Measured (benchmarks/batch_memory.py, README): 302 MiB at 1M
+#: labelled rows, 746 MiB at 5M, 73% of LIGHT's 1 GiB. The limit is doubled so ~10M labelled rows fit; the request
+#: stays LIGHT's, so the pod schedules on the small sandbox and an unlabelled batch (flat, ~200 MiB) reserves no more.
+BATCH_REPORT = preset(request_cpu="500m", request_mib=640, limit_cpus=2, limit_mib=2048)
 #: Fetching a model directory and reading its manifest reach the network, like ingest: retried as ingest is.
 MODEL_FETCH_RETRIES = INGEST_RETRIES
 #: The nightly batch launch plan: 03:00 every day (scheduler's time zone), an hour after the nightly training.
