@@ -101,6 +101,8 @@ def check_rows(
             return _check(source, spec, schema, reference, options, destination, drift_threshold)
         except LineTooLong:
             block = source.block_size * 8
+        except DataValidationError as exc:
+            raise _for_batch(exc) from None
     raise DataValidationError(f"{spec.source}: a line is longer than {block // 8 >> 20} MiB; is the delimiter right?")
 
 
@@ -111,6 +113,20 @@ def check_rows_for_model(
     against its manifest; a model without reference.json is refused with a hint to refit)."""
     schema, reference = read_model_files(model)
     return check_rows(path, spec, schema, reference, options, destination, drift_threshold)
+
+
+#: The readers' advice for text in a numeric column suits training, not a model whose feature roles are fixed.
+_TRAINING_HINT = "; list it in categorical_columns"
+
+
+def _for_batch(exc: DataValidationError) -> DataValidationError:
+    at = exc.message.rfind(_TRAINING_HINT)
+    if at < 0:
+        return exc
+    return DataValidationError(
+        exc.message[:at] + "; the model was trained on numbers in this column",
+        hint="fix the value, or add it to the dataset's missing_values if it means missing",
+    )
 
 
 def _roles(names: list[str], spec: DatasetSpec, schema: ModelSchema, options: BatchOptions) -> Roles:

@@ -55,8 +55,9 @@ def test_a_missing_feature_is_refused_naming_it_and_nothing_is_written(tmp_path,
 
 
 def test_a_type_mismatch_in_csv_names_the_column_value_and_line(tmp_path, reference):
-    with pytest.raises(DataValidationError, match=r"column 'x1' holds non-numeric value 'oops' at line 3"):
+    with pytest.raises(DataValidationError, match=r"column 'x1' holds non-numeric value 'oops' at line 3; the model was trained on numbers") as info:
         run(tmp_path, reference, "x1,colour\n1,red\noops,blue\n")
+    assert "categorical_columns" not in info.value.message and "missing_values" in info.value.hint
     assert not (tmp_path / "out").exists()
 
 
