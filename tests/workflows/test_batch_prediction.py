@@ -120,3 +120,40 @@ def test_the_defaults_score_the_bundled_rows():
     assert len(predictions) == 100 and out.metrics is None and out.csv is None
     assert set(predictions[PREDICTED_COLUMN]) <= {0, 1}
     assert [f.feature for f in out.drift.features] == list(PIMA_COLUMNS[:-1])
+
+
+def test_readme_snippet_launches_batch_predict_on_a_training_executions_model():
+    """README's FlyteRemote lines, run against a stand-in remote: the model output's URI becomes the model input."""
+    import re
+    from datetime import timedelta
+
+    from flytekit.models.literals import Blob, BlobMetadata, Literal, Scalar
+    from flytekit.models.core.types import BlobType
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [snippet] = [b for b in re.findall(r"^```python\n(.*?)^```", readme, flags=re.DOTALL | re.MULTILINE) if "batch_predict" in b]
+    uri = "s3://my-s3-bucket/metadata/run/model"
+    blob = Blob(metadata=BlobMetadata(type=BlobType(format="", dimensionality=BlobType.BlobDimensionality.MULTIPART)), uri=uri)
+    calls = []
+
+    class Outputs:
+        literals = {"model": Literal(scalar=Scalar(blob=blob))}
+
+    class Remote:
+        def fetch_execution(self, name):
+            calls.append(("fetch", name))
+            return "running"
+
+        def wait(self, execution, timeout=None):
+            assert execution == "running" and isinstance(timeout, timedelta)
+            return type("Done", (), {"outputs": Outputs()})()
+
+        def fetch_launch_plan(self, name):
+            calls.append(("launch plan", name))
+            return name
+
+        def execute(self, lp, inputs):
+            calls.append(("execute", lp, inputs))
+
+    exec(compile(snippet, "README.md", "exec"), {"remote": Remote(), "timedelta": timedelta})
+    assert calls == [("fetch", "<training execution id>"), ("launch plan", batch_predict_lp.name), ("execute", batch_predict_lp.name, {"model": uri})]
