@@ -25,22 +25,24 @@ from flyte.core.tables import iter_batches
 log = logging.getLogger(__name__)
 
 
-def assign_folds(y: np.ndarray, folds: int, seed: int) -> np.ndarray:
+def assign_folds(y: np.ndarray, folds: int, seed: int, labels: list[str] | None = None) -> np.ndarray:
     """For each row, its fold (0..folds-1), given only the class codes ``y``: one byte a row.
 
     Exact and stratified: each class's rows are shared among the folds as evenly as possible (sizes differ by at
     most one), and the classes' leftover rows go to the folds that have fewest so far, so fold sizes differ by at
     most one too. Within a class, which rows go where is a seeded uniform shuffle: the same seed and codes always
-    give the same folds. Every class needs at least ``folds`` rows, so that every fold holds each class.
+    give the same folds. Every class needs at least ``folds`` rows, so that every fold holds each class;
+    ``labels`` (by code) name the classes in that error.
     """
     if not 2 <= folds <= 127:
         raise ValueError(f"folds must be between 2 and 127, got {folds}")
     n = len(y)
     counts = np.bincount(y, minlength=int(y.max()) + 1 if n else 0).astype(np.int64)
-    short = [k for k in np.flatnonzero(counts) if counts[k] < folds]
+    short = [int(k) for k in np.flatnonzero(counts) if counts[k] < folds]
     if short:
+        names = [labels[k] for k in short] if labels else short
         raise DataValidationError(
-            f"cannot cross-validate with {folds} folds: class code(s) {short} have only {[int(counts[k]) for k in short]} "
+            f"cannot cross-validate with {folds} folds: class(es) {names} have only {[int(counts[k]) for k in short]} "
             "row(s) in the train and validation parts; every class needs a row in every fold",
             hint="lower the search's folds, or give the rare class more rows",
         )
@@ -63,7 +65,7 @@ def assign_folds(y: np.ndarray, folds: int, seed: int) -> np.ndarray:
 def fold_assignment(parts: list[Path], profile: DataProfile, cv: CrossValidation) -> np.ndarray:
     """The fold of every row of ``parts`` read one after the other (train first, then validation)."""
     y = np.concatenate([lbl.read_codes(p, profile.target, profile.labels, profile.label_kind) for p in parts])
-    return assign_folds(y, cv.folds, cv.seed)
+    return assign_folds(y, cv.folds, cv.seed, profile.labels)
 
 
 class _FoldIter(xgb.DataIter):

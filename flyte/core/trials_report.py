@@ -46,9 +46,9 @@ def _table(ranked: list[TrialResult], best: TrialResult) -> str:
             f"{r.index}{' ★' if r.index == best.index else ''}",
             f"{r.mean_log_loss:.4f}",
             f"{r.std_log_loss:.4f}",
-            f"{_mean(r.fold_accuracy):.3f}",
-            f"{_mean(r.fold_roc_auc):.3f}",
-            f"{_mean(r.rounds):.0f}",
+            _mean(r.fold_accuracy, "{:.3f}"),
+            _mean(r.fold_roc_auc, "{:.3f}"),
+            _mean(r.rounds, "{:.0f}"),
             *(_number(getattr(hp, name)) for name in TUNABLE),
         ]
         style = ' style="font-weight:600"' if r.index == best.index else ""
@@ -92,8 +92,9 @@ def _scale(values: list[float], start: float, end: float, log: bool):
     return lambda v: start + (f(v) - lo) / (hi - lo) * (end - start)
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values) if values else float("nan")
+def _mean(values: list[float], form: str) -> str:
+    """The mean of the fold values, formatted; a dash when there are none."""
+    return form.format(sum(values) / len(values)) if values else "—"
 
 
 def _number(value: float) -> str:
