@@ -39,10 +39,17 @@ def pkg(tmp_path_factory):
     return package(IMAGE, tmp_path_factory.mktemp("package"))
 
 
+#: The search's tasks (tests/workflows/test_package_tuning.py checks them), its map task and its entities.
+TUNING_TASKS = ["flyte.workflows.tuning_tasks." + t for t in ("sample", "cross_validate_trial", "select_best")]
+TUNING_WORKFLOW, TUNING_NIGHTLY = "flyte.workflows.tuning.tuning_pipeline", "tuning_pipeline_nightly"
+
+
 def test_package_holds_every_entity(pkg):
-    assert sorted(pkg.tasks) == sorted(PREFIX + t for t in TASKS + UNCACHED)
-    assert sorted(pkg.workflows) == [WORKFLOW]
-    assert sorted(pkg.launch_plans) == sorted([WORKFLOW, NIGHTLY])
+    mapped = [t for t in pkg.tasks if t.endswith("-arraynode")]
+    assert len(mapped) == 1 and mapped[0].startswith("flyte.workflows.tuning_tasks.map_cross_validate_trial_")
+    assert sorted(pkg.tasks) == sorted([PREFIX + t for t in TASKS + UNCACHED] + TUNING_TASKS + mapped)
+    assert sorted(pkg.workflows) == sorted([WORKFLOW, TUNING_WORKFLOW])
+    assert sorted(pkg.launch_plans) == sorted([WORKFLOW, NIGHTLY, TUNING_WORKFLOW, TUNING_NIGHTLY])
 
 
 @pytest.mark.parametrize("name", TASKS)
