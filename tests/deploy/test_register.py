@@ -88,7 +88,8 @@ def test_pyflyte_route_registers_at_the_image_version_and_activates_the_launch_p
         "--dry-run",
     ):
         assert part in line
-    assert "Successfully registered 9 entities" in proc.stderr  # serialized by pyflyte, nothing sent
+    # 10 tasks (6 training, 3 search + its map task), 2 workflows, 4 launch plans; serialized by pyflyte, nothing sent
+    assert "Successfully registered 16 entities" in proc.stderr
     assert not commands(proc.stderr, "flytectl")
 
 
