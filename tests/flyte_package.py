@@ -131,6 +131,9 @@ def run_as_pods(
     # flytekit binds workflow inputs to node "" (propeller's start node).
     values = {"": _launch_plan_inputs(lp, inputs or {})}
     for node in _topological(template.nodes):
+        if node.HasField("array_node"):
+            values[node.id] = run_array_node(pkg, node, values, workdir, executor)
+            continue
         task = pkg.tasks[node.task_node.reference_id.name].template
         node_inputs = literals_pb2.LiteralMap(literals={b.var: _resolve(b.binding, values) for b in node.inputs})
         proc, outputs = run_task_pod(task, node_inputs, workdir / "pods" / node.id, executor)
@@ -138,6 +141,35 @@ def run_as_pods(
             raise PodFailed(f"node {node.id} ({task.id.name}) failed, rc={proc.returncode}\n{proc.stderr[-4000:]}")
         values[node.id] = outputs
     return literals_pb2.LiteralMap(literals={b.var: _resolve(b.binding, values) for b in template.outputs})
+
+
+def run_array_node(pkg: Package, node, values, workdir: Path, executor: Executor) -> literals_pb2.LiteralMap:
+    """A map task's ArrayNode as propeller runs it: one pod per element, each given the node's whole inputs
+    (collections for the mapped inputs, single values for the bound ones) and its index in the environment
+    (FLYTE_K8S_ARRAY_INDEX, named by BATCH_JOB_ARRAY_INDEX_VAR_NAME, as flytepropeller's array node sets them);
+    the elements' outputs are gathered into one collection per output."""
+    inner = node.array_node.node
+    task = pkg.tasks[inner.task_node.reference_id.name].template
+    node_inputs = literals_pb2.LiteralMap(literals={b.var: _resolve(b.binding, values) for b in inner.inputs})
+    bound = set(node.array_node.bound_inputs)
+    mapped = [name for name in node_inputs.literals if name not in bound]
+    sizes = {len(node_inputs.literals[name].collection.literals) for name in mapped}
+    assert len(sizes) == 1, f"mapped inputs {mapped} differ in length: {sizes}"
+    gathered: dict[str, list] = {}
+    for index in range(sizes.pop()):
+        executor_with_index = _with_env(executor, FLYTE_K8S_ARRAY_INDEX=str(index), BATCH_JOB_ARRAY_INDEX_VAR_NAME="FLYTE_K8S_ARRAY_INDEX")
+        proc, outputs = run_task_pod(task, node_inputs, workdir / "pods" / f"{node.id}-{index}", executor_with_index)
+        if outputs is None:
+            raise PodFailed(f"node {node.id}[{index}] ({task.id.name}) failed, rc={proc.returncode}\n{proc.stderr[-4000:]}")
+        for name, literal in outputs.literals.items():
+            gathered.setdefault(name, []).append(literal)
+    return literals_pb2.LiteralMap(
+        literals={name: literals_pb2.Literal(collection=literals_pb2.LiteralCollection(literals=items)) for name, items in gathered.items()}
+    )
+
+
+def _with_env(executor: Executor, **extra: str) -> Executor:
+    return lambda argv, env: executor(argv, {**env, **extra})
 
 
 def run_task_pod(task, inputs: literals_pb2.LiteralMap, node_dir: Path, executor: Executor):
@@ -212,7 +244,8 @@ def _topological(nodes):
 
 
 def _upstream(node) -> set[str]:
-    refs = {b.binding.promise.node_id for b in node.inputs if b.binding.HasField("promise")}
+    inputs = node.array_node.node.inputs if node.HasField("array_node") else node.inputs
+    refs = {b.binding.promise.node_id for b in inputs if b.binding.HasField("promise")}
     return refs | set(node.upstream_node_ids)
 
 

@@ -114,3 +114,21 @@ BATCH_REPORT = preset(request_cpu="500m", request_mib=640, limit_cpus=2, limit_m
 MODEL_FETCH_RETRIES = INGEST_RETRIES
 #: The nightly batch launch plan: 03:00 every day (scheduler's time zone), an hour after the nightly training.
 BATCH_NIGHTLY_CRON = "0 3 * * *"
+
+# --- Hyperparameter search (tuning_pipeline, flyte/workflows/tuning.py) -------------------------------------------
+#: The search's task module: hashed into each of its stages' cache versions, as tasks.py is into the training ones.
+TUNING_TASKS_MODULE = "flyte.workflows.tuning_tasks"
+SAMPLE_CACHE_VERSION = derived("1.0", "flyte.core.search", ("numpy",), tasks_module=TUNING_TASKS_MODULE)
+#: The per-trial cache: a trial's result is keyed on this, its trial (index and hyperparameters), the train and
+#: validation tables, the profile and the folds; so a re-run with more trials re-uses every finished one.
+TRIAL_CACHE_VERSION = derived("1.0", "flyte.core.cross_validation", XGBOOST, tasks_module=TUNING_TASKS_MODULE)
+SELECT_CACHE_VERSION = derived("1.0", "flyte.core.trials_report", ("numpy",), tasks_module=TUNING_TASKS_MODULE)
+#: At most this many trials run at once (the map task's concurrency). Each trial is a TRAIN pod; on the 2-cpu
+#: sandbox only one fits at a time anyway and the rest wait Pending, which is harmless. On a real cluster it caps
+#: how much of it one search may take; raise it there.
+TRIAL_CONCURRENCY = 4
+#: A trial is k early-stopped fits, each on (k-2)/k of the CV rows: at the documented 10M-row maximum (fit: 77 s)
+#: five folds take minutes, so fit's generous two hours still only stops a hang.
+TRIAL_TIMEOUT = timedelta(hours=2)
+#: The nightly search's schedule: 03:00, after the 02:00 training run, so the two do not compete for a small node.
+TUNING_NIGHTLY_CRON = "0 3 * * *"

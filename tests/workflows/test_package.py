@@ -41,13 +41,17 @@ def pkg(tmp_path_factory):
 
 #: The other workflows' entities (each checked in its own test module: test_package_<name>.py).
 BATCH_TASKS = [f"flyte.workflows.batch_tasks.{t}" for t in ("model_fingerprint", "fetch_model", "check_rows", "predict_rows", "batch_report")]
-BATCH_WORKFLOW = "flyte.workflows.batch_prediction.batch_predict"
+BATCH_WORKFLOW, BATCH_NIGHTLY = "flyte.workflows.batch_prediction.batch_predict", "batch_predict_nightly"
+TUNING_TASKS = ["flyte.workflows.tuning_tasks." + t for t in ("sample", "cross_validate_trial", "select_best")]
+TUNING_WORKFLOW, TUNING_NIGHTLY = "flyte.workflows.tuning.tuning_pipeline", "tuning_pipeline_nightly"
 
 
 def test_package_holds_every_entity(pkg):
-    assert sorted(pkg.tasks) == sorted([*(PREFIX + t for t in TASKS + UNCACHED), *BATCH_TASKS])
-    assert sorted(pkg.workflows) == sorted([WORKFLOW, BATCH_WORKFLOW])
-    assert sorted(pkg.launch_plans) == sorted([WORKFLOW, NIGHTLY, BATCH_WORKFLOW, "batch_predict_nightly"])
+    mapped = [t for t in pkg.tasks if t.endswith("-arraynode")]
+    assert len(mapped) == 1 and mapped[0].startswith("flyte.workflows.tuning_tasks.map_cross_validate_trial_")
+    assert sorted(pkg.tasks) == sorted([PREFIX + t for t in TASKS + UNCACHED] + BATCH_TASKS + TUNING_TASKS + mapped)
+    assert sorted(pkg.workflows) == sorted([WORKFLOW, BATCH_WORKFLOW, TUNING_WORKFLOW])
+    assert sorted(pkg.launch_plans) == sorted([WORKFLOW, NIGHTLY, BATCH_WORKFLOW, BATCH_NIGHTLY, TUNING_WORKFLOW, TUNING_NIGHTLY])
 
 
 @pytest.mark.parametrize("name", TASKS)

@@ -1,0 +1,75 @@
+"""The tuning workflow and its launch plans: a cross-validated hyperparameter search, then the training stages."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from datetime import datetime
+
+from flytekit import CronSchedule, LaunchPlan, workflow
+from flytekit.types.directory import FlyteDirectory
+
+from flyte.core.dataset import DatasetSpec, pima_spec
+from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.score import Metrics
+from flyte.core.search import SearchSpace, TrialResult
+from flyte.core.split import SplitParams
+from flyte.workflows import config
+from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, predict, score, split
+from flyte.workflows.training import UNVERSIONED
+from flyte.workflows.tuning_tasks import map_trials, sample, select_best
+
+
+class TuningOutputs(NamedTuple):
+    best_hyperparameters: Hyperparameters
+    cv_results: list[TrialResult]
+    model: FlyteDirectory
+    metrics: Metrics
+    report: HTMLFile
+    trials_report: HTMLFile
+
+
+@workflow
+def tuning_pipeline(
+    dataset: DatasetSpec = pima_spec(),
+    split_params: SplitParams = SplitParams(),
+    hyperparameters: Hyperparameters = Hyperparameters(),
+    search: SearchSpace = SearchSpace(),
+    data_as_of: datetime = UNVERSIONED,
+) -> TuningOutputs:
+    """Ingest and split as training_pipeline does, search hyperparameters by cross-validation on the train and
+    validation rows, refit the best on train (early-stopped on validation), then predict and score on the test rows.
+
+    dataset, split_params, data_as_of: as in training_pipeline.
+    hyperparameters: the base: every setting the search does not vary (max_rounds, seed, ...), and trial 0
+        when ``search.include_base``.
+    search: where each tunable hyperparameter is searched, the trial count, the seed and the folds.
+    """
+    source = fingerprint(dataset=dataset)
+    ingested = ingest(dataset=dataset, source=source, split_params=split_params, data_as_of=data_as_of)
+    parts = split(table=ingested.table, profile=ingested.profile, params=split_params)
+    sampled = sample(space=search, base=hyperparameters)
+    # The test part is not bound here: no trial can read it.
+    results = map_trials(train=parts.train, validation=parts.validation, profile=ingested.profile, cv=sampled.cv)(
+        trial=sampled.trials
+    )
+    chosen = select_best(results=results, space=search)
+    model = fit(train=parts.train, validation=parts.validation, profile=ingested.profile, hyperparameters=chosen.best)
+    predictions = predict(model=model, table=parts.test)
+    scored = score(model=model, test=parts.test, predictions=predictions, profile=ingested.profile)
+    return TuningOutputs(
+        best_hyperparameters=chosen.best, cv_results=chosen.cv_results, model=model, metrics=scored.metrics,
+        report=scored.report, trials_report=chosen.report,
+    )  # fmt: skip
+
+
+#: The default launch plan: the workflow's own defaults (20 trials, 5 folds), launched by hand.
+tuning_pipeline_lp = LaunchPlan.get_or_create(tuning_pipeline)
+
+#: Searches every night: the kickoff time becomes data_as_of, as in training_pipeline_nightly. A night whose data
+#: did not change re-uses the cached split, every cached trial, the selection and the refit.
+nightly_tuning_lp = LaunchPlan.get_or_create(
+    tuning_pipeline,
+    name="tuning_pipeline_nightly",
+    schedule=CronSchedule(schedule=config.TUNING_NIGHTLY_CRON, kickoff_time_input_arg="data_as_of"),
+)
