@@ -110,6 +110,13 @@ def verified_bytes(directory: Path, manifest: Manifest, name: str) -> bytes:
     return data
 
 
+def verify_rest(directory: Path, manifest: Manifest, checked: list[str]) -> None:
+    """Check the digest of every listed file but ``checked`` (the ones the caller verified as it read them)."""
+    for name in sorted(manifest.files):
+        if name not in checked:
+            verified_bytes(directory, manifest, name)
+
+
 def _parse(path: Path) -> Manifest:
     """``manifest.json``'s content as a Manifest, or a DataValidationError naming it."""
     try:
