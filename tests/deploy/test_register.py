@@ -88,7 +88,7 @@ def test_pyflyte_route_registers_at_the_image_version_and_activates_the_launch_p
         "--dry-run",
     ):
         assert part in line
-    assert "Successfully registered 9 entities" in proc.stderr  # serialized by pyflyte, nothing sent
+    assert "Successfully registered 10 entities" in proc.stderr  # 7 tasks, the workflow, 2 launch plans; nothing sent
     assert not commands(proc.stderr, "flytectl")
 
 
