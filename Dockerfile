@@ -116,3 +116,7 @@ USER ${APP_UID}:${APP_UID}
 # Declared last: a new tag changes only this metadata, not the cached layers above.
 ARG tag=""
 ENV FLYTE_INTERNAL_IMAGE=${tag}
+# The commit the image was built from (40 hex, "-dirty" appended for uncommitted changes), set by
+# docker_build_and_tag.sh; the publish task records it in each model's manifest. Empty: unknown, never guessed.
+ARG GIT_COMMIT=""
+ENV GIT_COMMIT=${GIT_COMMIT}

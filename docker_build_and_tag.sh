@@ -144,6 +144,13 @@ else
 fi
 
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+# What model manifests record as the code's commit: the full hash, "-dirty" when the tree has uncommitted changes;
+# empty outside a git work tree (unknown, not guessed).
+git_commit=""
+if [ "$revision" != unknown ]; then
+  git_commit=$revision
+  [ -z "$(git status --porcelain)" ] || git_commit="$git_commit-dirty"
+fi
 base_digest=""
 case "$base_image" in *@sha256:*) base_digest=${base_image##*@} ;; esac
 start=$SECONDS
@@ -155,6 +162,7 @@ run docker build \
   --build-arg "BASE_IMAGE=$base_image" \
   --build-arg "PIP_OFFLINE=$pip_offline" \
   --build-arg "tag=$ref" \
+  --build-arg "GIT_COMMIT=$git_commit" \
   --label "org.opencontainers.image.version=$version" \
   --label "org.opencontainers.image.revision=$revision" \
   --label "org.opencontainers.image.base.name=${base_image%@*}" \

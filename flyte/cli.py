@@ -234,10 +234,36 @@ def _command(dirs: LocalDirs):
         name=base.name,
         params=base.params,
         callback=base.callback,
-        commands=base.commands,
+        commands={**base.commands, "reproduce": _reproduce_command(click)},
         invoke_without_command=base.invoke_without_command,
         help=base.help,
     )
+
+
+def _reproduce_command(click):
+    """`reproduce MODEL_DIR`: train again from a published model's manifest and compare the boosters' bytes."""
+
+    @click.command("reproduce")
+    @click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    def reproduce(model_dir: Path) -> None:
+        """Train MODEL_DIR's model again from the data, split and hyperparameters its manifest records (no cache),
+        and exit 0 when model.ubj comes out byte for byte the same, 1 when it does not."""
+        from flyte.core.reproduce import recorded_inputs, retrain
+        from flyte.workflows import config
+        from flyte.workflows.sources import fetch_source
+
+        recorded = recorded_inputs(model_dir)
+        scratch = Path(tempfile.mkdtemp(prefix="reproduce-", dir=local_dirs().outputs))
+        source = fetch_source(recorded.dataset.source)
+        result = retrain(recorded, source, scratch, config.TRAIN.cpus, config.TRAIN.memory_mib << 20)
+        verdict = "identical" if result.identical else "DIFFERENT"
+        click.echo(f"{verdict}: model.ubj sha256 {result.model_sha256} (recorded {result.recorded_sha256}); retrained model in {result.directory}")
+        if not result.identical:
+            versions = recorded.manifest.provenance.libraries
+            click.echo(f"recorded with {versions}; compare with this environment's versions (README, \"Model card\")", err=True)
+            sys.exit(1)
+
+    return reproduce
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -244,3 +244,22 @@ def test_describe_explains_a_cached_result_whose_files_are_gone():
     problem = cli.describe(error)
     assert problem.message == "a cached result points at /x/model, which no longer exists"
     assert "run --overwrite-cache" in problem.hint
+
+
+# --- reproduce ------------------------------------------------------------------------------------------------
+
+
+def test_reproduce_retrains_a_published_model_from_its_manifest(tmp_path, mixed_csv):
+    path, spec = mixed_csv
+    run = project_run(tmp_path, *dataset(path, target="label", categorical_columns=["colour", "size"]), "--hyperparameters",
+                      '{"max_rounds": 30, "learning_rate": 0.3}')  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    model = outputs_of(run)["model"]
+    env = clean_env(tmp_path / "home", PIPELINE_LOCAL_DIR=str(tmp_path / "local"))
+    same = subprocess.run([sys.executable, "-m", "flyte.cli", "reproduce", str(model)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert same.returncode == 0, same.stderr[-2000:]
+    assert same.stdout.startswith("identical: model.ubj sha256 ")
+    path.write_text(path.read_text().replace("alpha", "beta", 3))  # the data changed since
+    changed = subprocess.run([sys.executable, "-m", "flyte.cli", "reproduce", str(model)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert changed.returncode == 2
+    assert "the data changed, so the model cannot be reproduced" in changed.stderr

@@ -148,9 +148,12 @@ class DataProfile:
     label_kind: how the labels read back: ``int``, ``float`` or ``str``.
     sha256: hex digest of the source file's bytes, to tell two snapshots apart. The profile holds no
         path: it follows the bytes, so the same file read from another place has the same profile.
+    table_sha256: hex digest of the ingested table's Parquet bytes (what split and fit read): equal for
+        equal content however the source was laid out; recorded in the model manifest.
     """
 
     sha256: str = ""
+    table_sha256: str = ""
     rows: int = 0
     columns: int = 0
     target: str = ""

@@ -74,6 +74,7 @@ def ingest_table(
     finally:
         profile_sha = hasher.result()
     profile.sha256 = profile_sha
+    profile.table_sha256 = content
     log.info("ingested %s: %d rows x %d columns, classes %s", name, profile.rows, profile.columns, profile.class_counts)
     return IngestResult(profile=profile, content_sha256=content)
 

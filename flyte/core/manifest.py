@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from flyte.core.errors import DataValidationError
+from flyte.core.provenance import DataSummary, Provenance, from_dict
 
 MANIFEST_FILE = "manifest.json"
 #: The manifest layout this code writes and reads. Adding a field with a default keeps format 1; a field
@@ -24,13 +25,28 @@ class Manifest:
     files: each file's name in the directory and the sha256 (hex) of its bytes; nothing else may be there.
     format: the manifest layout (``FORMAT``).
 
+    The rest is written by ``publish.publish_model`` (a fit directory's manifest leaves them at their
+    defaults): what the model was trained on and how, so it can be trained again.
+    data: the training data's hashes and profile summary.
+    dataset / split_params / hyperparameters: the DatasetSpec, SplitParams and Hyperparameters as JSON
+        objects, exactly as the run was given them.
+    best_iteration: the last boosting round kept by early stopping (None: not recorded).
+    metrics: the test metrics (``score.Metrics`` as a JSON object).
+    provenance: versions, image, git commit and execution id.
+
     It detects corruption and accidental edits, not a deliberate forgery: whoever can rewrite a file can
-    rewrite its digest here too. Later fields (the data's hash, parameters, metrics, versions) are added
-    with defaults, so manifests written before them still read.
+    rewrite its digest here too. Fields are added with defaults, so manifests written before them still read.
     """
 
     files: dict[str, str] = field(default_factory=dict)
     format: int = FORMAT
+    data: DataSummary = field(default_factory=DataSummary)
+    dataset: dict = field(default_factory=dict)
+    split_params: dict = field(default_factory=dict)
+    hyperparameters: dict = field(default_factory=dict)
+    best_iteration: int | None = None
+    metrics: dict = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)
 
     def to_json(self) -> str:
         """The manifest as the text of ``manifest.json``."""
@@ -45,7 +61,7 @@ def sha256(data: bytes) -> str:
 def write_manifest(directory: Path, names: list[str], **extra) -> Manifest:
     """Hash the files ``names`` of ``directory`` as they are on disk and write their manifest beside them.
 
-    ``extra`` sets the manifest's other fields (none yet beside ``format``).
+    ``extra`` sets the manifest's other fields (``data``, ``dataset``, ... ``provenance``).
     """
     directory = Path(directory)
     manifest = Manifest(files={name: sha256((directory / name).read_bytes()) for name in names}, **extra)
@@ -94,6 +110,13 @@ def verified_bytes(directory: Path, manifest: Manifest, name: str) -> bytes:
     return data
 
 
+def verify_rest(directory: Path, manifest: Manifest, checked: list[str]) -> None:
+    """Check the digest of every listed file but ``checked`` (the ones the caller verified as it read them)."""
+    for name in sorted(manifest.files):
+        if name not in checked:
+            verified_bytes(directory, manifest, name)
+
+
 def _parse(path: Path) -> Manifest:
     """``manifest.json``'s content as a Manifest, or a DataValidationError naming it."""
     try:
@@ -111,9 +134,19 @@ def _parse(path: Path) -> Manifest:
         and all(k and "/" not in k and k not in (".", "..", MANIFEST_FILE) for k in files)
     ):
         raise DataValidationError(f"{path}: 'files' must map file names in the directory to sha256 hex digests", hint=_REFIT)
-    # Keys a later writer adds are kept out: verifying the files needs only the fields known here.
+    # Keys a later writer adds are kept out: verifying the files needs only the fields known here. The
+    # descriptive fields are read leniently (a wrong type reads as absent): they are never used to verify.
     known = {f.name for f in fields(Manifest)}
-    return Manifest(**{k: v for k, v in raw.items() if k in known})
+    values = {k: v for k, v in raw.items() if k in known}
+    for name in ("dataset", "split_params", "hyperparameters", "metrics"):
+        if not isinstance(values.get(name, {}), dict):
+            del values[name]
+    best = values.get("best_iteration")
+    if not (best is None or (isinstance(best, int) and not isinstance(best, bool))):
+        del values["best_iteration"]
+    values["data"] = from_dict(DataSummary, values.get("data"))
+    values["provenance"] = from_dict(Provenance, values.get("provenance"))
+    return Manifest(**values)
 
 
 def _is_digest(value) -> bool:

@@ -19,7 +19,7 @@ import xgboost as xgb
 
 from flyte.core.drift import REFERENCE_FILE, Reference
 from flyte.core.errors import DataValidationError
-from flyte.core.manifest import read_manifest, verified_bytes, write_manifest
+from flyte.core.manifest import read_manifest, verified_bytes, verify_rest, write_manifest
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema, read_schema  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,7 @@ def load_model(directory: Path, n_threads: int = 1) -> TrainedModel:
     manifest = read_manifest(directory, [MODEL_FILE, SCHEMA_FILE])
     schema_bytes = verified_bytes(directory, manifest, SCHEMA_FILE)
     model_bytes = verified_bytes(directory, manifest, MODEL_FILE)
+    verify_rest(directory, manifest, [SCHEMA_FILE, MODEL_FILE])  # the card, the drift reference, ...: all or nothing
     schema = parse_schema(schema_bytes, directory / SCHEMA_FILE)
     check_xgboost_version(schema.xgboost_version, xgb.__version__, directory / SCHEMA_FILE)
     if not model_bytes:  # XGBoost 3.2 aborts the process on an empty buffer rather than raising

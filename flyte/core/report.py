@@ -69,8 +69,8 @@ def report_sections(metrics: Metrics, curves: list[RocCurve], importance: dict[s
         section("Confusion matrix", _confusion_svg(metrics)),
         section("ROC curve", _roc_figure(metrics, curves)),
         "</div>",
-        section("Feature importance (total gain)", _importance_svg(importance)),
-        section("Data profile", _profile_tables(profile)),
+        section("Feature importance (total gain)", importance_svg(importance)),
+        section("Data profile", profile_tables(profile)),
     ]
 
 
@@ -107,14 +107,14 @@ def _svg_text(x: float, y: float, full: str, limit: int, attrs: str) -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}" {attrs}>{title}{escape(shown)}</text>'
 
 
-def _svg_open(width: float, height: float, label: str) -> str:
+def svg_open(width: float, height: float, label: str) -> str:
     w, h = round(width), round(height)
     return f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{escape(label)}">'
 
 
 def _svg_empty(label: str, message: str) -> str:
     """A placeholder chart, so the page keeps its three figures even when one has nothing to draw."""
-    return f'{_svg_open(240, 40, label)}<text x="0" y="24" font-size="12" fill="{MUTED}">{escape(message)}</text></svg>'
+    return f'{svg_open(240, 40, label)}<text x="0" y="24" font-size="12" fill="{MUTED}">{escape(message)}</text></svg>'
 
 
 def _metric_cards(m: Metrics) -> str:
@@ -150,7 +150,7 @@ def _confusion_svg(m: Metrics) -> str:
     top = 22 + col_h
     right = max(6.0, widest * 0.71 - cell / 2 + 10) if slant else 6.0
     size_w, size_h = left + n * cell + right, top + n * cell + 6
-    parts = [_svg_open(size_w, size_h, "confusion matrix")]
+    parts = [svg_open(size_w, size_h, "confusion matrix")]
     parts.append(f'<text x="{left + n * cell / 2:.1f}" y="14" text-anchor="middle" font-size="12" font-weight="600" fill="#374151">predicted</text>')
     mid = top + n * cell / 2
     parts.append(
@@ -201,7 +201,7 @@ def _roc_figure(m: Metrics, curves: list[RocCurve]) -> str:
     def px(fpr: float, tpr: float) -> str:
         return f"{left + fpr * side:.1f},{top + (1 - tpr) * side:.1f}"
 
-    parts = [_svg_open(w, h, "ROC curve")]
+    parts = [svg_open(w, h, "ROC curve")]
     parts.append(f'<rect x="{left}" y="{top}" width="{side}" height="{side}" fill="#ffffff" stroke="#d1d5db"/>')
     for k in (0.25, 0.5, 0.75):
         parts.append(f'<line x1="{left + k * side:.1f}" y1="{top}" x2="{left + k * side:.1f}" y2="{top + side}" stroke="#f3f4f6"/>')
@@ -248,7 +248,7 @@ def _roc_figure(m: Metrics, curves: list[RocCurve]) -> str:
     return f'<div class="fig"><div>{"".join(parts)}<p class="cap" style="max-width:{w}px">{caption}</p></div>{legend_html}</div>'
 
 
-def _importance_svg(importance: dict[str, float], top: int = 20) -> str:
+def importance_svg(importance: dict[str, float], top: int = 20) -> str:
     items = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:top]
     if not items:
         return _svg_empty("feature importance", "No features.")
@@ -257,7 +257,7 @@ def _importance_svg(importance: dict[str, float], top: int = 20) -> str:
     limit = 36
     row, bar_w, pct_w = 22, 420, 52
     label_w = min(max(max(_text_width(_clip(str(name), limit), 12) for name, _ in items) + 14, 60), 300)
-    parts = [_svg_open(label_w + bar_w + pct_w, row * len(items) + 4, "feature importance")]
+    parts = [svg_open(label_w + bar_w + pct_w, row * len(items) + 4, "feature importance")]
     for i, (name, value) in enumerate(items):
         y = i * row + 2
         length = max(1.0, bar_w * value / peak)
@@ -285,7 +285,7 @@ def _meter(fraction: float, color: str) -> str:
     return f'<span class="meter"><span style="width:{width:.0f}%;background:{color}"></span></span>'
 
 
-def _profile_tables(p: DataProfile) -> str:
+def profile_tables(p: DataProfile) -> str:
     summary = (
         f"<table><tr><th>rows</th><th>columns</th><th>features</th><th>categorical</th></tr>"
         f"<tr><td>{p.rows}</td><td>{p.columns}</td><td>{len(p.feature_columns)}</td><td>{len(p.categorical_columns)}</td></tr></table>"

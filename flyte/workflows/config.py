@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from flytekit import Resources
 
@@ -132,3 +133,22 @@ TRIAL_CONCURRENCY = 4
 TRIAL_TIMEOUT = timedelta(hours=2)
 #: The nightly search's schedule: 03:00, after the 02:00 training run, so the two do not compete for a small node.
 TUNING_NIGHTLY_CRON = "0 3 * * *"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Model card and publishing (issue 7, card). The publish task copies the fit's model directory, adds the model
+# card and the full manifest (flyte/core/publish.py). Its cache version follows publish's code closure; the card
+# template is a task input, so editing it misses the cache by itself.
+# flytekit and pandas too: the manifest records their versions, so an upgrade of either must publish afresh.
+PUBLISH_CACHE_VERSION = derived("1.0", "flyte.core.publish", (*ARROW, "flytekit", "pandas", "xgboost"))
+#: The intended-use and limitations text of every model card, edited by the user in model_card.md beside this
+#: file ($dataset, $target, $labels, $rows and $features are filled in; README, "Model card").
+MODEL_CARD_TEMPLATE = (Path(__file__).resolve().parent / "model_card.md").read_text(encoding="utf-8")
+#: Bootstrap resamples of the test rows for the card's 95% intervals, and their seed (same seed, same intervals).
+CARD_BOOTSTRAP_REPLICATES = 1000
+CARD_BOOTSTRAP_SEED = 0
+#: The most test rows x replicates one card may resample: at 1M test rows it allows 200 replicates, about 11 s
+#: for a binary target on one core (README, "Model card"); never fewer than CARD_MIN_REPLICATES.
+CARD_BOOTSTRAP_ROW_BUDGET = 200_000_000
+CARD_MIN_REPLICATES = 100
+#: Equal-width bins of the card's calibration curve.
+CARD_CALIBRATION_BINS = 10

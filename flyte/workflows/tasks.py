@@ -191,3 +191,50 @@ def score(model: FlyteDirectory, test: Table, predictions: Table, profile: DataP
     with writes_to(path):
         path.write_text(result.report_html, encoding="utf-8")
     return ScoreOutputs(metrics=result.metrics, report=HTMLFile(str(path)))
+
+
+@task(
+    cache=Cache(version=config.PUBLISH_CACHE_VERSION),
+    retries=config.STAGE_RETRIES,
+    timeout=config.LIGHT_TIMEOUT,
+    requests=config.LIGHT.requests,
+    limits=config.LIGHT.limits,
+    enable_deck=True,
+    deck_fields=(),  # only the card: flytekit's default pages run pip on every execution
+)
+def publish(
+    model: FlyteDirectory,
+    test: Table,
+    predictions: Table,
+    metrics: Metrics,
+    profile: DataProfile,
+    dataset: DatasetSpec,
+    split_params: SplitParams,
+    hyperparameters: Hyperparameters,
+    card_template: str,
+) -> FlyteDirectory:
+    """The published model directory: the fit's files (verified), model_card.html and the full manifest; the card
+    is also the Deck "Model card". ``card_template`` is the intended-use text (config.MODEL_CARD_TEMPLATE)."""
+    from flyte.core.provenance import LOCAL_EXECUTION
+    from flyte.core.publish import CardSettings, publish_model
+
+    use_cpus(config.LIGHT)
+    run = current_context().execution_id
+    # A local run (pyflyte run without --remote, a direct call) is execution local:local:local.
+    execution = LOCAL_EXECUTION if run.project == run.domain == "local" else f"{run.project}:{run.domain}:{run.name}"
+    settings = CardSettings(
+        replicates=config.CARD_BOOTSTRAP_REPLICATES,
+        row_budget=config.CARD_BOOTSTRAP_ROW_BUDGET,
+        min_replicates=config.CARD_MIN_REPLICATES,
+        seed=config.CARD_BOOTSTRAP_SEED,
+        bins=config.CARD_CALIBRATION_BINS,
+    )
+    destination = workdir("published")
+    with writes_to(destination):
+        result = publish_model(
+            local_model(model), destination, local_table(test), local_table(predictions), metrics, profile,
+            dataset, split_params, hyperparameters, card_template, execution, settings,
+        )  # fmt: skip
+    Deck("Model card", result.card_html)
+    log.info("publish: %s (execution %s)", sorted(result.manifest.files), execution)
+    return FlyteDirectory(str(result.directory))

@@ -13,7 +13,7 @@ from flyte.core.dataset import DatasetSpec, pima_spec
 from flyte.core.score import Metrics
 from flyte.core.split import SplitParams
 from flyte.workflows import config
-from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, predict, score, split
+from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, predict, publish, score, split
 
 #: The snapshot time of a manual run unless one is given: data is taken as unchanged since then,
 #: so repeated manual runs hit the cache. Scheduled runs pass their kickoff time instead.
@@ -33,7 +33,7 @@ def training_pipeline(
     hyperparameters: Hyperparameters = Hyperparameters(),
     data_as_of: datetime = UNVERSIONED,
 ) -> TrainingOutputs:
-    """Ingest, split, fit, predict on the test rows, and score.
+    """Ingest, split, fit, predict on the test rows, score, and publish the model with its card.
 
     dataset: where the table is and how to read it (default: the bundled Pima diabetes data).
     split_params: test and validation fractions and the split seed.
@@ -49,7 +49,18 @@ def training_pipeline(
     )
     predictions = predict(model=model, table=parts.test)
     scored = score(model=model, test=parts.test, predictions=predictions, profile=ingested.profile)
-    return TrainingOutputs(model=model, metrics=scored.metrics, report=scored.report)
+    published = publish(
+        model=model,
+        test=parts.test,
+        predictions=predictions,
+        metrics=scored.metrics,
+        profile=ingested.profile,
+        dataset=dataset,
+        split_params=split_params,
+        hyperparameters=hyperparameters,
+        card_template=config.MODEL_CARD_TEMPLATE,
+    )
+    return TrainingOutputs(model=published, metrics=scored.metrics, report=scored.report)
 
 
 #: The default launch plan: the workflow's own defaults, launched by hand from the console or CLI.

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from datetime import datetime
+from typing import NamedTuple
 
 from flytekit import CronSchedule, LaunchPlan, workflow
 from flytekit.types.directory import FlyteDirectory
@@ -15,7 +14,7 @@ from flyte.core.score import Metrics
 from flyte.core.search import SearchSpace, TrialResult
 from flyte.core.split import SplitParams
 from flyte.workflows import config
-from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, predict, score, split
+from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, predict, publish, score, split
 from flyte.workflows.training import UNVERSIONED
 from flyte.workflows.tuning_tasks import map_trials, sample, select_best
 
@@ -38,7 +37,7 @@ def tuning_pipeline(
     data_as_of: datetime = UNVERSIONED,
 ) -> TuningOutputs:
     """Ingest and split as training_pipeline does, search hyperparameters by cross-validation on the train and
-    validation rows, refit the best on train (early-stopped on validation), then predict and score on the test rows.
+    validation rows, refit the best on train (early-stopped on validation), then predict, score and publish as training does.
 
     dataset, split_params, data_as_of: as in training_pipeline.
     hyperparameters: the base: every setting the search does not vary (max_rounds, seed, ...), and trial 0
@@ -57,8 +56,14 @@ def tuning_pipeline(
     model = fit(train=parts.train, validation=parts.validation, profile=ingested.profile, hyperparameters=chosen.best)
     predictions = predict(model=model, table=parts.test)
     scored = score(model=model, test=parts.test, predictions=predictions, profile=ingested.profile)
+    # Published as training publishes: the manifest records the chosen hyperparameters, so the model can be
+    # reproduced from it without the search.
+    published = publish(
+        model=model, test=parts.test, predictions=predictions, metrics=scored.metrics, profile=ingested.profile,
+        dataset=dataset, split_params=split_params, hyperparameters=chosen.best, card_template=config.MODEL_CARD_TEMPLATE,
+    )  # fmt: skip
     return TuningOutputs(
-        best_hyperparameters=chosen.best, cv_results=chosen.cv_results, model=model, metrics=scored.metrics,
+        best_hyperparameters=chosen.best, cv_results=chosen.cv_results, model=published, metrics=scored.metrics,
         report=scored.report, trials_report=chosen.report,
     )  # fmt: skip
 

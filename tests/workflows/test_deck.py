@@ -40,4 +40,5 @@ def test_no_deck_holds_a_raw_tag_from_the_data(tmp_path):
         for raw in (HOSTILE_FEATURE, HOSTILE_CATEGORY_COLUMN, HOSTILE_LABEL, HOSTILE_VALUE, "<script>alert", "<img src=x"):
             assert raw not in html, (deck, raw)
     report = "".join(d.read_text() for d in decks)
+    assert "Expected calibration error" in report  # the publish task's model card is among the Decks checked
     assert "&lt;svg onload=alert(3)&gt;" in report  # the label is shown, as text

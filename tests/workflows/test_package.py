@@ -12,7 +12,7 @@ from flyte.workflows import config
 from tests.flyte_package import package
 
 IMAGE = "localhost:30000/flyte-xgboost:0123abc"
-TASKS = ["ingest", "split", "fit", "predict", "score"]  # cached
+TASKS = ["ingest", "split", "fit", "predict", "score", "publish"]  # cached
 UNCACHED = ["fingerprint"]  # must run every time: it is what tells ingest its source changed
 PREFIX = "flyte.workflows.tasks."
 WORKFLOW = "flyte.workflows.training.training_pipeline"
@@ -78,6 +78,7 @@ LIMITS = {
     "fit": ("STAGE_RETRIES", "FIT_TIMEOUT"),
     "predict": ("STAGE_RETRIES", "LIGHT_TIMEOUT"),
     "score": ("STAGE_RETRIES", "LIGHT_TIMEOUT"),
+    "publish": ("STAGE_RETRIES", "LIGHT_TIMEOUT"),
 }
 
 
@@ -97,7 +98,7 @@ def test_task_container_is_the_pod_entrypoint(pkg):
     assert args[-4:] == ["task-module", "flyte.workflows.tasks", "task-name", "fit"]
 
 
-@pytest.mark.parametrize("name,preset", [("ingest", "LIGHT"), ("split", "LIGHT"), ("fit", "TRAIN"), ("predict", "LIGHT"), ("score", "LIGHT")])
+@pytest.mark.parametrize("name,preset", [("ingest", "LIGHT"), ("split", "LIGHT"), ("fit", "TRAIN"), ("predict", "LIGHT"), ("score", "LIGHT"), ("publish", "LIGHT")])
 def test_thread_count_is_the_cpu_limit_and_memory_budget_the_memory_limit(pkg, name, preset):
     """Each task runs as many threads as its limit allows, and fit's external-memory budget is its limit."""
     limits = {r.name: r.value for r in pkg.tasks[PREFIX + name].template.container.resources.limits}
@@ -118,7 +119,7 @@ def test_fingerprint_is_never_cached_and_ingest_keys_on_it_not_on_the_path(pkg):
     assert sorted(ingest.interface.inputs.variables) == ["data_as_of", "dataset", "source", "split_params"]
 
 
-def test_workflow_wires_the_five_tasks(pkg):
+def test_workflow_wires_the_six_tasks(pkg):
     template = pkg.workflows[WORKFLOW].template
     used = sorted(n.task_node.reference_id.name for n in template.nodes if n.HasField("task_node"))
     assert used == sorted(PREFIX + t for t in TASKS + UNCACHED)

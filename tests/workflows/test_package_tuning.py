@@ -77,7 +77,7 @@ def test_the_trials_are_never_bound_to_the_test_part(pkg):
     assert {var for node_id, var in sources if node_id == split} == {"train", "validation"}
     test_readers = {n.task_node.reference_id.name.rsplit(".", 1)[1] for n in nodes.values() if n.HasField("task_node")
                     and any(b.binding.promise.node_id == split and b.binding.promise.var == "test" for b in n.inputs)}  # fmt: skip
-    assert test_readers == {"predict", "score"}  # the refit model's predictions and score, exactly as training
+    assert test_readers == {"predict", "score", "publish"}  # the refit model's predictions, score and card, as training
 
 
 def test_workflow_outputs_and_inputs(pkg):

@@ -84,7 +84,7 @@ def test_pods_produce_the_same_metrics_as_pyflyte_run(pod_outputs, cli_default_r
 def test_every_pod_wrote_outputs_and_no_errors(pod_outputs):
     _, workdir = pod_outputs
     nodes = sorted(p.name for p in (workdir / "pods").iterdir())
-    assert len(nodes) == 6  # fingerprint, then the five stages
+    assert len(nodes) == 7  # fingerprint, then the five stages, then publish
     for node in nodes:
         out = workdir / "pods" / node / "out"
         assert (out / "outputs.pb").is_file() and not (out / "error.pb").exists()

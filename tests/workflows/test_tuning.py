@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 from unittest import mock
 
-import pytest
 from flytekit.core.array_node_map_task import ArrayNodeMapTask
 
 from flyte.core import cross_validation

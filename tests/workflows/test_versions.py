@@ -6,6 +6,8 @@ import json
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -62,11 +64,25 @@ def test_an_edited_core_function_misses_the_cache_on_the_next_run(tmp_path):
     shutil.copytree(REPO / "flyte", copy / "flyte", ignore=shutil.ignore_patterns("__pycache__"))
     first = run(copy, home)
     assert run(copy, home) == first  # unchanged code: served from the cache
+    before = stage_versions(copy, home)
     score = copy / "flyte" / "core" / "score.py"
     score.write_text(score.read_text().replace("accuracy=float(tp.sum() / n)", "accuracy=float(tp.sum() / n) * 0.5"))
     accuracy, model = run(copy, home)
     assert accuracy == pytest.approx(first[0] * 0.5)  # score ran again, with the new code
-    assert model == first[1]  # fit's closure did not change: its cached model was reused
+    # The published directory follows the new metrics (publish's closure holds score.py too); fit's closure did
+    # not change, so its version is the same and the booster inside is the cached one, byte for byte.
+    edited = stage_versions(copy, home)
+    assert edited["FIT"] == before["FIT"] and edited["SCORE"] != before["SCORE"] and edited["PUBLISH"] != before["PUBLISH"]
+    assert model != first[1]
+    assert (Path(model) / "model.ubj").read_bytes() == (Path(first[1]) / "model.ubj").read_bytes()
+
+
+def stage_versions(copy, home) -> dict[str, str]:
+    """The copy's derived cache versions of fit, score and publish."""
+    code = "from flyte.workflows import config as c; print(c.FIT_CACHE_VERSION, c.SCORE_CACHE_VERSION, c.PUBLISH_CACHE_VERSION)"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=copy, env={**clean_env(home), "PYTHONPATH": str(copy)},
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return dict(zip(("FIT", "SCORE", "PUBLISH"), proc.stdout.split()))
 
 
 def test_the_fast_import_reader_agrees_with_pythons_parser_on_every_project_file():
