@@ -148,12 +148,25 @@ def _roles(names: list[str], spec: DatasetSpec, schema: ModelSchema, options: Ba
     return Roles(target=spec.target, features=list(schema.features), categorical=text, columns=[c for c in names if c in wanted])
 
 
+def _check_spec_agrees(spec: DatasetSpec, schema: ModelSchema) -> None:
+    """The model's schema decides the features. A spec may repeat the training spec's feature lists (reusing it is
+    natural), but lists that contradict the model are refused: scoring anyway would ignore what the user asked for."""
+    where, hint = spec.source, "leave feature_columns, categorical_columns and drop_columns empty: the model decides"
+    if spec.feature_columns and set(spec.feature_columns) != set(schema.features):
+        raise DataValidationError(f"{where}: feature_columns {spec.feature_columns} differ from the model's features "
+                                  f"{schema.features}", hint=hint)  # fmt: skip
+    if spec.categorical_columns and set(spec.categorical_columns) != set(schema.categories):
+        raise DataValidationError(f"{where}: categorical_columns {spec.categorical_columns} differ from the model's "
+                                  f"categorical features {sorted(schema.categories)}", hint=hint)  # fmt: skip
+    dropped = [c for c in spec.drop_columns if c in schema.features]
+    if dropped:
+        raise DataValidationError(f"{where}: drop_columns {dropped} are features the model needs", hint=hint)
+
+
 def _check(source, spec, schema, reference, options, destination, threshold) -> tuple[CheckSummary, DriftSummary, str]:
     roles = _roles(source.names, spec, schema, options)
     extra = [c for c in source.names if c not in roles.columns]
-    if spec.feature_columns or spec.categorical_columns or spec.drop_columns:
-        log.warning("%s: the spec's feature_columns, categorical_columns and drop_columns are ignored: the model's "
-                    "schema decides the features", spec.source)  # fmt: skip
+    _check_spec_agrees(spec, schema)
     order = [*options.passthrough_columns, *(c for c in schema.features if c not in options.passthrough_columns)]
     order += [spec.target] if spec.target else []
     read_schema = source.output_schema(roles)

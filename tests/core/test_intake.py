@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -117,3 +119,29 @@ def test_parquet_rows_with_numeric_ids_pass_through_as_text(tmp_path, reference)
                                BatchOptions(passthrough_columns=["id"]), tmp_path / "out", 0.25)  # fmt: skip
     assert summary.rows == 2 and summary.missing == {"x1": 1, "colour": 0}
     assert list(read_frame(tmp_path / "out").id) == ["7", "8"]
+
+
+@pytest.mark.parametrize(
+    "lists, message",
+    [
+        ({"feature_columns": ["x1"]}, "differ from the model's features"),
+        ({"categorical_columns": ["x1", "colour"]}, "differ from the model's categorical features"),
+        ({"drop_columns": ["colour"]}, "drop_columns ['colour'] are features the model needs"),
+    ],
+)
+def test_feature_lists_that_contradict_the_model_are_refused(tmp_path, reference, lists, message):
+    path = tmp_path / "rows.csv"
+    path.write_text("x1,colour\n1,red\n")
+    spec = DatasetSpec(source=str(path), **lists)
+    with pytest.raises(DataValidationError, match=re.escape(message)):
+        check_rows(path, spec, SCHEMA, reference, BatchOptions(), tmp_path / "out", drift_threshold=0.25)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_training_specs_own_lists_are_accepted(tmp_path, reference):
+    """Reusing the training spec (same features, categories, an ID dropped) is natural, and agrees with the model."""
+    path = tmp_path / "rows.csv"
+    path.write_text("id,x1,colour\n7,1,red\n8,2,blue\n")
+    spec = DatasetSpec(source=str(path), feature_columns=["colour", "x1"], categorical_columns=["colour"], drop_columns=["id"])
+    summary, _, _ = check_rows(path, spec, SCHEMA, reference, BatchOptions(), tmp_path / "out", drift_threshold=0.25)
+    assert summary.rows == 2 and summary.extra_columns == ["id"]

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import pytest
 
 from flyte.core.dataset import DatasetSpec
+from flyte.core.drift import REFERENCE_FILE
 from flyte.core.errors import DataValidationError
 from flyte.core.evaluate import evaluate
 from flyte.core.fit import train_model
@@ -67,11 +68,11 @@ def trained(tmp_path_factory):
 def test_published_dir_holds_the_fit_files_the_card_and_every_manifest_field(trained, tmp_path):
     out = publish(trained, tmp_path / "model")
     names = sorted(p.name for p in out.directory.iterdir())
-    assert names == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE, CARD_FILE])
-    for name in (MODEL_FILE, SCHEMA_FILE):
+    assert names == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE, CARD_FILE])
+    for name in (MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE):
         assert (out.directory / name).read_bytes() == (trained.fit_dir / name).read_bytes()
     raw = json.loads((out.directory / MANIFEST_FILE).read_text())
-    assert raw["files"] == {n: sha256((out.directory / n).read_bytes()) for n in (MODEL_FILE, SCHEMA_FILE, CARD_FILE)}
+    assert raw["files"] == {n: sha256((out.directory / n).read_bytes()) for n in (MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE, CARD_FILE)}
     assert raw["format"] == 1
     assert raw["data"]["source_sha256"] == trained.profile.sha256 and len(raw["data"]["table_sha256"]) == 64
     assert raw["data"]["rows"] == 360 and raw["data"]["class_counts"] == trained.profile.class_counts

@@ -140,7 +140,7 @@ def test_the_model_output_is_the_published_directory(default_run):
     import json
 
     directory = Path(default_run.model.download())
-    assert sorted(p.name for p in directory.iterdir()) == ["manifest.json", "model.ubj", "model_card.html", "schema.json"]
+    assert sorted(p.name for p in directory.iterdir()) == ["manifest.json", "model.ubj", "model_card.html", "reference.json", "schema.json"]
     manifest = json.loads((directory / "manifest.json").read_text())
     assert sorted(manifest) == sorted(["files", "format", "data", "dataset", "split_params", "hyperparameters",
                                        "best_iteration", "metrics", "provenance"])  # fmt: skip
