@@ -130,10 +130,25 @@ def check_floors(metrics: Metrics, rules: GateRules) -> list[FloorCheck]:
     ]
 
 
-def compare(y: np.ndarray, challenger: np.ndarray, champion: np.ndarray, rules: GateRules) -> Comparison:
-    """McNemar's exact test on correct / incorrect and a paired bootstrap of the accuracy and AUC differences."""
+#: The fewest resamples a capped bootstrap still draws: its 2.5% quantile is then the 5th value.
+MIN_CAPPED_REPLICATES = 200
+
+
+def replicates_within(rules: GateRules, rows: int, budget: int) -> int:
+    """Resamples to draw: ``rules.bootstrap_replicates``, fewer when replicates x rows would pass ``budget``
+    (0: no cap), never fewer than MIN_CAPPED_REPLICATES. Fewer resamples make the interval's ends noisier, not
+    biased: each is still a percentile of resamples of every row."""
+    if budget <= 0:
+        return rules.bootstrap_replicates
+    return min(rules.bootstrap_replicates, max(MIN_CAPPED_REPLICATES, budget // max(rows, 1)))
+
+
+def compare(y: np.ndarray, challenger: np.ndarray, champion: np.ndarray, rules: GateRules, budget: int = 0) -> Comparison:
+    """McNemar's exact test on correct / incorrect and a paired bootstrap of the accuracy and AUC differences;
+    ``budget`` caps resamples x rows (see ``replicates_within``)."""
     test = mcnemar_exact(challenger.argmax(axis=1) == y, champion.argmax(axis=1) == y)
-    boot = paired_bootstrap(y, challenger, champion, rules.bootstrap_replicates, rules.bootstrap_seed, 1 - rules.alpha)
+    replicates = replicates_within(rules, len(y), budget)
+    boot = paired_bootstrap(y, challenger, champion, replicates, rules.bootstrap_seed, 1 - rules.alpha)
     texts = [str(i) for i in range(challenger.shape[1])]
     ours, theirs = score_predictions(y, challenger, texts), score_predictions(y, champion, texts)
     return Comparison(
@@ -206,10 +221,11 @@ def probabilities(predictions: Path, texts: list[str], rows: int) -> np.ndarray:
 
 def judge(
     model_dir: Path, test: Path, predictions: Path, metrics: Metrics, registry: str, champion: str,
-    rules: GateRules, scratch: Path, n_threads: int = 1,
+    rules: GateRules, scratch: Path, n_threads: int = 1, bootstrap_budget: int = 0,
 ) -> Judgement:  # fmt: skip
     """Judge the challenger in ``model_dir`` (its ``predictions`` and ``metrics`` on ``test``) against ``champion``,
-    the identity ``<version>@<sha256>`` read from ``registry`` ("" for none), under ``rules``."""
+    the identity ``<version>@<sha256>`` read from ``registry`` ("" for none), under ``rules``.
+    ``bootstrap_budget``: the most resamples x rows the bootstrap may cost (0: no cap)."""
     from flyte.core.gate_report import render_gate
 
     schema = read_schema(model_dir)
@@ -246,7 +262,7 @@ def judge(
         else:
             columns = [c for c in reigning.schema.features]
             theirs = np.concatenate([reigning.predict_proba(b) for b in iter_batches(test, columns=columns)])
-            comparison = compare(y, ours, theirs, rules)
+            comparison = compare(y, ours, theirs, rules, bootstrap_budget)
     promote, reasons = decide(floors, comparison, rules, preamble)
     decision = GateDecision(promote, reasons, floors, comparison, champion, version)
     log.info("gate: promote=%s against champion %s; %s", promote, version or "none", "; ".join(reasons))

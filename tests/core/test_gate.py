@@ -76,3 +76,12 @@ def test_the_page_escapes_everything_it_is_given():
     html = render_gate(decision, target="<img src=x>")
     assert "<script>alert" not in html and "<img src=x>" not in html and "<b>v</b>" not in html
     assert "&lt;script&gt;" in html and "Keep the champion" in html
+
+
+def test_the_bootstrap_budget_caps_resamples_but_never_below_its_floor():
+    from flyte.core.gate import MIN_CAPPED_REPLICATES, replicates_within
+
+    assert replicates_within(rules(), rows=254, budget=0) == 1000
+    assert replicates_within(rules(), rows=100_000, budget=200_000_000) == 1000
+    assert replicates_within(rules(), rows=1_000_000, budget=200_000_000) == 200
+    assert replicates_within(rules(), rows=10_000_000, budget=200_000_000) == MIN_CAPPED_REPLICATES
