@@ -88,7 +88,8 @@ def test_pyflyte_route_registers_at_the_image_version_and_activates_the_launch_p
         "--dry-run",
     ):
         assert part in line
-    assert "Successfully registered 9 entities" in proc.stderr  # serialized by pyflyte, nothing sent
+    # 6 training tasks, 4 gate tasks, 2 workflows (training, the gate sub-workflow), 3 launch plans (its default too)
+    assert "Successfully registered 15 entities" in proc.stderr  # serialized by pyflyte, nothing sent
     assert not commands(proc.stderr, "flytectl")
 
 
@@ -96,7 +97,7 @@ def test_flytectl_route_packages_then_registers_with_the_schedule_enabled(tmp_pa
     proc = register(tmp_path, "--flytectl", "--version", "3f2c1ab")
     [package] = commands(proc.stderr, "pyflyte")
     assert " package " in package and "--image localhost:30000/flyte-xgboost:3f2c1ab" in package
-    assert "Successfully packaged 9 flyte objects" in proc.stderr
+    assert "Successfully packaged 15 flyte objects" in proc.stderr
     [line] = commands(proc.stderr, "flytectl")
     assert line.split("--config ")[1].split()[0] == str(REPO / "flytectl.yaml")
     assert " register files " in line and "--version 3f2c1ab" in line
