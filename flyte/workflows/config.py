@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -115,10 +116,12 @@ GATE_BOOTSTRAP_SEED = 7
 GATE_BOOTSTRAP_BUDGET = 200_000_000
 GATE_REQUIRE_BETTER = False
 GATE_REPLACE_INCOMPATIBLE = False
-#: Where local runs keep promoted models: relative to the working directory (the repo root for `make run`,
-#: gitignored). A pod's file system is gone when it ends, so a registered workflow needs an object store: the
-#: nightly launch plan binds NIGHTLY_MODEL_REGISTRY (the sandbox's MinIO bucket) instead. README has both.
-MODEL_REGISTRY = ".flyte-local/registry"
+#: Where local runs keep promoted models: `registry/` in the local directory `python -m flyte.cli` writes to
+#: ($PIPELINE_LOCAL_DIR, read when this module is imported), else `.flyte-local/registry` relative to the working
+#: directory (the repo root for `make run`; gitignored). A pod's file system is gone when it ends, so a registered
+#: workflow needs an object store: the nightly launch plan binds NIGHTLY_MODEL_REGISTRY (the sandbox's MinIO
+#: bucket) instead. README has both.
+MODEL_REGISTRY = f"{os.environ.get('PIPELINE_LOCAL_DIR') or '.flyte-local'}/registry"
 NIGHTLY_MODEL_REGISTRY = "s3://my-s3-bucket/flyte-xgboost/registry"
 GATE_TASKS = "flyte.workflows.gate_tasks"
 JUDGE_CACHE_VERSION = derived("1.0", "flyte.core.gate", XGBOOST, tasks_module=GATE_TASKS)
