@@ -77,7 +77,11 @@ class CliRun:
 
 
 def pyflyte_run(home: Path, *args: str) -> CliRun:
-    """`pyflyte run` in a fresh process with its own HOME (so its own local cache); parses what it prints."""
+    """`pyflyte run` in a fresh process with its own HOME (so its own local cache); parses what it prints.
+
+    Unless ``args`` name one, the model registry is ``home/registry``: a test never promotes into the repo."""
+    if "--registry" not in args:
+        args = (*args, "--registry", str(home / "registry"))
     proc = subprocess.run(
         [str(BIN / "pyflyte"), *RUN, *args], cwd=REPO, env=clean_env(home), capture_output=True, text=True, timeout=600
     )
@@ -126,24 +130,56 @@ def run_as_pods(
     the plan with values would; each node's inputs are bound to upstream outputs as the serialized graph
     says. Returns the workflow's output literals.
     """
-    template = pkg.workflows[workflow].template
+    spec = pkg.workflows[workflow]
     lp = pkg.launch_plans[launch_plan]
+    subworkflows = {sub.id.name: sub for sub in spec.sub_workflows}
     # flytekit binds workflow inputs to node "" (propeller's start node).
     values = {"": _launch_plan_inputs(lp, inputs or {})}
+    return _run_graph(pkg, spec.template, values, subworkflows, workdir / "pods", "", executor)
+
+
+def _run_graph(pkg, template, values, subworkflows, pods: Path, prefix: str, executor) -> literals_pb2.LiteralMap:
+    """Run a workflow template's nodes in order; ``values`` maps node ids to their outputs ("" = the inputs)."""
     for node in _topological(template.nodes):
-        if node.HasField("array_node"):
-            values[node.id] = run_array_node(pkg, node, values, workdir, executor)
-            continue
-        task = pkg.tasks[node.task_node.reference_id.name].template
-        node_inputs = literals_pb2.LiteralMap(literals={b.var: _resolve(b.binding, values) for b in node.inputs})
-        proc, outputs = run_task_pod(task, node_inputs, workdir / "pods" / node.id, executor)
-        if outputs is None:
-            raise PodFailed(f"node {node.id} ({task.id.name}) failed, rc={proc.returncode}\n{proc.stderr[-4000:]}")
-        values[node.id] = outputs
+        values[node.id] = _run_node(pkg, node, values, subworkflows, pods, prefix, executor)
     return literals_pb2.LiteralMap(literals={b.var: _resolve(b.binding, values) for b in template.outputs})
 
 
-def run_array_node(pkg: Package, node, values, workdir: Path, executor: Executor) -> literals_pb2.LiteralMap:
+def _run_node(pkg, node, values, subworkflows, pods: Path, prefix: str, executor) -> literals_pb2.LiteralMap:
+    """One node as propeller runs it: a task as a pod, a sub-workflow's nodes in turn, a branch's chosen node."""
+    node_inputs = literals_pb2.LiteralMap(literals={b.var: _resolve(b.binding, values) for b in node.inputs})
+    if node.HasField("workflow_node"):
+        sub = subworkflows[node.workflow_node.sub_workflow_ref.name]
+        return _run_graph(pkg, sub, {"": node_inputs}, subworkflows, pods, f"{prefix}{node.id}-", executor)
+    if node.HasField("array_node"):
+        return run_array_node(pkg, node, values, pods / f"{prefix}{node.id}", executor)
+    if node.HasField("branch_node"):
+        # The chosen node's outputs are the branch node's; its id is scoped to the branch, so it is not stored.
+        chosen = _chosen_branch(node.branch_node.if_else, values)
+        return _run_node(pkg, chosen, values, subworkflows, pods, f"{prefix}{node.id}-", executor)
+    task = pkg.tasks[node.task_node.reference_id.name].template
+    proc, outputs = run_task_pod(task, node_inputs, pods / f"{prefix}{node.id}", executor)
+    if outputs is None:
+        raise PodFailed(f"node {prefix}{node.id} ({task.id.name}) failed, rc={proc.returncode}\n{proc.stderr[-4000:]}")
+    return outputs
+
+
+def _chosen_branch(if_else, values):
+    """The node a branch runs: the first case whose condition holds, else the else node (only `var == bool` is used)."""
+    for case in [if_else.case, *if_else.other]:
+        comparison = case.condition.comparison
+        if not case.condition.HasField("comparison") or comparison.operator != 0:  # 0 = EQ
+            raise NotImplementedError("only `<output>.is_true()` / `== literal` conditions are used by this project")
+        node_id, var = comparison.left_value.var.split(".", 1)
+        left = values[node_id].literals[var].scalar.primitive
+        if left == comparison.right_value.primitive:
+            return case.then_node
+    if if_else.HasField("else_node"):
+        return if_else.else_node
+    raise AssertionError("no branch taken and no else node")
+
+
+def run_array_node(pkg: Package, node, values, pods: Path, executor: Executor) -> literals_pb2.LiteralMap:
     """A map task's ArrayNode as propeller runs it: one pod per element, each given the node's whole inputs
     (collections for the mapped inputs, single values for the bound ones) and its index in the environment
     (FLYTE_K8S_ARRAY_INDEX, named by BATCH_JOB_ARRAY_INDEX_VAR_NAME, as flytepropeller's array node sets them);
@@ -158,7 +194,7 @@ def run_array_node(pkg: Package, node, values, workdir: Path, executor: Executor
     gathered: dict[str, list] = {}
     for index in range(sizes.pop()):
         executor_with_index = _with_env(executor, FLYTE_K8S_ARRAY_INDEX=str(index), BATCH_JOB_ARRAY_INDEX_VAR_NAME="FLYTE_K8S_ARRAY_INDEX")
-        proc, outputs = run_task_pod(task, node_inputs, workdir / "pods" / f"{node.id}-{index}", executor_with_index)
+        proc, outputs = run_task_pod(task, node_inputs, pods.parent / f"{pods.name}-{index}", executor_with_index)
         if outputs is None:
             raise PodFailed(f"node {node.id}[{index}] ({task.id.name}) failed, rc={proc.returncode}\n{proc.stderr[-4000:]}")
         for name, literal in outputs.literals.items():
@@ -193,6 +229,11 @@ def run_task_pod(task, inputs: literals_pb2.LiteralMap, node_dir: Path, executor
     outputs = literals_pb2.LiteralMap()
     outputs.ParseFromString(outputs_pb.read_bytes())
     return proc, outputs
+
+
+def string_literal(value: str) -> literals_pb2.Literal:
+    """A workflow input literal for a string (a registry location, say)."""
+    return literals_pb2.Literal(scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(string_value=value)))
 
 
 def _launch_plan_inputs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -152,3 +153,38 @@ CARD_BOOTSTRAP_ROW_BUDGET = 200_000_000
 CARD_MIN_REPLICATES = 100
 #: Equal-width bins of the card's calibration curve.
 CARD_CALIBRATION_BINS = 10
+
+
+# --- Quality gate and promotion (issue 8; flyte/workflows/gate_tasks.py, promotion.py; README "Quality gate") ---
+# Floors a new model must meet on the test rows before it may replace the champion, and the comparison's settings.
+# Every run may override them: `--gate '{"min_accuracy": 0.8}'` (the other fields keep these defaults).
+# The floors are set under what the default Pima run reaches (accuracy 0.760, ROC AUC 0.852, log loss 0.463 on its
+# 254 test rows), with room for another seed's split, and high enough to refuse a model that learned nothing
+# (a constant guess scores accuracy 0.65 and ROC AUC 0.5 on Pima).
+GATE_MIN_ACCURACY = 0.70
+GATE_MIN_ROC_AUC = 0.75
+GATE_MAX_LOG_LOSS = 0.60
+#: Significance level of the champion comparison: McNemar's two-sided p and the bootstrap's 1 - alpha intervals.
+GATE_ALPHA = 0.05
+#: Paired-bootstrap resamples: 1000 puts the 2.5% quantile on the 25th value; each costs O(test rows) per class.
+GATE_BOOTSTRAP_REPLICATES = 1000
+GATE_BOOTSTRAP_SEED = 7
+#: The most resamples x test rows judge's bootstrap may cost. Measured (gate_stats.paired_bootstrap, binary, this
+#: shared 2-core machine): 0.30-0.42 microseconds per row per resample (42 ms at 100k rows, 298 ms at 1M). 2e8 is about
+#: 85 s: 1000 resamples up to 200k test rows, then fewer (never under 200: at 3.3M rows, 200 take ~4.6 min),
+#: well inside LIGHT_TIMEOUT. Multiclass costs that per class.
+GATE_BOOTSTRAP_BUDGET = 200_000_000
+GATE_REQUIRE_BETTER = False
+GATE_REPLACE_INCOMPATIBLE = False
+#: Where local runs keep promoted models: `registry/` in the local directory `python -m flyte.cli` writes to
+#: ($PIPELINE_LOCAL_DIR, read when this module is imported), else `.flyte-local/registry` relative to the working
+#: directory (the repo root for `make run`; gitignored). A pod's file system is gone when it ends, so a registered
+#: workflow needs an object store: the nightly launch plan binds NIGHTLY_MODEL_REGISTRY (the sandbox's MinIO
+#: bucket) instead. README has both.
+MODEL_REGISTRY = f"{os.environ.get('PIPELINE_LOCAL_DIR') or '.flyte-local'}/registry"
+NIGHTLY_MODEL_REGISTRY = "s3://my-s3-bucket/flyte-xgboost/registry"
+GATE_TASKS = "flyte.workflows.gate_tasks"
+JUDGE_CACHE_VERSION = derived("1.0", "flyte.core.gate", XGBOOST, tasks_module=GATE_TASKS)
+KEEP_CACHE_VERSION = derived("1.0", "flyte.core.gate", ARROW, tasks_module=GATE_TASKS)
+#: Reading the champion pointer is one small GET; writing a version is a few MB: minutes are plenty.
+REGISTRY_TIMEOUT = timedelta(minutes=10)

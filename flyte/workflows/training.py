@@ -8,11 +8,14 @@ from typing import NamedTuple
 from flytekit import CronSchedule, LaunchPlan, workflow
 from flytekit.types.directory import FlyteDirectory
 
-from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.dataset import DatasetSpec, pima_spec
+from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.gate import GateDecision
 from flyte.core.score import Metrics
 from flyte.core.split import SplitParams
 from flyte.workflows import config
+from flyte.workflows.gate_tasks import GateCriteria
+from flyte.workflows.promotion import gate_and_promote
 from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, predict, publish, score, split
 
 #: The snapshot time of a manual run unless one is given: data is taken as unchanged since then,
@@ -23,6 +26,7 @@ UNVERSIONED = datetime(1970, 1, 1, tzinfo=timezone.utc)
 class TrainingOutputs(NamedTuple):
     model: FlyteDirectory
     metrics: Metrics
+    decision: GateDecision
     report: HTMLFile
 
 
@@ -32,14 +36,19 @@ def training_pipeline(
     split_params: SplitParams = SplitParams(),
     hyperparameters: Hyperparameters = Hyperparameters(),
     data_as_of: datetime = UNVERSIONED,
+    registry: str = config.MODEL_REGISTRY,
+    gate: GateCriteria = GateCriteria(),
 ) -> TrainingOutputs:
-    """Ingest, split, fit, predict on the test rows, score, and publish the model with its card.
+    """Ingest, split, fit, predict on the test rows, score, publish the model with its card, and gate: promote the
+    published model if it earns it.
 
     dataset: where the table is and how to read it (default: the bundled Pima diabetes data).
     split_params: test and validation fractions and the split seed.
     hyperparameters: XGBoost settings, including its seed.
     data_as_of: the data snapshot time; a new value makes ingest read the source again instead of
         serving its cached result. The nightly schedule sets it to the kickoff time.
+    registry: where promoted models are kept (a directory, or an s3:// / gs:// prefix).
+    gate: the floors and the champion comparison's settings (README, "Quality gate and promotion").
     """
     source = fingerprint(dataset=dataset)
     ingested = ingest(dataset=dataset, source=source, split_params=split_params, data_as_of=data_as_of)
@@ -60,16 +69,22 @@ def training_pipeline(
         hyperparameters=hyperparameters,
         card_template=config.MODEL_CARD_TEMPLATE,
     )
-    return TrainingOutputs(model=published, metrics=scored.metrics, report=scored.report)
+    # The published directory is what is gated and promoted: a registry version carries its card and full manifest.
+    decision = gate_and_promote(
+        model=published, test=parts.test, predictions=predictions, metrics=scored.metrics, registry=registry, criteria=gate
+    )
+    return TrainingOutputs(model=published, metrics=scored.metrics, decision=decision, report=scored.report)
 
 
 #: The default launch plan: the workflow's own defaults, launched by hand from the console or CLI.
 training_pipeline_lp = LaunchPlan.get_or_create(training_pipeline)
 
-#: Retrains every night. Every input has a default; the kickoff time becomes data_as_of, so each
-#: night is its own run that re-reads the source rather than reusing yesterday's cached ingest.
+#: Retrains, gates and promotes every night. Every input has a default; the kickoff time becomes data_as_of, so each
+#: night is its own run that re-reads the source rather than reusing yesterday's cached ingest. Its registry is
+#: an object store: a pod's local files vanish with it.
 nightly_training_lp = LaunchPlan.get_or_create(
     training_pipeline,
     name="training_pipeline_nightly",
+    default_inputs={"registry": config.NIGHTLY_MODEL_REGISTRY},
     schedule=CronSchedule(schedule=config.NIGHTLY_CRON, kickoff_time_input_arg="data_as_of"),
 )

@@ -9,11 +9,14 @@ from flytekit import CronSchedule, LaunchPlan, workflow
 from flytekit.types.directory import FlyteDirectory
 
 from flyte.core.dataset import DatasetSpec, pima_spec
+from flyte.core.gate import GateDecision
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.score import Metrics
 from flyte.core.search import SearchSpace, TrialResult
 from flyte.core.split import SplitParams
 from flyte.workflows import config
+from flyte.workflows.gate_tasks import GateCriteria
+from flyte.workflows.promotion import gate_and_promote
 from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, predict, publish, score, split
 from flyte.workflows.training import UNVERSIONED
 from flyte.workflows.tuning_tasks import map_trials, sample, select_best
@@ -24,6 +27,7 @@ class TuningOutputs(NamedTuple):
     cv_results: list[TrialResult]
     model: FlyteDirectory
     metrics: Metrics
+    decision: GateDecision
     report: HTMLFile
     trials_report: HTMLFile
 
@@ -35,14 +39,17 @@ def tuning_pipeline(
     hyperparameters: Hyperparameters = Hyperparameters(),
     search: SearchSpace = SearchSpace(),
     data_as_of: datetime = UNVERSIONED,
+    registry: str = config.MODEL_REGISTRY,
+    gate: GateCriteria = GateCriteria(),
 ) -> TuningOutputs:
     """Ingest and split as training_pipeline does, search hyperparameters by cross-validation on the train and
-    validation rows, refit the best on train (early-stopped on validation), then predict, score and publish as training does.
+    validation rows, refit the best on train (early-stopped on validation), then predict, score, publish and gate as training does.
 
     dataset, split_params, data_as_of: as in training_pipeline.
     hyperparameters: the base: every setting the search does not vary (max_rounds, seed, ...), and trial 0
         when ``search.include_base``.
     search: where each tunable hyperparameter is searched, the trial count, the seed and the folds.
+    registry, gate: as in training_pipeline: the tuned model is promoted only if it passes the same gate.
     """
     source = fingerprint(dataset=dataset)
     ingested = ingest(dataset=dataset, source=source, split_params=split_params, data_as_of=data_as_of)
@@ -62,9 +69,12 @@ def tuning_pipeline(
         model=model, test=parts.test, predictions=predictions, metrics=scored.metrics, profile=ingested.profile,
         dataset=dataset, split_params=split_params, hyperparameters=chosen.best, card_template=config.MODEL_CARD_TEMPLATE,
     )  # fmt: skip
+    decision = gate_and_promote(
+        model=published, test=parts.test, predictions=predictions, metrics=scored.metrics, registry=registry, criteria=gate
+    )
     return TuningOutputs(
         best_hyperparameters=chosen.best, cv_results=chosen.cv_results, model=published, metrics=scored.metrics,
-        report=scored.report, trials_report=chosen.report,
+        decision=decision, report=scored.report, trials_report=chosen.report,
     )  # fmt: skip
 
 
@@ -76,5 +86,6 @@ tuning_pipeline_lp = LaunchPlan.get_or_create(tuning_pipeline)
 nightly_tuning_lp = LaunchPlan.get_or_create(
     tuning_pipeline,
     name="tuning_pipeline_nightly",
+    default_inputs={"registry": config.NIGHTLY_MODEL_REGISTRY},
     schedule=CronSchedule(schedule=config.TUNING_NIGHTLY_CRON, kickoff_time_input_arg="data_as_of"),
 )

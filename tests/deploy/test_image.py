@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 
 from flyte.core.score import Metrics
 from tests.deploy.lockfile import expected_set, read_lock
-from tests.flyte_package import REPO, WORKFLOW, metrics_from, package, run_as_pods
+from tests.flyte_package import REPO, WORKFLOW, metrics_from, package, run_as_pods, string_literal
 
 pytestmark = pytest.mark.docker
 
@@ -128,7 +128,11 @@ def test_every_task_runs_in_the_image_as_a_pod(image, tmp_path, cli_default_run)
     """The pod contract again, inside the container: the final metrics equal the laptop's `pyflyte run`."""
     tmp_path.chmod(0o777)
     pkg = package(image, tmp_path)
-    outputs = run_as_pods(pkg, WORKFLOW, WORKFLOW, tmp_path, docker_executor(image, tmp_path))
+    registry = tmp_path / "registry"  # writable by the image's non-root user, and never the repo's
+    registry.mkdir()
+    registry.chmod(0o777)
+    inputs = {"registry": string_literal(str(registry))}
+    outputs = run_as_pods(pkg, WORKFLOW, WORKFLOW, tmp_path, docker_executor(image, tmp_path), inputs=inputs)
     metrics: Metrics = metrics_from(outputs)
     for name, value in cli_default_run.metrics.items():
         assert getattr(metrics, name) == value, name

@@ -88,8 +88,9 @@ def test_pyflyte_route_registers_at_the_image_version_and_activates_the_launch_p
         "--dry-run",
     ):
         assert part in line
-    # 16 tasks (7 training, 5 batch, 3 search + its map task), 3 workflows, 6 launch plans; serialized, nothing sent
-    assert "Successfully registered 25 entities" in proc.stderr
+    # 20 tasks (7 training, 5 batch, 3 search + its map task, 4 gate), 4 workflows (training, batch, tuning, the gate
+    # sub-workflow), 7 launch plans (the sub-workflow's default too); serialized by pyflyte, nothing sent
+    assert "Successfully registered 31 entities" in proc.stderr
     assert not commands(proc.stderr, "flytectl")
 
 
@@ -97,7 +98,7 @@ def test_flytectl_route_packages_then_registers_with_the_schedule_enabled(tmp_pa
     proc = register(tmp_path, "--flytectl", "--version", "3f2c1ab")
     [package] = commands(proc.stderr, "pyflyte")
     assert " package " in package and "--image localhost:30000/flyte-xgboost:3f2c1ab" in package
-    assert "Successfully packaged 25 flyte objects" in proc.stderr
+    assert "Successfully packaged 31 flyte objects" in proc.stderr
     [line] = commands(proc.stderr, "flytectl")
     assert line.split("--config ")[1].split()[0] == str(REPO / "flytectl.yaml")
     assert " register files " in line and "--version 3f2c1ab" in line

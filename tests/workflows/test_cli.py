@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from flyte.core.registry import Registry
 from tests.data_factory import write_mixed_csv
 from tests.flyte_package import BIN, REPO, clean_env, pyflyte_run
 
@@ -26,6 +27,11 @@ def test_second_run_is_served_from_the_cache(cli_default_run, cli_home):
     assert again.model == cli_default_run.model
     assert again.report == cli_default_run.report
     assert again.metrics == cli_default_run.metrics
+    # The first run promoted into its registry (a temp directory, never the repo); the second, the same model,
+    # found it already the champion: one version, the pointer unchanged.
+    assert "promote=True" in cli_default_run.stdout and "already the champion" in again.stdout
+    registry = Registry(str(cli_home / "registry"))
+    assert len(registry.versions()) == 1 and registry.champion().version == registry.versions()[0]
 
 
 def test_another_csv_from_the_command_line(tmp_path):

@@ -7,7 +7,7 @@ from flytekit import FlyteContextManager
 from flytekit.core.type_engine import TypeEngine
 
 from flyte.core.dataset import DatasetSpec
-from tests.flyte_package import WORKFLOW, local_executor, package, run_as_pods
+from tests.flyte_package import WORKFLOW, local_executor, package, run_as_pods, string_literal
 
 HOSTILE_FEATURE = "<img src=x onerror=alert(1)>"
 HOSTILE_CATEGORY_COLUMN = "<script>alert(2)</script>"
@@ -31,9 +31,11 @@ def test_no_deck_holds_a_raw_tag_from_the_data(tmp_path):
     pkg = package("localhost:30000/flyte-xgboost:deck", tmp_path)
     ctx = FlyteContextManager.current_context()
     literal = TypeEngine.to_literal(ctx, spec, DatasetSpec, TypeEngine.to_literal_type(DatasetSpec)).to_flyte_idl()
-    run_as_pods(pkg, WORKFLOW, WORKFLOW, tmp_path, local_executor(tmp_path), inputs={"dataset": literal})
+    inputs = {"dataset": literal, "registry": string_literal(str(tmp_path / "registry"))}
+    run_as_pods(pkg, WORKFLOW, WORKFLOW, tmp_path, local_executor(tmp_path), inputs=inputs)
     decks = sorted(tmp_path.glob("pods/**/deck.html"))
     assert decks, "the score task publishes its report as a Deck"
+    assert any("<h1>Quality gate</h1>" in d.read_text() for d in decks), "the judge task publishes the gate's Deck"
     for deck in decks:
         html = deck.read_text()
         # flytekit's own page frame carries a tab-switching script; nothing from the data may add a tag.

@@ -44,14 +44,18 @@ BATCH_TASKS = [f"flyte.workflows.batch_tasks.{t}" for t in ("model_fingerprint",
 BATCH_WORKFLOW, BATCH_NIGHTLY = "flyte.workflows.batch_prediction.batch_predict", "batch_predict_nightly"
 TUNING_TASKS = ["flyte.workflows.tuning_tasks." + t for t in ("sample", "cross_validate_trial", "select_best")]
 TUNING_WORKFLOW, TUNING_NIGHTLY = "flyte.workflows.tuning.tuning_pipeline", "tuning_pipeline_nightly"
+GATE_TASKS = ["flyte.workflows.gate_tasks." + t for t in ("champion_fingerprint", "judge", "promote", "keep_champion")]
+GATE_WORKFLOW = "flyte.workflows.promotion.gate_and_promote"
 
 
 def test_package_holds_every_entity(pkg):
     mapped = [t for t in pkg.tasks if t.endswith("-arraynode")]
     assert len(mapped) == 1 and mapped[0].startswith("flyte.workflows.tuning_tasks.map_cross_validate_trial_")
-    assert sorted(pkg.tasks) == sorted([PREFIX + t for t in TASKS + UNCACHED] + BATCH_TASKS + TUNING_TASKS + mapped)
-    assert sorted(pkg.workflows) == sorted([WORKFLOW, BATCH_WORKFLOW, TUNING_WORKFLOW])
-    assert sorted(pkg.launch_plans) == sorted([WORKFLOW, NIGHTLY, BATCH_WORKFLOW, BATCH_NIGHTLY, TUNING_WORKFLOW, TUNING_NIGHTLY])
+    assert sorted(pkg.tasks) == sorted([PREFIX + t for t in TASKS + UNCACHED] + BATCH_TASKS + TUNING_TASKS + mapped + GATE_TASKS)
+    assert sorted(pkg.workflows) == sorted([WORKFLOW, BATCH_WORKFLOW, TUNING_WORKFLOW, GATE_WORKFLOW])
+    assert sorted(pkg.launch_plans) == sorted(
+        [WORKFLOW, NIGHTLY, BATCH_WORKFLOW, BATCH_NIGHTLY, TUNING_WORKFLOW, TUNING_NIGHTLY, GATE_WORKFLOW]
+    )
 
 
 @pytest.mark.parametrize("name", TASKS)
@@ -123,8 +127,11 @@ def test_workflow_wires_the_six_tasks(pkg):
     template = pkg.workflows[WORKFLOW].template
     used = sorted(n.task_node.reference_id.name for n in template.nodes if n.HasField("task_node"))
     assert used == sorted(PREFIX + t for t in TASKS + UNCACHED)
-    assert sorted(template.interface.outputs.variables) == ["metrics", "model", "report"]
-    assert sorted(template.interface.inputs.variables) == ["data_as_of", "dataset", "hyperparameters", "split_params"]
+    assert sorted(template.interface.outputs.variables) == ["decision", "metrics", "model", "report"]
+    inputs = ["data_as_of", "dataset", "gate", "hyperparameters", "registry", "split_params"]
+    assert sorted(template.interface.inputs.variables) == inputs
+    gated = [n for n in template.nodes if n.HasField("workflow_node")]
+    assert [n.workflow_node.sub_workflow_ref.name for n in gated] == [GATE_WORKFLOW]
 
 
 def test_nightly_launch_plan_schedule_and_bound_inputs(pkg):
@@ -135,8 +142,11 @@ def test_nightly_launch_plan_schedule_and_bound_inputs(pkg):
     assert lp.spec.workflow_id.name == WORKFLOW
     parameters = lp.spec.default_inputs.parameters
     unbound = [name for name, p in parameters.items() if p.required or not p.HasField("default")]
-    assert sorted(parameters) == ["data_as_of", "dataset", "hyperparameters", "split_params"]
+    assert sorted(parameters) == ["data_as_of", "dataset", "gate", "hyperparameters", "registry", "split_params"]
     assert unbound == [], f"a scheduled run cannot supply {unbound}"
+    # A pod's files vanish with it: the nightly promotes into the object store, not the local default.
+    assert parameters["registry"].default.scalar.primitive.string_value == config.NIGHTLY_MODEL_REGISTRY
+    assert config.NIGHTLY_MODEL_REGISTRY.startswith("s3://")
 
 
 def test_default_launch_plan_has_no_schedule(pkg):

@@ -82,8 +82,8 @@ def test_the_trials_are_never_bound_to_the_test_part(pkg):
 
 def test_workflow_outputs_and_inputs(pkg):
     template = pkg.workflows[WORKFLOW].template
-    assert sorted(template.interface.outputs.variables) == ["best_hyperparameters", "cv_results", "metrics", "model", "report", "trials_report"]
-    assert sorted(template.interface.inputs.variables) == ["data_as_of", "dataset", "hyperparameters", "search", "split_params"]
+    assert sorted(template.interface.outputs.variables) == ["best_hyperparameters", "cv_results", "decision", "metrics", "model", "report", "trials_report"]
+    assert sorted(template.interface.inputs.variables) == ["data_as_of", "dataset", "gate", "hyperparameters", "registry", "search", "split_params"]
 
 
 def test_launch_plans(pkg):
@@ -117,6 +117,7 @@ def test_pod_contract_runs_the_tuning_path_on_a_tiny_search(pkg, tmp_path):
     inputs = {
         "search": literal(SearchSpace(trials=3, folds=3), SearchSpace),
         "hyperparameters": literal(Hyperparameters(max_rounds=60, early_stopping_rounds=10, learning_rate=0.3), Hyperparameters),
+        "registry": literal(str(tmp_path / "registry"), str),  # never the nightly's object store
     }
     outputs = run_as_pods(pkg, WORKFLOW, NIGHTLY, tmp_path, local_executor(tmp_path), inputs=inputs)
     node_id = array_node(pkg).id

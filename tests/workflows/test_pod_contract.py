@@ -15,7 +15,7 @@ from flyte.core.ingest import DatasetSpec
 from flyte.core.split import SplitParams
 from flyte.workflows import config
 from tests.data_factory import write_mixed_csv
-from tests.flyte_package import WORKFLOW, local_executor, metrics_from, package, run_as_pods, run_task_pod
+from tests.flyte_package import WORKFLOW, local_executor, metrics_from, package, run_as_pods, run_task_pod, string_literal
 from tests.http_servers import Routes, answering_server
 
 INGEST = "flyte.workflows.tasks.ingest"
@@ -30,7 +30,8 @@ def pkg(tmp_path_factory):
 @pytest.fixture(scope="module")
 def pod_outputs(tmp_path_factory, pkg):
     workdir = tmp_path_factory.mktemp("pods")
-    return run_as_pods(pkg, WORKFLOW, WORKFLOW, workdir, local_executor(workdir)), workdir
+    inputs = {"registry": string_literal(str(workdir / "registry"))}  # never the repo's
+    return run_as_pods(pkg, WORKFLOW, WORKFLOW, workdir, local_executor(workdir), inputs=inputs), workdir
 
 
 def ingest_inputs(spec: DatasetSpec) -> literals_pb2.LiteralMap:
@@ -84,7 +85,9 @@ def test_pods_produce_the_same_metrics_as_pyflyte_run(pod_outputs, cli_default_r
 def test_every_pod_wrote_outputs_and_no_errors(pod_outputs):
     _, workdir = pod_outputs
     nodes = sorted(p.name for p in (workdir / "pods").iterdir())
-    assert len(nodes) == 7  # fingerprint, then the five stages, then publish
+    # fingerprint, the five stages, publish, then the gate sub-workflow (n7): champion_fingerprint, judge, and the
+    # branch taken: promote, as the empty registry has no champion (n2-n0; keep_champion would be n2-n1).
+    assert nodes == ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7-n0", "n7-n1", "n7-n2-n0"]
     for node in nodes:
         out = workdir / "pods" / node / "out"
         assert (out / "outputs.pb").is_file() and not (out / "error.pb").exists()

@@ -27,10 +27,16 @@ CORE_CALLS = (
 )
 
 
+@pytest.fixture
+def registry(tmp_path) -> str:
+    """A model registry of the test's own: a run never promotes into the repo."""
+    return str(tmp_path / "registry")
+
+
 @pytest.fixture(scope="module")
-def default_run():
-    """One run of the workflow with every default: the bundled Pima data."""
-    return training_pipeline()
+def default_run(tmp_path_factory):
+    """One run of the workflow with every default but the registry: the bundled Pima data."""
+    return training_pipeline(registry=str(tmp_path_factory.mktemp("registry")))
 
 
 def test_default_run_beats_the_seed_example(default_run):
@@ -49,10 +55,10 @@ def test_default_run_outputs(default_run):
     assert "ROC curve" in Path(default_run.report.download()).read_text()
 
 
-def test_second_dataset_shape_end_to_end(mixed_csv):
+def test_second_dataset_shape_end_to_end(mixed_csv, registry):
     """String labels, categorical and missing features, three classes: the whole pipeline."""
     _, spec = mixed_csv
-    out = training_pipeline(dataset=spec, split_params=SplitParams(seed=3), hyperparameters=FAST)
+    out = training_pipeline(registry=registry, dataset=spec, split_params=SplitParams(seed=3), hyperparameters=FAST)
     assert out.metrics.labels == ["alpha", "beta", "gamma"] and out.metrics.average == "macro"
     assert len(out.metrics.confusion_matrix) == 3
     assert sum(map(sum, out.metrics.confusion_matrix)) == out.metrics.rows
@@ -70,13 +76,13 @@ def count_core_calls():
     return patches
 
 
-def test_second_run_is_served_from_the_local_cache(mixed_csv):
+def test_second_run_is_served_from_the_local_cache(mixed_csv, registry):
     _, spec = mixed_csv
     patches = count_core_calls()
     spies = {name: p.start() for name, p in patches.items()}
     try:
-        first = training_pipeline(dataset=spec, hyperparameters=FAST)
-        second = training_pipeline(dataset=spec, hyperparameters=FAST)
+        first = training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST)
+        second = training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST)
     finally:
         for p in patches.values():
             p.stop()
@@ -85,17 +91,17 @@ def test_second_run_is_served_from_the_local_cache(mixed_csv):
     assert second.model.path == first.model.path  # the cached output, not a new model
 
 
-def test_new_snapshot_time_rereads_data_but_reuses_downstream_results(mixed_csv):
+def test_new_snapshot_time_rereads_data_but_reuses_downstream_results(mixed_csv, registry):
     """A scheduled run re-reads its source; unchanged data hashes the same, so fit is not repeated."""
     path, spec = mixed_csv
     patches = count_core_calls()
     spies = {name: p.start() for name, p in patches.items()}
     try:
-        training_pipeline(dataset=spec, hyperparameters=FAST, data_as_of=datetime(2026, 1, 1, tzinfo=timezone.utc))
-        training_pipeline(dataset=spec, hyperparameters=FAST, data_as_of=datetime(2026, 1, 2, tzinfo=timezone.utc))
+        training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST, data_as_of=datetime(2026, 1, 1, tzinfo=timezone.utc))
+        training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST, data_as_of=datetime(2026, 1, 2, tzinfo=timezone.utc))
         assert spies["ingest_table"].call_count == 2 and spies["train_model"].call_count == 1
         path.write_text(path.read_text().replace("alpha", "beta", 5))  # the source changes overnight
-        training_pipeline(dataset=spec, hyperparameters=FAST, data_as_of=datetime(2026, 1, 3, tzinfo=timezone.utc))
+        training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST, data_as_of=datetime(2026, 1, 3, tzinfo=timezone.utc))
         assert spies["ingest_table"].call_count == 3 and spies["train_model"].call_count == 2
     finally:
         for p in patches.values():
@@ -108,22 +114,22 @@ def test_launch_plans_are_defined():
     assert nightly_training_lp.schedule.kickoff_time_input_arg == "data_as_of"
 
 
-def test_an_edited_file_retrains_and_the_same_bytes_elsewhere_hit_the_cache(mixed_csv, tmp_path):
+def test_an_edited_file_retrains_and_the_same_bytes_elsewhere_hit_the_cache(mixed_csv, registry, tmp_path):
     """Ingest's key is the source's fingerprint: an edit in place is read again with no flag, and a copy of the
     same bytes at another path is served from the cache at every step, ingest included."""
     path, spec = mixed_csv
     patches = count_core_calls()
     spies = {name: p.start() for name, p in patches.items()}
     try:
-        first = training_pipeline(dataset=spec, hyperparameters=FAST)
+        first = training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST)
         path.write_text(path.read_text().replace("alpha", "beta", 5))  # edited in place, same path
-        edited = training_pipeline(dataset=spec, hyperparameters=FAST)
+        edited = training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST)
         assert spies["ingest_table"].call_count == 2 and spies["train_model"].call_count == 2
         assert edited.metrics != first.metrics
         copy = tmp_path / "elsewhere" / "copy.csv"
         copy.parent.mkdir()
         copy.write_bytes(path.read_bytes())
-        moved = training_pipeline(dataset=dataclasses.replace(spec, source=str(copy)), hyperparameters=FAST)
+        moved = training_pipeline(registry=registry, dataset=dataclasses.replace(spec, source=str(copy)), hyperparameters=FAST)
         assert {name: spy.call_count for name, spy in spies.items()} == {
             "ingest_table": 2, "split_table": 2, "train_model": 2, "predict_table": 2, "evaluate": 2,
         }  # fmt: skip

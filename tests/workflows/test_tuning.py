@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from unittest import mock
 
+import pytest
 from flytekit.core.array_node_map_task import ArrayNodeMapTask
 
 from flyte.core import cross_validation
@@ -20,9 +21,15 @@ FAST = Hyperparameters(max_rounds=40, early_stopping_rounds=10, learning_rate=0.
 TINY = SearchSpace(trials=3, folds=3)
 
 
-def test_tiny_search_on_the_second_dataset_shape(mixed_csv):
+@pytest.fixture
+def registry(tmp_path) -> str:
+    """A model registry of the test's own: a run never promotes into the repo."""
+    return str(tmp_path / "registry")
+
+
+def test_tiny_search_on_the_second_dataset_shape(mixed_csv, registry):
     _, spec = mixed_csv
-    out = tuning_pipeline(dataset=spec, hyperparameters=FAST, search=TINY)
+    out = tuning_pipeline(registry=registry, dataset=spec, hyperparameters=FAST, search=TINY)
     assert [r.index for r in out.cv_results] == [0, 1, 2]
     assert [r.hyperparameters for r in out.cv_results] == [t.hyperparameters for t in sample_trials(TINY, FAST)]
     best = min(out.cv_results, key=lambda r: (r.mean_log_loss, r.index))
@@ -34,26 +41,26 @@ def test_tiny_search_on_the_second_dataset_shape(mixed_csv):
     assert "Hyperparameter search" in page and f"{best.index} ★" in page
 
 
-def test_a_rerun_with_more_trials_reuses_the_finished_ones(mixed_csv):
+def test_a_rerun_with_more_trials_reuses_the_finished_ones(mixed_csv, registry):
     _, spec = mixed_csv
     with mock.patch.object(cross_validation, "cross_validate", wraps=cross_validation.cross_validate) as spy:
-        first = tuning_pipeline(dataset=spec, hyperparameters=FAST, search=TINY)
+        first = tuning_pipeline(registry=registry, dataset=spec, hyperparameters=FAST, search=TINY)
         assert sorted(c.args[3].index for c in spy.call_args_list) == [0, 1, 2]
         spy.reset_mock()
-        more = tuning_pipeline(dataset=spec, hyperparameters=FAST, search=SearchSpace(trials=5, folds=3))
+        more = tuning_pipeline(registry=registry, dataset=spec, hyperparameters=FAST, search=SearchSpace(trials=5, folds=3))
         assert sorted(c.args[3].index for c in spy.call_args_list) == [3, 4]  # trials 0-2 came from the cache
         spy.reset_mock()
-        tuning_pipeline(dataset=spec, hyperparameters=FAST, search=SearchSpace(trials=5, folds=3))
+        tuning_pipeline(registry=registry, dataset=spec, hyperparameters=FAST, search=SearchSpace(trials=5, folds=3))
         assert spy.call_count == 0  # the whole run again: everything cached
     assert more.cv_results[:3] == first.cv_results
 
 
-def test_other_folds_are_other_trials(mixed_csv):
+def test_other_folds_are_other_trials(mixed_csv, registry):
     """The folds are part of each trial's key: changing them must not serve the old scores."""
     _, spec = mixed_csv
     with mock.patch.object(cross_validation, "cross_validate", wraps=cross_validation.cross_validate) as spy:
-        tuning_pipeline(dataset=spec, hyperparameters=FAST, search=SearchSpace(trials=2, folds=3))
-        tuning_pipeline(dataset=spec, hyperparameters=FAST, search=SearchSpace(trials=2, folds=4))
+        tuning_pipeline(registry=registry, dataset=spec, hyperparameters=FAST, search=SearchSpace(trials=2, folds=3))
+        tuning_pipeline(registry=registry, dataset=spec, hyperparameters=FAST, search=SearchSpace(trials=2, folds=4))
     assert spy.call_count == 4
 
 
@@ -85,7 +92,8 @@ def test_pyflyte_run_tiny_search_on_the_bundled_data(tmp_path):
     search = {"trials": 3, "folds": 3, "max_depth": {"low": 2, "high": 4, "integer": True}}
     proc = subprocess.run(
         [str(BIN / "pyflyte"), "run", "flyte/workflows/tuning.py", "tuning_pipeline", "--search", json.dumps(search),
-         "--hyperparameters", json.dumps({"max_rounds": 60, "early_stopping_rounds": 10})],
+         "--hyperparameters", json.dumps({"max_rounds": 60, "early_stopping_rounds": 10}),
+         "--registry", str(tmp_path / "registry")],
         cwd=REPO, env=clean_env(tmp_path), capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -93,6 +101,7 @@ def test_pyflyte_run_tiny_search_on_the_bundled_data(tmp_path):
     assert "best_hyperparameters=Hyperparameters(" in out and "cv_results=[TrialResult(index=0" in out
     assert out.count("TrialResult(") == 3 and "rows=254" in out  # the test part: 0.33 of 768 rows
     assert "max_rounds=60" in out
+    assert "decision=GateDecision(promote=True" in out and (tmp_path / "registry" / "champion.json").is_file()
 
 
 def test_pyflyte_run_refuses_a_bad_search_before_running(tmp_path):

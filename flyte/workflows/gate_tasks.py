@@ -1,0 +1,126 @@
+"""The quality gate's Flyte tasks: read the champion's identity, judge the challenger, promote it or keep the champion."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import NamedTuple
+
+from flytekit import Cache, Deck, FlyteContextManager, task
+from flytekit.types.directory import FlyteDirectory
+
+from flyte.core.errors import DataValidationError
+from flyte.core.gate import GateDecision, GateRules
+from flyte.core.registry import Registry
+from flyte.core.score import Metrics
+from flyte.core.validation import strict
+from flyte.workflows import config
+from flyte.workflows.artifacts import Table, local_model, local_table, use_cpus, workdir
+
+log = logging.getLogger(__name__)
+
+
+@strict
+@dataclass
+class GateCriteria(GateRules):
+    """The gate's settings for one run (see ``flyte.core.gate.GateRules`` for each field's meaning); every default is
+    a constant of flyte/workflows/config.py, so `--gate '{"min_accuracy": 0.8}'` overrides one and keeps the rest."""
+
+    min_accuracy: float = config.GATE_MIN_ACCURACY
+    min_roc_auc: float = config.GATE_MIN_ROC_AUC
+    max_log_loss: float = config.GATE_MAX_LOG_LOSS
+    alpha: float = config.GATE_ALPHA
+    bootstrap_replicates: int = config.GATE_BOOTSTRAP_REPLICATES
+    bootstrap_seed: int = config.GATE_BOOTSTRAP_SEED
+    require_better: bool = config.GATE_REQUIRE_BETTER
+    replace_incompatible: bool = config.GATE_REPLACE_INCOMPATIBLE
+
+
+class Judged(NamedTuple):
+    decision: GateDecision
+    #: decision.promote again, as a plain output: flytekit 1.16's conditions compare primitives only, and refuse
+    #: an attribute of a dataclass output ("Only primitive values can be used in comparison").
+    promote: bool
+
+
+def registry_at(location: str) -> Registry:
+    """The registry, refusing a relative local path inside a pod, where it would vanish with the pod."""
+    ctx = FlyteContextManager.current_context()
+    local_run = ctx.execution_state is None or ctx.execution_state.is_local_execution()
+    if not local_run and "://" not in location and not location.startswith("/"):
+        raise DataValidationError(
+            f"model registry {location!r} is a relative path inside a pod: it would be lost when the pod ends",
+            hint=f"pass --registry s3://bucket/prefix (the sandbox: {config.NIGHTLY_MODEL_REGISTRY})",
+        )
+    return Registry(location)
+
+
+@task(
+    # Never cached: the champion can change between two runs with the same inputs; this is what tells judge so.
+    retries=config.STAGE_RETRIES,
+    timeout=config.REGISTRY_TIMEOUT,
+    requests=config.LIGHT.requests,
+    limits=config.LIGHT.limits,
+)
+def champion_fingerprint(registry: str) -> str:
+    """The current champion as ``<version>@<manifest sha256>``, or "" when the registry has none (one small read)."""
+    identity = registry_at(registry).champion_identity()
+    log.info("registry %s: champion %s", registry, identity or "none")
+    return identity
+
+
+@task(
+    # Keyed on the champion's identity (an input), so a new champion is a cache miss, and the same pair a hit.
+    cache=Cache(version=config.JUDGE_CACHE_VERSION),
+    retries=config.STAGE_RETRIES,
+    timeout=config.LIGHT_TIMEOUT,
+    requests=config.LIGHT.requests,
+    limits=config.LIGHT.limits,
+    enable_deck=True,
+    deck_fields=(),
+)
+def judge(
+    model: FlyteDirectory, test: Table, predictions: Table, metrics: Metrics, registry: str, champion: str, criteria: GateCriteria
+) -> Judged:
+    """Floors on the challenger's metrics, then a paired comparison with ``champion`` on the same test rows."""
+    from flyte.core.gate import judge as judge_challenger
+
+    use_cpus(config.LIGHT)
+    registry_at(registry)
+    result = judge_challenger(
+        local_model(model), local_table(test), local_table(predictions), metrics, registry, champion, criteria,
+        scratch=workdir(), n_threads=config.LIGHT.cpus, bootstrap_budget=config.GATE_BOOTSTRAP_BUDGET,
+    )  # fmt: skip
+    Deck("Quality gate", result.html)
+    return Judged(decision=result.decision, promote=result.decision.promote)
+
+
+@task(
+    # Not cached: it writes to the registry. Idempotent all the same: the same model twice makes one version.
+    retries=config.STAGE_RETRIES,
+    timeout=config.REGISTRY_TIMEOUT,
+    requests=config.LIGHT.requests,
+    limits=config.LIGHT.limits,
+)
+def promote(model: FlyteDirectory, registry: str, decision: GateDecision) -> GateDecision:
+    """Store the model as a new version and make it the champion, if the champion is still the one judged against."""
+    pointer = registry_at(registry).promote(
+        local_model(model), decision.reasons, datetime.now(timezone.utc), expected_champion=decision.champion
+    )
+    log.info("promoted %s in %s", pointer.version, registry)
+    return dataclasses.replace(decision, promoted_version=pointer.version)
+
+
+@task(
+    cache=Cache(version=config.KEEP_CACHE_VERSION),
+    retries=config.STAGE_RETRIES,
+    timeout=config.LIGHT_TIMEOUT,
+    requests=config.LIGHT.requests,
+    limits=config.LIGHT.limits,
+)
+def keep_champion(decision: GateDecision) -> GateDecision:
+    """The branch that promotes nothing: the decision, unchanged, as the sub-workflow's output."""
+    log.info("gate: not promoted: %s", "; ".join(decision.reasons))
+    return decision

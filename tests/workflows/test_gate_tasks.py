@@ -1,0 +1,91 @@
+"""The gate through its tasks on the bundled Pima data: refuse a worse model, promote a better one, cache on the champion."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from flyte.core import gate
+from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.registry import Registry
+from flyte.workflows.gate_tasks import GateCriteria
+from flyte.workflows.training import training_pipeline
+
+#: One boosting round at a small learning rate: every probability stays near the base rate, so it predicts the
+#: majority class for almost every row. A deliberately worse model, but one whose ROC AUC is not nothing.
+WEAK = Hyperparameters(max_rounds=1, early_stopping_rounds=1, learning_rate=0.05)
+#: Floors low enough that only the comparison with the champion can refuse the weak model.
+NO_FLOORS = GateCriteria(min_accuracy=0.0, min_roc_auc=0.0, max_log_loss=10.0)
+
+
+def run(registry, hyperparameters=Hyperparameters(), gate_criteria=GateCriteria()):
+    return training_pipeline(registry=registry, hyperparameters=hyperparameters, gate=gate_criteria)
+
+
+def test_the_floors_refuse_a_weak_first_model(tmp_path):
+    out = run(str(tmp_path / "r"), WEAK)
+    assert not out.decision.promote
+    assert any(r.startswith("accuracy") and "fails the floor" in r for r in out.decision.reasons)
+    assert Registry(str(tmp_path / "r")).versions() == []  # the keep branch ran: nothing written
+
+
+def test_a_worse_challenger_is_refused_and_the_champion_kept(tmp_path):
+    location = str(tmp_path / "r")
+    champion = run(location)
+    assert champion.decision.promote and champion.decision.promoted_version
+    worse = run(location, WEAK, NO_FLOORS)
+    c = worse.decision.comparison
+    assert not worse.decision.promote and c.compared and c.rows == 254
+    assert c.champion_only > c.challenger_only and c.mcnemar_p < 0.05
+    assert any("significantly worse" in r for r in worse.decision.reasons)
+    registry = Registry(location)
+    assert registry.versions() == [champion.decision.promoted_version]
+    assert registry.champion().version == champion.decision.promoted_version
+
+
+def test_a_better_challenger_is_promoted_and_every_version_kept(tmp_path):
+    location = str(tmp_path / "r")
+    weak = run(location, WEAK, NO_FLOORS)  # no champion: the (absent) floors alone decide
+    assert weak.decision.promote
+    better = run(location, gate_criteria=GateCriteria(require_better=True))
+    c = better.decision.comparison
+    assert better.decision.promote, better.decision.reasons
+    assert c.challenger_only > c.champion_only and c.mcnemar_p < 0.05 and c.accuracy_ci_low > 0
+    assert better.decision.champion_version == weak.decision.promoted_version
+    registry = Registry(location)
+    assert registry.versions() == sorted([weak.decision.promoted_version, better.decision.promoted_version])
+    assert registry.champion().version == better.decision.promoted_version
+
+
+def test_an_incompatible_champion_is_a_reason_not_a_crash(tmp_path, mixed_csv):
+    location = str(tmp_path / "r")
+    _, spec = mixed_csv
+    assert training_pipeline(registry=location, dataset=spec).decision.promote  # a champion for another target
+    refused = run(location)
+    assert not refused.decision.promote
+    assert "cannot be compared on these test rows: the champion predicts 'label', the challenger 'class'" in refused.decision.reasons[0]
+    replaced = run(location, gate_criteria=GateCriteria(replace_incompatible=True))
+    assert replaced.decision.promote and len(Registry(location).versions()) == 2
+
+
+def test_judge_is_cached_per_champion(tmp_path):
+    """Same inputs, new champion: judge runs again; same inputs, same champion: served from the cache."""
+    location = str(tmp_path / "r")
+    with mock.patch("flyte.core.gate.judge", wraps=gate.judge) as spy:
+        first = run(location)
+        assert spy.call_count == 1 and first.decision.promote
+        second = run(location)  # the champion is now this very model
+        assert spy.call_count == 2
+        assert not second.decision.promote and "already the champion" in second.decision.reasons[0]
+        run(location)
+        assert spy.call_count == 2
+    assert len(Registry(location).versions()) == 1
+
+
+def test_gate_criteria_are_strict():
+    from flyte.core.errors import DataValidationError
+
+    with pytest.raises(DataValidationError, match="unknown key 'min_acuracy'; did you mean 'min_accuracy'"):
+        GateCriteria.from_json('{"min_acuracy": 0.8}')
+    assert GateCriteria.from_json('{"min_accuracy": 0.8}') == GateCriteria(min_accuracy=0.8)
