@@ -92,3 +92,31 @@ ALLOWED_SOURCE_HOSTS: tuple[str, ...] = ()
 
 #: The nightly launch plan's schedule: 02:00 every day in the scheduler's time zone (standard five-field cron; README).
 NIGHTLY_CRON = "0 2 * * *"
+
+# --- Distributed fit on Dask (issue 9; flyte/workflows/distributed_tasks.py) -------------------------------------
+# The fit_distributed task runs as a DaskJob: the Flyte Dask plugin asks the Dask Kubernetes operator for a job-runner
+# pod (the task's own requests and limits: DASK_DRIVER), a scheduler pod and DASK_WORKERS worker pods. The driver only
+# coordinates (reads Parquet footers, receives the booster, writes the model directory), so it is light; the rows live
+# on the workers. Flyte starts each worker as `dask-worker --nthreads <cpu limit> --memory-limit <memory limit>`, so
+# DASK_WORKER's limits are each worker's threads and the memory at which Dask pauses (80%) and restarts (95%) it.
+# Sized so the whole DaskJob schedules on the small sandbox of the presets above (a 2-cpu, 4 GiB VM with ~350m cpu
+# taken): requests sum to 1.5 cpu and 2.5 GiB. Per worker, `make bench-dask` measured at most 0.9 GiB peak RSS at
+# 10M rows x 8 features with 2 workers (README, "Distributed training on Dask"), under DASK_WORKER's 2 GiB limit.
+DASK_FIT_CACHE_VERSION = derived(
+    "1.0", "flyte.core.distributed_fit", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed_tasks"
+)
+DASK_DRIVER = preset(request_cpu="250m", request_mib=512, limit_cpus=2, limit_mib=2048)
+DASK_SCHEDULER = preset(request_cpu="250m", request_mib=512, limit_cpus=1, limit_mib=1024)
+DASK_WORKER = preset(request_cpu="500m", request_mib=768, limit_cpus=1, limit_mib=2048)
+DASK_WORKERS = 2
+# With no scheduler address in the environment (a local run, or a pod without the plugin) the driver starts a
+# LocalCluster inside its own limits: DASK_LOCAL_WORKERS processes (at most the driver's cpus) of one thread each,
+# sharing the driver's memory limit less what the driver process itself holds.
+DASK_LOCAL_WORKERS = 2
+DASK_LOCAL_DRIVER_RESERVE_MIB = 512
+#: Seconds to wait for the plugin's scheduler to accept the connection (its pod may still be starting).
+DASK_CONNECT_TIMEOUT_S = 300
+#: Seconds to wait for all DASK_WORKERS workers to join: worker pods pull the image and may queue for a node. Training
+#: with fewer would put every partition on the first worker to arrive, past its memory limit.
+DASK_WORKER_WAIT_TIMEOUT_S = 900
+DASK_FIT_TIMEOUT = timedelta(hours=2)
