@@ -55,13 +55,22 @@ def train_distributed(
     frames = {
         name: _read(dd, table, columns, storage_options) for name, table in (("train", train), ("validation", validation))
     }
-    categories = _categories(frames["train"], list(profile.categorical_columns))
+    categorical = list(profile.categorical_columns)
+    seen = {
+        "train": _distinct(frames["train"], [*categorical, profile.target]),
+        "validation": _distinct(frames["validation"], [profile.target]),
+    }
+    code_of = {text: i for i, text in enumerate(profile.labels)}
+    for name, table in (("train", train), ("validation", validation)):
+        # Checked here, on the driver, so a bad label is one clear error, not a failed task deep inside XGBoost.
+        _check_labels(seen[name][profile.target], profile.label_kind, code_of, f"{table}: target column {profile.target!r}")
+    # Each categorical column's distinct training values, sorted, as fit._categories lists them.
+    categories = {c: sorted(str(v) for v in seen["train"][c][0]) for c in categorical}
     labels = [lbl.typed(text, profile.label_kind) for text in profile.labels]
     schema = ModelSchema(
         target=profile.target, features=list(profile.feature_columns), categories=categories,
         labels=labels, label_kind=profile.label_kind, xgboost_version=xgb.__version__,
     )  # fmt: skip
-    code_of = {text: i for i, text in enumerate(profile.labels)}
     workers = len(client.scheduler_info(n_workers=-1)["workers"])
     log.info(
         "distributed fit: %d train and %d validation partitions x %d features on %d Dask workers",
@@ -112,23 +121,28 @@ def _read(dd, table: Path | str, columns: list[str], storage_options: dict | Non
     return frame
 
 
-def _categories(frame, columns: list[str]) -> dict[str, list[str]]:
-    """Each categorical column's distinct training values, sorted, as ``fit`` lists them: computed on the
-    workers (each partition's distinct values, then their union), so only the few distinct values travel."""
-    if not columns:
-        return {}
-    distinct = frame[columns].map_partitions(_distinct, columns, meta=(None, object)).compute()
-    seen: dict[str, set] = {c: set() for c in columns}
-    for part in distinct:
-        for c in columns:
-            seen[c].update(part[c])
-    return {c: sorted(seen[c]) for c in columns}
+def _distinct(frame, columns: list[str]) -> dict[str, tuple[set, int]]:
+    """Each column's distinct non-missing values and its count of missing ones, computed on the workers (per
+    partition, then their union), so only the few distinct values travel to the driver."""
+    found: dict[str, tuple[set, int]] = {c: (set(), 0) for c in columns}
+    for part in frame[columns].map_partitions(_partition_distinct, columns, meta=(None, object)).compute():
+        for c, (values, missing) in part.items():
+            found[c] = (found[c][0] | set(values), found[c][1] + missing)
+    return found
 
 
-def _distinct(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """One partition's distinct non-missing values per column, as one object (a one-row series of a dict)."""
-    found = {c: [str(v) for v in frame[c].dropna().unique()] for c in columns}
-    return pd.Series([found], dtype=object)
+def _partition_distinct(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Runs on a worker: one partition's distinct values and missing count per column, as a one-row series."""
+    summary = {c: (list(frame[c].dropna().unique()), int(frame[c].isna().sum())) for c in columns}
+    return pd.Series([summary], dtype=object)
+
+
+def _check_labels(seen: tuple[set, int], kind: str, code_of: dict[str, int], where: str) -> None:
+    """Refuse missing labels and labels outside the profile, as ``labels.codes`` does in the single-pod fit."""
+    values, missing = seen
+    if missing:
+        raise DataValidationError(f"{where}: {missing} missing label(s)")
+    lbl.codes(pa.array(sorted(values, key=lbl.sort_key)), kind, code_of, where=where)
 
 
 def _typed(frame, schema: ModelSchema, code_of: dict[str, int], part: str):
