@@ -39,10 +39,16 @@ def pkg(tmp_path_factory):
     return package(IMAGE, tmp_path_factory.mktemp("package"))
 
 
+# The distributed training workflow (issue 9; tests/workflows/test_package_distributed.py checks them).
+DASK_TASK = "flyte.workflows.distributed_tasks.fit_distributed"
+DASK_WORKFLOW = "flyte.workflows.training_distributed.training_pipeline_distributed"
+DASK_NIGHTLY = "training_pipeline_distributed_nightly"
+
+
 def test_package_holds_every_entity(pkg):
-    assert sorted(pkg.tasks) == sorted(PREFIX + t for t in TASKS + UNCACHED)
-    assert sorted(pkg.workflows) == [WORKFLOW]
-    assert sorted(pkg.launch_plans) == sorted([WORKFLOW, NIGHTLY])
+    assert sorted(pkg.tasks) == sorted([*(PREFIX + t for t in TASKS + UNCACHED), DASK_TASK])
+    assert sorted(pkg.workflows) == sorted([WORKFLOW, DASK_WORKFLOW])
+    assert sorted(pkg.launch_plans) == sorted([WORKFLOW, NIGHTLY, DASK_WORKFLOW, DASK_NIGHTLY])
 
 
 @pytest.mark.parametrize("name", TASKS)
