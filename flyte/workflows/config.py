@@ -100,8 +100,8 @@ NIGHTLY_CRON = "0 2 * * *"
 # on the workers. Flyte starts each worker as `dask-worker --nthreads <cpu limit> --memory-limit <memory limit>`, so
 # DASK_WORKER's limits are each worker's threads and the memory at which Dask pauses (80%) and restarts (95%) it.
 # Sized so the whole DaskJob schedules on the small sandbox of the presets above (a 2-cpu, 4 GiB VM with ~350m cpu
-# taken): requests sum to 1.5 cpu and 2.5 GiB. Per worker, `make bench-dask` measured at most 0.9 GiB peak RSS at
-# 10M rows x 8 features with 2 workers (README, "Distributed training on Dask"), under DASK_WORKER's 2 GiB limit.
+# taken): requests sum to 1.5 cpu and 2.5 GiB. `make bench-dask` measured each worker's peak RSS with 2 workers (README,
+# "Distributed training on Dask": 414 MiB at 1M rows x 8 features), well under DASK_WORKER's 2 GiB limit.
 DASK_FIT_CACHE_VERSION = derived(
     "1.0", "flyte.core.distributed_fit", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed_tasks"
 )
