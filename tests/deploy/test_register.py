@@ -88,7 +88,9 @@ def test_pyflyte_route_registers_at_the_image_version_and_activates_the_launch_p
         "--dry-run",
     ):
         assert part in line
-    assert "Successfully registered 9 entities" in proc.stderr  # serialized by pyflyte, nothing sent
+    # 9 for training_pipeline (6 tasks, workflow, 2 launch plans) + 4 for training_pipeline_distributed (its fit task,
+    # workflow, 2 launch plans); serialized by pyflyte, nothing sent.
+    assert "Successfully registered 13 entities" in proc.stderr
     assert not commands(proc.stderr, "flytectl")
 
 
