@@ -98,7 +98,7 @@ def test_flytectl_route_packages_then_registers_with_the_schedule_enabled(tmp_pa
     proc = register(tmp_path, "--flytectl", "--version", "3f2c1ab")
     [package] = commands(proc.stderr, "pyflyte")
     assert " package " in package and "--image localhost:30000/flyte-xgboost:3f2c1ab" in package
-    assert "Successfully packaged 9 flyte objects" in proc.stderr
+    assert "Successfully packaged 13 flyte objects" in proc.stderr
     [line] = commands(proc.stderr, "flytectl")
     assert line.split("--config ")[1].split()[0] == str(REPO / "flytectl.yaml")
     assert " register files " in line and "--version 3f2c1ab" in line
