@@ -103,6 +103,13 @@ RUN groupadd --gid "${APP_UID}" "${APP_USER}" \
 
 COPY --from=deps /opt/venv /opt/venv
 
+# The Flyte Dask plugin (flytepropeller) starts the DaskJob's scheduler and worker pods from this image with the commands
+# `dask-scheduler` and `dask-worker --name ... --nthreads ... --memory-limit ...`; distributed 2026 ships only the `dask`
+# command (`dask scheduler`, `dask worker`, same options), so these two forward to it.
+RUN printf '#!/bin/sh\nexec /opt/venv/bin/dask scheduler "$@"\n' > /opt/venv/bin/dask-scheduler \
+ && printf '#!/bin/sh\nexec /opt/venv/bin/dask worker "$@"\n' > /opt/venv/bin/dask-worker \
+ && chmod 0755 /opt/venv/bin/dask-scheduler /opt/venv/bin/dask-worker
+
 WORKDIR ${APP_HOME}
 
 # The code last: editing it rebuilds only this layer. Owned by the runtime user because fast registration

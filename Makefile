@@ -74,3 +74,10 @@ bench-tuning: $(VENV)/.installed
 ## Not for CI: 100M rows (~7 GB CSV), every task as a pod, the fit pod held to 4 GiB (see benchmarks/large.py).
 bench-large: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.large --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-large.json" $(BENCH_ARGS)
+
+.PHONY: bench-dask
+
+## Benchmark the Dask fit (2 local one-thread workers) against the single-pod fit at 1M, 5M and 10M rows: time and
+## peak RSS per worker (benchmarks/distributed.py). JSON in $BENCH_DATA (default /tmp/flyte-bench); BENCH_ARGS="--rows 1000000".
+bench-dask: $(VENV)/.installed
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m benchmarks.distributed --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-dask.json" $(BENCH_ARGS)

@@ -10,10 +10,10 @@ The one register command. It
   1. builds the task image with ./docker_build_and_tag.sh and pushes it (default localhost:30000, the sandbox's
      registry), tagged with VERSION (default: the short git commit, <commit>-dirty-<digest> when the tree has
      changes; a dirty version gets a warning, as it names no commit);
-  2. registers flyte/workflows (tasks, the training_pipeline workflow and both launch plans) at the same VERSION,
-     pointing every task at that image, and activates training_pipeline_nightly, which starts its schedule
-     (pyflyte's --activate-launchplans activates both launch plans, flytectl's --enableSchedule the scheduled
-     one). By default with pyflyte:
+  2. registers flyte/workflows (every task, workflow and launch plan) at the same VERSION, pointing every task
+     at that image, and activates the launch plans (pyflyte's --activate-launchplans activates them all,
+     flytectl's --enableSchedule the scheduled ones), so training_pipeline_nightly and batch_predict_nightly
+     start their schedules. By default with pyflyte:
        pyflyte --config flyte.config register --project flytesnacks --domain development \
          --image REF --version VERSION --copy none --activate-launchplans flyte/workflows
      or, with --flytectl, by packaging with pyflyte and registering the package with flytectl:
@@ -23,6 +23,9 @@ The one register command. It
      --copy none (pyflyte package's default too): tasks run the code baked into the image, so an image tag and a
      Flyte version name one thing. --enableSchedule is flytectl's switch for the schedule: FlyteAdmin creates every
      launch plan inactive, and without it training_pipeline_nightly never runs.
+  3. deactivates the scheduled launch plans in config.PAUSED_SCHEDULES (tuning_pipeline_nightly,
+     training_pipeline_distributed_nightly: alternatives to the nightly training, not companions), with
+       pyflyte --config CONFIG launchplan --project P --domain D --deactivate NAME VERSION
 Progress goes to stderr; the last line on stdout is the image reference.
 
 Options:
@@ -142,6 +145,18 @@ else
     "${cmd[@]}" >&2 || die "flytectl register files failed (is the cluster in $config up? 'flytectl demo start' starts one)"
   fi
 fi
+
+# 3. Schedules that stay off: both routes activate every scheduled launch plan, but the alternatives of the nightly
+# training (tuned, distributed) must not run beside it; config.PAUSED_SCHEDULES names them (README, "Schedules").
+paused=$("$(dirname "$pyflyte")/python" -c 'from flyte.workflows.config import PAUSED_SCHEDULES; print(*PAUSED_SCHEDULES)') \
+  || die "cannot read PAUSED_SCHEDULES from flyte/workflows/config.py"
+for lp in $paused; do
+  cmd=("$pyflyte" --config "$config" launchplan --project "$project" --domain "$domain" --deactivate "$lp" "$version")
+  log "+ $(printf '%q ' "${cmd[@]}")"
+  if [ "$dry_run" = 0 ]; then
+    "${cmd[@]}" >&2 || die "could not deactivate $lp (activate or deactivate it by hand: pyflyte launchplan --help)"
+  fi
+done
 
 if [ "$dry_run" = 1 ]; then
   log "Dry run: nothing was built, pushed or registered."

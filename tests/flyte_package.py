@@ -76,14 +76,15 @@ class CliRun:
     report: Path
 
 
-def pyflyte_run(home: Path, *args: str) -> CliRun:
-    """`pyflyte run` in a fresh process with its own HOME (so its own local cache); parses what it prints.
+def pyflyte_run(home: Path, *args: str, run: list[str] = RUN) -> CliRun:
+    """`pyflyte run` (of ``run``: file and workflow) in a fresh process with its own HOME (so its own local cache);
+    parses what it prints.
 
     Unless ``args`` name one, the model registry is ``home/registry``: a test never promotes into the repo."""
     if "--registry" not in args:
         args = (*args, "--registry", str(home / "registry"))
     proc = subprocess.run(
-        [str(BIN / "pyflyte"), *RUN, *args], cwd=REPO, env=clean_env(home), capture_output=True, text=True, timeout=600
+        [str(BIN / "pyflyte"), *run, *args], cwd=REPO, env=clean_env(home), capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout

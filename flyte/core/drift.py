@@ -73,15 +73,25 @@ def build_reference(train: Path, features: list[str], categories: dict[str, list
     numeric = [f for f in features if f not in categories]
     rows = num_rows(train)
     edges = _numeric_edges(train, numeric, rows, seed) if numeric else {}
-    ref = Reference(rows=rows, features={
-        f: FeatureReference(kind="categorical", categories=list(categories[f])) if f in categories
-        else FeatureReference(kind="numeric", edges=edges[f]) for f in features
-    })  # fmt: skip
+    ref = empty_reference(rows, features, categories, edges)
     counter = DriftCounter(ref)
     for batch in iter_batches(train, columns=features):
         counter.add(batch)
-    for f in features:
-        ref.features[f].counts = counter.counts[f].tolist()
+    return counted(ref, counter.counts)
+
+
+def empty_reference(rows: int, features: list[str], categories: dict[str, list[str]], edges: dict[str, list[float]]) -> Reference:
+    """A reference with its bins (each categorical feature's categories, each numeric one's ``edges``) and no counts yet."""
+    return Reference(rows=rows, features={
+        f: FeatureReference(kind="categorical", categories=list(categories[f])) if f in categories
+        else FeatureReference(kind="numeric", edges=edges[f]) for f in features
+    })  # fmt: skip
+
+
+def counted(ref: Reference, counts: dict[str, np.ndarray]) -> Reference:
+    """``ref`` with each feature's per-bin row counts (a DriftCounter's, or several summed)."""
+    for f in ref.features:
+        ref.features[f].counts = [int(n) for n in counts[f]]
     return ref
 
 
@@ -94,16 +104,16 @@ def _numeric_edges(train: Path, numeric: list[str], rows: int, seed: int) -> dic
         for f in numeric:
             values = pc.cast(batch.column(f), pa.float64()).to_numpy(zero_copy_only=False)[keep]
             samples[f].append(values[~np.isnan(values)])
-    out = {}
-    for f in numeric:
-        values = np.concatenate(samples[f]) if samples[f] else np.empty(0)
-        if values.size == 0:
-            out[f] = []
-            continue
-        cuts = np.quantile(values, np.arange(1, NUMERIC_BINS) / NUMERIC_BINS, method="inverted_cdf")
-        # Edges at or past the maximum would leave the top bin empty by construction: drop them, and repeats.
-        out[f] = [float(v) for v in np.unique(cuts) if v < values.max()]
-    return out
+    return {f: edges_from_sample(np.concatenate(samples[f]) if samples[f] else np.empty(0)) for f in numeric}
+
+
+def edges_from_sample(values: np.ndarray) -> list[float]:
+    """About NUMERIC_BINS quantile bins' inner edges from a sample of a feature's non-missing values."""
+    if values.size == 0:
+        return []
+    cuts = np.quantile(values, np.arange(1, NUMERIC_BINS) / NUMERIC_BINS, method="inverted_cdf")
+    # Edges at or past the maximum would leave the top bin empty by construction: drop them, and repeats.
+    return [float(v) for v in np.unique(cuts) if v < values.max()]
 
 
 class DriftCounter:

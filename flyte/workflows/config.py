@@ -188,3 +188,39 @@ JUDGE_CACHE_VERSION = derived("1.0", "flyte.core.gate", XGBOOST, tasks_module=GA
 KEEP_CACHE_VERSION = derived("1.0", "flyte.core.gate", ARROW, tasks_module=GATE_TASKS)
 #: Reading the champion pointer is one small GET; writing a version is a few MB: minutes are plenty.
 REGISTRY_TIMEOUT = timedelta(minutes=10)
+
+# --- Distributed fit on Dask (issue 9; flyte/workflows/distributed_tasks.py) -------------------------------------
+# The fit_distributed task runs as a DaskJob: the Flyte Dask plugin asks the Dask Kubernetes operator for a job-runner
+# pod (the task's own requests and limits: DASK_DRIVER), a scheduler pod and DASK_WORKERS worker pods. The driver only
+# coordinates (reads Parquet footers, receives the booster, writes the model directory), so it is light; the rows live
+# on the workers. Flyte starts each worker as `dask-worker --nthreads <cpu limit> --memory-limit <memory limit>`, so
+# DASK_WORKER's limits are each worker's threads and the memory at which Dask pauses (80%) and restarts (95%) it.
+# Sized so the whole DaskJob schedules on the small sandbox of the presets above (a 2-cpu, 4 GiB VM with ~350m cpu
+# taken): requests sum to 1.5 cpu and 2.5 GiB. `make bench-dask` measured each worker's peak RSS with 2 workers (README,
+# "Distributed training on Dask": at most 561 MiB at 5M rows x 8 features), well under DASK_WORKER's 2 GiB limit.
+DASK_FIT_CACHE_VERSION = derived(
+    "1.0", "flyte.core.distributed_fit", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed_tasks"
+)
+DASK_DRIVER = preset(request_cpu="250m", request_mib=512, limit_cpus=2, limit_mib=2048)
+DASK_SCHEDULER = preset(request_cpu="250m", request_mib=512, limit_cpus=1, limit_mib=1024)
+DASK_WORKER = preset(request_cpu="500m", request_mib=768, limit_cpus=1, limit_mib=2048)
+DASK_WORKERS = 2
+# With no scheduler address in the environment (a local run, or a pod without the plugin) the driver starts a
+# LocalCluster inside its own limits: DASK_LOCAL_WORKERS processes (at most the driver's cpus) of one thread each,
+# sharing the driver's memory limit less what the driver process itself holds.
+DASK_LOCAL_WORKERS = 2
+DASK_LOCAL_DRIVER_RESERVE_MIB = 512
+#: Seconds to wait for the plugin's scheduler to accept the connection (its pod may still be starting).
+DASK_CONNECT_TIMEOUT_S = 300
+#: Seconds to wait for all DASK_WORKERS workers to join: worker pods pull the image and may queue for a node. Training
+#: with fewer would put every partition on the first worker to arrive, past its memory limit.
+DASK_WORKER_WAIT_TIMEOUT_S = 900
+DASK_FIT_TIMEOUT = timedelta(hours=2)
+
+# --- Schedules -------------------------------------------------------------------------------------------------------
+#: Scheduled launch plans that registration leaves inactive (scripts/register.sh deactivates them after both routes
+#: activate every schedule). They are alternatives to training_pipeline_nightly (02:00: trains, gates, promotes) and
+#: would compete with it for the node and the champion: activate one of them *instead* of it
+#: (`pyflyte launchplan --activate NAME`, then `--deactivate training_pipeline_nightly`). batch_predict_nightly
+#: (03:00) stays on: it scores with the model the nightly training promoted.
+PAUSED_SCHEDULES = ("tuning_pipeline_nightly", "training_pipeline_distributed_nightly")

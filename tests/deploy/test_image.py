@@ -136,3 +136,32 @@ def test_every_task_runs_in_the_image_as_a_pod(image, tmp_path, cli_default_run)
     metrics: Metrics = metrics_from(outputs)
     for name, value in cli_default_run.metrics.items():
         assert getattr(metrics, name) == value, name
+
+
+def test_dask_commands_the_plugin_starts_exist(image):
+    """flytepropeller's Dask plugin runs `dask-scheduler` and `dask-worker --name N --nthreads T --memory-limit M`
+    in this image (flyteplugins go/tasks/plugins/k8s/dask/dask.go); both must accept those options."""
+    assert "--memory-limit" in in_image(image, "dask-worker", "--help")
+    assert "--nthreads" in in_image(image, "dask-worker", "--help")
+    assert "Usage: dask scheduler" in in_image(image, "dask-scheduler", "--help")
+
+
+def test_dask_fit_runs_in_the_image_on_a_local_cluster(image, tmp_path):
+    """The distributed workflow's pods inside the container: the Dask driver finds no scheduler address, starts a
+    LocalCluster of worker processes inside the container and trains; the metrics match the laptop's pyflyte run."""
+    from tests.flyte_package import pyflyte_run
+    from tests.workflows.test_package import DASK_WORKFLOW
+    from tests.workflows.test_training_distributed import RUN, TOLERANCE
+
+    tmp_path.chmod(0o777)
+    pkg = package(image, tmp_path)
+    registry = tmp_path / "registry"  # writable by the image's non-root user, and never the repo's
+    registry.mkdir()
+    registry.chmod(0o777)
+    inputs = {"registry": string_literal(str(registry))}
+    outputs = run_as_pods(pkg, DASK_WORKFLOW, DASK_WORKFLOW, tmp_path, docker_executor(image, tmp_path), inputs=inputs)
+    (tmp_path / "cli-home").mkdir()
+    laptop = pyflyte_run(tmp_path / "cli-home", run=RUN)
+    metrics: Metrics = metrics_from(outputs)
+    for name, value in laptop.metrics.items():
+        assert getattr(metrics, name) == pytest.approx(value, abs=TOLERANCE), name

@@ -78,7 +78,7 @@ def test_a_tree_with_uncommitted_changes_gets_a_digest_version_and_the_warning(t
 
 def test_pyflyte_route_registers_at_the_image_version_and_activates_the_launch_plans(tmp_path):
     proc = register(tmp_path, "--version", "3f2c1ab")
-    [line] = commands(proc.stderr, "pyflyte")
+    [line] = [c for c in commands(proc.stderr, "pyflyte") if " register " in c]
     assert " register " in line and line.split("--config ")[1].split()[0] == str(REPO / "flyte.config")
     for part in (
         "--image localhost:30000/flyte-xgboost:3f2c1ab",
@@ -88,17 +88,17 @@ def test_pyflyte_route_registers_at_the_image_version_and_activates_the_launch_p
         "--dry-run",
     ):
         assert part in line
-    # 20 tasks (7 training, 5 batch, 3 search + its map task, 4 gate), 4 workflows (training, batch, tuning, the gate
-    # sub-workflow), 7 launch plans (the sub-workflow's default too); serialized by pyflyte, nothing sent
-    assert "Successfully registered 31 entities" in proc.stderr
+    # 21 tasks (7 training, 5 batch, 3 search + its map task, 4 gate, the Dask fit), 5 workflows (training, batch,
+    # tuning, distributed, the gate sub-workflow), 9 launch plans (the sub-workflow's default too); nothing sent
+    assert "Successfully registered 35 entities" in proc.stderr
     assert not commands(proc.stderr, "flytectl")
 
 
 def test_flytectl_route_packages_then_registers_with_the_schedule_enabled(tmp_path):
     proc = register(tmp_path, "--flytectl", "--version", "3f2c1ab")
-    [package] = commands(proc.stderr, "pyflyte")
+    [package] = [c for c in commands(proc.stderr, "pyflyte") if " package " in c]
     assert " package " in package and "--image localhost:30000/flyte-xgboost:3f2c1ab" in package
-    assert "Successfully packaged 31 flyte objects" in proc.stderr
+    assert "Successfully packaged 35 flyte objects" in proc.stderr
     [line] = commands(proc.stderr, "flytectl")
     assert line.split("--config ")[1].split()[0] == str(REPO / "flytectl.yaml")
     assert " register files " in line and "--version 3f2c1ab" in line
@@ -114,3 +114,15 @@ def test_help_documents_the_flytectl_route_with_enable_schedule(tmp_path):
     assert proc.returncode == 0
     # the documented command, continued over two lines with a backslash
     assert re.search(r"flytectl --config \S+ register files [^\n]*\\\n[^\n]*--enableSchedule", proc.stdout)
+
+
+@pytest.mark.parametrize("route", [(), ("--flytectl",)])
+def test_the_alternative_nightly_plans_are_deactivated_after_registering(tmp_path, route):
+    """Both routes activate every schedule; the nightly training's alternatives are switched off again, by name."""
+    from flyte.workflows.config import PAUSED_SCHEDULES
+
+    proc = register(tmp_path, *route, "--version", "3f2c1ab")
+    lines = [c for c in commands(proc.stderr, "pyflyte") if " launchplan " in c]
+    assert sorted(line.split(" --deactivate ")[1].split()[0] for line in lines) == sorted(PAUSED_SCHEDULES)
+    assert all(line.split()[-1] == "3f2c1ab" and "--project flytesnacks --domain development" in line for line in lines)
+    assert "training_pipeline_nightly" not in PAUSED_SCHEDULES and "batch_predict_nightly" not in PAUSED_SCHEDULES

@@ -46,16 +46,23 @@ TUNING_TASKS = ["flyte.workflows.tuning_tasks." + t for t in ("sample", "cross_v
 TUNING_WORKFLOW, TUNING_NIGHTLY = "flyte.workflows.tuning.tuning_pipeline", "tuning_pipeline_nightly"
 GATE_TASKS = ["flyte.workflows.gate_tasks." + t for t in ("champion_fingerprint", "judge", "promote", "keep_champion")]
 GATE_WORKFLOW = "flyte.workflows.promotion.gate_and_promote"
+DASK_TASK = "flyte.workflows.distributed_tasks.fit_distributed"
+DASK_WORKFLOW = "flyte.workflows.training_distributed.training_pipeline_distributed"
+DASK_NIGHTLY = "training_pipeline_distributed_nightly"
 
 
 def test_package_holds_every_entity(pkg):
     mapped = [t for t in pkg.tasks if t.endswith("-arraynode")]
     assert len(mapped) == 1 and mapped[0].startswith("flyte.workflows.tuning_tasks.map_cross_validate_trial_")
-    assert sorted(pkg.tasks) == sorted([PREFIX + t for t in TASKS + UNCACHED] + BATCH_TASKS + TUNING_TASKS + mapped + GATE_TASKS)
-    assert sorted(pkg.workflows) == sorted([WORKFLOW, BATCH_WORKFLOW, TUNING_WORKFLOW, GATE_WORKFLOW])
+    others = BATCH_TASKS + TUNING_TASKS + mapped + GATE_TASKS + [DASK_TASK]
+    assert sorted(pkg.tasks) == sorted([PREFIX + t for t in TASKS + UNCACHED] + others)
+    assert sorted(pkg.workflows) == sorted([WORKFLOW, BATCH_WORKFLOW, TUNING_WORKFLOW, GATE_WORKFLOW, DASK_WORKFLOW])
     assert sorted(pkg.launch_plans) == sorted(
-        [WORKFLOW, NIGHTLY, BATCH_WORKFLOW, BATCH_NIGHTLY, TUNING_WORKFLOW, TUNING_NIGHTLY, GATE_WORKFLOW]
+        [WORKFLOW, NIGHTLY, BATCH_WORKFLOW, BATCH_NIGHTLY, TUNING_WORKFLOW, TUNING_NIGHTLY, GATE_WORKFLOW, DASK_WORKFLOW, DASK_NIGHTLY]
     )
+    # The schedules registration switches off again are real scheduled launch plans, and not the nightly training.
+    scheduled = {name for name, lp in pkg.launch_plans.items() if lp.spec.entity_metadata.HasField("schedule")}
+    assert set(config.PAUSED_SCHEDULES) <= scheduled and NIGHTLY not in config.PAUSED_SCHEDULES
 
 
 @pytest.mark.parametrize("name", TASKS)

@@ -78,14 +78,14 @@ def test_the_conditional_promotes_only_on_the_judges_flag(gate):
     assert [b.binding.promise.node_id for b in gate.outputs] == [branch.id]
 
 
-def test_training_gates_after_score(pkg, gate):
+def test_training_gates_the_published_model_after_score(pkg, gate):
     template = pkg.workflows[TRAINING].template
     by_id = {n.id: n for n in template.nodes}
     (gated,) = [n for n in template.nodes if n.HasField("workflow_node")]
     sources = {b.var: b.binding.promise for b in gated.inputs}
     assert by_id[sources["metrics"].node_id].metadata.name == "score"
     assert by_id[sources["predictions"].node_id].metadata.name == "predict"
-    assert by_id[sources["model"].node_id].metadata.name == "fit"
+    assert by_id[sources["model"].node_id].metadata.name == "publish"  # a version carries its card and manifest
     assert sources["registry"].var == "registry" and sources["criteria"].var == "gate"
     decision = [b for b in template.outputs if b.var == "decision"][0].binding.promise
     assert decision.node_id == gated.id

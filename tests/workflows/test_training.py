@@ -150,7 +150,7 @@ def test_the_model_output_is_the_published_directory(default_run):
     manifest = json.loads((directory / "manifest.json").read_text())
     assert sorted(manifest) == sorted(["files", "format", "data", "dataset", "split_params", "hyperparameters",
                                        "best_iteration", "metrics", "provenance"])  # fmt: skip
-    assert sorted(manifest["files"]) == ["model.ubj", "model_card.html", "schema.json"]
+    assert sorted(manifest["files"]) == ["model.ubj", "model_card.html", "reference.json", "schema.json"]
     assert manifest["data"]["rows"] == 768 and len(manifest["data"]["table_sha256"]) == 64
     assert manifest["dataset"]["source"] == "bundled://pima-indians-diabetes.data.csv"
     assert manifest["metrics"]["accuracy"] == default_run.metrics.accuracy

@@ -1,0 +1,64 @@
+"""The Dask-backed fit task: the training tables' parts read and trained on by a Dask cluster's workers."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlparse
+
+from flytekit import Cache, FlyteContextManager, task
+from flytekit.types.directory import FlyteDirectory
+from flytekit.types.structured import StructuredDataset
+from flytekitplugins.dask import Dask, Scheduler, WorkerGroup
+
+from flyte.core.dataset import DataProfile
+from flyte.core.hyperparameters import Hyperparameters
+from flyte.workflows import config
+from flyte.workflows.artifacts import Table, use_cpus, workdir, writes_to
+from flyte.workflows.dask_cluster import dask_client
+
+log = logging.getLogger(__name__)
+
+
+def table_location(table: StructuredDataset) -> tuple[str, dict | None]:
+    """Where the table's Parquet parts are, without downloading them, and the fsspec storage options that
+    read a remote store (None for a local directory): the workers read the parts themselves."""
+    uri = table._literal_sd.uri if table._literal_sd is not None else table.uri
+    ctx = FlyteContextManager.current_context()
+    if not ctx.file_access.is_remote(uri):
+        return uri, None
+    from flytekit.core.data_persistence import get_fsspec_storage_options
+
+    # The same options flytekit itself reads the store with (endpoint and keys from the pod's FLYTE_AWS_* or
+    # GCP settings); they travel to the workers inside the task graph.
+    protocol = urlparse(uri).scheme
+    return uri, get_fsspec_storage_options(protocol, ctx.file_access.data_config)
+
+
+@task(
+    task_config=Dask(
+        scheduler=Scheduler(requests=config.DASK_SCHEDULER.requests, limits=config.DASK_SCHEDULER.limits),
+        workers=WorkerGroup(
+            number_of_workers=config.DASK_WORKERS, requests=config.DASK_WORKER.requests, limits=config.DASK_WORKER.limits
+        ),
+    ),
+    cache=Cache(version=config.DASK_FIT_CACHE_VERSION),
+    retries=config.STAGE_RETRIES,
+    timeout=config.DASK_FIT_TIMEOUT,
+    requests=config.DASK_DRIVER.requests,
+    limits=config.DASK_DRIVER.limits,
+)
+def fit_distributed(train: Table, validation: Table, profile: DataProfile, hyperparameters: Hyperparameters) -> FlyteDirectory:
+    """Fit XGBoost with early stopping on a Dask cluster; the same model directory as ``tasks.fit`` writes.
+
+    On a Flyte cluster with the Dask plugin this pod is the DaskJob's driver and the plugin's workers do the
+    reading and training; elsewhere a LocalCluster is started inside this task (flyte/workflows/dask_cluster.py).
+    """
+    from flyte.core.distributed_fit import train_distributed
+    from flyte.core.model import save_model
+
+    use_cpus(config.DASK_DRIVER)
+    (train_at, options), (validation_at, _) = table_location(train), table_location(validation)
+    log.info("fit_distributed: train %s, validation %s", train_at, validation_at)
+    with writes_to(workdir()), dask_client(workdir("dask")) as client:
+        model = train_distributed(client, train_at, validation_at, profile, hyperparameters, storage_options=options)
+        return FlyteDirectory(str(save_model(model, workdir("model"))))
