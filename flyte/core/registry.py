@@ -61,6 +61,26 @@ class ChampionPointer:
         return f"{self.version}@{self.manifest_sha256}"
 
 
+def parse_pointer(data: bytes, where: str) -> ChampionPointer:
+    """The ChampionPointer stored as ``data`` (the content of ``where``); a malformed one is refused, naming it."""
+    try:
+        raw = json.loads(data)
+    except ValueError as exc:
+        raise DataValidationError(f"{where}: not valid JSON ({exc})") from None
+    keys = {"version", "manifest_sha256", "promoted_at", "reasons", "format"}
+    if not isinstance(raw, dict) or set(raw) != keys or raw["format"] != FORMAT:
+        raise DataValidationError(f"{where}: expected a format-{FORMAT} object with keys {sorted(keys)}")
+    pointer = ChampionPointer(**raw)
+    if not (isinstance(pointer.version, str) and _safe_name(pointer.version) and isinstance(pointer.manifest_sha256, str)):
+        raise DataValidationError(f"{where}: names no valid version: {pointer.version!r}")
+    return pointer
+
+
+def champion_uri(registry: str, pointer: ChampionPointer) -> str:
+    """Where the champion's model directory is: ``<registry>/versions/<version>``."""
+    return f"{registry.rstrip('/')}/{VERSIONS}/{pointer.version}"
+
+
 def version_name(manifest_digest: str, when: datetime) -> str:
     """A new version's name: its UTC time (so names sort by age) and 12 hex of its manifest's sha256 (its content)."""
     return f"{when.strftime('%Y%m%dT%H%M%SZ')}-{manifest_digest[:12]}"
@@ -87,18 +107,7 @@ class Registry:
         path = self._path(POINTER)
         if not self.fs.exists(path):
             return None
-        where = f"{self.location}/{POINTER}"
-        try:
-            raw = json.loads(self.fs.cat_file(path))
-        except ValueError as exc:
-            raise DataValidationError(f"{where}: not valid JSON ({exc})") from None
-        keys = {"version", "manifest_sha256", "promoted_at", "reasons", "format"}
-        if not isinstance(raw, dict) or set(raw) != keys or raw["format"] != FORMAT:
-            raise DataValidationError(f"{where}: expected a format-{FORMAT} object with keys {sorted(keys)}")
-        pointer = ChampionPointer(**raw)
-        if not (isinstance(pointer.version, str) and _safe_name(pointer.version) and isinstance(pointer.manifest_sha256, str)):
-            raise DataValidationError(f"{where}: names no valid version: {pointer.version!r}")
-        return pointer
+        return parse_pointer(self.fs.cat_file(path), f"{self.location}/{POINTER}")
 
     def champion_identity(self) -> str:
         """``<version>@<sha256>`` of the champion, or "" when there is none."""

@@ -37,7 +37,8 @@ def batch_predict(
     """Score new rows with a trained model: check them against its schema, predict, measure drift, report.
 
     model: the model directory: a local path, file://, s3://, gs://, http(s):// or bundled:// URI, e.g. the ``model``
-        output of a training execution (default: the bundled Pima model).
+        output of a training execution (default: the bundled Pima model); or a model registry's location, to
+        score with its current champion.
     dataset: the new rows and how to read them; with a target, the run also scores (metrics), without one it
         only predicts (default: 100 bundled Pima rows with a patient_id column and no target).
     options: passthrough columns copied into the predictions (an ID) and whether to export a CSV copy.
@@ -61,10 +62,12 @@ def batch_predict(
 #: The default launch plan: the workflow's own defaults, launched by hand from the console or CLI.
 batch_predict_lp = LaunchPlan.get_or_create(batch_predict)
 
-#: Scores every night. Every input has a default (the bundled model and rows until you set your own); the kickoff
+#: Scores every night with the champion the nightly training promoted (config.NIGHTLY_MODEL_REGISTRY: the first
+#: night's training promotes one before 03:00); the rows are the bundled ones until you set your own. The kickoff
 #: time becomes data_as_of, so each night re-reads the rows rather than reusing yesterday's cached check.
 batch_predict_nightly_lp = LaunchPlan.get_or_create(
     batch_predict,
     name="batch_predict_nightly",
+    default_inputs={"model": config.NIGHTLY_MODEL_REGISTRY},
     schedule=CronSchedule(schedule=config.BATCH_NIGHTLY_CRON, kickoff_time_input_arg="data_as_of"),
 )

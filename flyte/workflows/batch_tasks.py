@@ -77,11 +77,32 @@ def get_file(uri: str, destination: Path) -> None:
 )
 def model_fingerprint(model: str) -> ModelFingerprint:
     """What the model at ``model`` is now (uncached, so it runs every time): the sha256 of its manifest.json, the
-    only file read. The manifest holds every other file's sha256, so its digest names the whole model."""
+    only file read. The manifest holds every other file's sha256, so its digest names the whole model.
+
+    ``model`` may also be a model registry (it holds champion.json, flyte/core/registry.py): then the model is
+    its current champion, and its manifest must be the one the pointer names."""
+    from flyte.core.registry import POINTER, champion_uri, parse_pointer
+
+    pointer_path, expected = workdir(POINTER), ""
+    with writes_to(pointer_path):
+        try:
+            get_file(child(model, POINTER), pointer_path)
+        except DataValidationError:  # no champion.json there: a model directory (a failing fetch is retried)
+            pointer_path = None
+    if pointer_path is not None:
+        pointer = parse_pointer(pointer_path.read_bytes(), child(model, POINTER))
+        log.info("model %s is a registry: its champion is version %s", model, pointer.version)
+        model, expected = champion_uri(model, pointer), pointer.manifest_sha256
     path = workdir(MANIFEST_FILE)
     with writes_to(path):
         get_file(child(model, MANIFEST_FILE), path)
     digest = manifest_digest(path.read_bytes(), model)
+    if expected and digest != expected:
+        raise DataValidationError(
+            f"{child(model, MANIFEST_FILE)}: sha256 {digest[:12]}... is not the {expected[:12]}... its registry's "
+            f"champion pointer names; the version was changed after it was promoted",
+            hint="roll back to a sound version: python -m flyte.core.registry rollback REGISTRY VERSION",
+        )
     log.info("model %s: manifest sha256 %s", model, digest)
     return ModelFingerprint(uri=model, manifest_sha256=digest)
 

@@ -89,7 +89,8 @@ def test_nightly_launch_plan_schedule_and_every_input_bound(pkg):
     assert sorted(parameters) == INPUTS
     unbound = [name for name, p in parameters.items() if p.required or not p.HasField("default")]
     assert unbound == [], f"a scheduled run cannot supply {unbound}"
-    assert parameters["model"].default.scalar.primitive.string_value == "bundled://models/pima"
+    # The nightly scores with the champion the nightly training promotes into the object-store registry.
+    assert parameters["model"].default.scalar.primitive.string_value == config.NIGHTLY_MODEL_REGISTRY
 
 
 def test_default_launch_plan_has_no_schedule_and_every_default(pkg):
