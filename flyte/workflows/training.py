@@ -56,25 +56,23 @@ def training_pipeline(
     model = fit(
         train=parts.train, validation=parts.validation, profile=ingested.profile, hyperparameters=hyperparameters
     )
+    return evaluate_publish_gate(model, parts, ingested, dataset, split_params, hyperparameters, registry, gate)
+
+
+def evaluate_publish_gate(model, parts, ingested, dataset, split_params, hyperparameters, registry, gate) -> TrainingOutputs:
+    """The stages after a fit, shared by every training workflow (called while a workflow is compiled, so its
+    tasks become that workflow's nodes): predict and score on the test rows, publish the model with its card and
+    full manifest, and gate the published directory, which is what a registry version must carry."""
     predictions = predict(model=model, table=parts.test)
     scored = score(model=model, test=parts.test, predictions=predictions, profile=ingested.profile)
     published = publish(
-        model=model,
-        test=parts.test,
-        predictions=predictions,
-        metrics=scored.metrics,
-        profile=ingested.profile,
-        dataset=dataset,
-        split_params=split_params,
-        hyperparameters=hyperparameters,
-        card_template=config.MODEL_CARD_TEMPLATE,
-    )
-    # The published directory is what is gated and promoted: a registry version carries its card and full manifest.
+        model=model, test=parts.test, predictions=predictions, metrics=scored.metrics, profile=ingested.profile,
+        dataset=dataset, split_params=split_params, hyperparameters=hyperparameters, card_template=config.MODEL_CARD_TEMPLATE,
+    )  # fmt: skip
     decision = gate_and_promote(
         model=published, test=parts.test, predictions=predictions, metrics=scored.metrics, registry=registry, criteria=gate
     )
     return TrainingOutputs(model=published, metrics=scored.metrics, decision=decision, report=scored.report)
-
 
 #: The default launch plan: the workflow's own defaults, launched by hand from the console or CLI.
 training_pipeline_lp = LaunchPlan.get_or_create(training_pipeline)

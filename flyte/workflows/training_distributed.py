@@ -12,9 +12,8 @@ from flyte.core.split import SplitParams
 from flyte.workflows import config
 from flyte.workflows.distributed_tasks import fit_distributed
 from flyte.workflows.gate_tasks import GateCriteria
-from flyte.workflows.promotion import gate_and_promote
-from flyte.workflows.tasks import fingerprint, ingest, predict, publish, score, split
-from flyte.workflows.training import UNVERSIONED, TrainingOutputs
+from flyte.workflows.tasks import fingerprint, ingest, split
+from flyte.workflows.training import UNVERSIONED, TrainingOutputs, evaluate_publish_gate
 
 
 @workflow
@@ -37,23 +36,14 @@ def training_pipeline_distributed(
     model = fit_distributed(
         train=parts.train, validation=parts.validation, profile=ingested.profile, hyperparameters=hyperparameters
     )
-    predictions = predict(model=model, table=parts.test)
-    scored = score(model=model, test=parts.test, predictions=predictions, profile=ingested.profile)
-    published = publish(
-        model=model, test=parts.test, predictions=predictions, metrics=scored.metrics, profile=ingested.profile,
-        dataset=dataset, split_params=split_params, hyperparameters=hyperparameters, card_template=config.MODEL_CARD_TEMPLATE,
-    )  # fmt: skip
-    decision = gate_and_promote(
-        model=published, test=parts.test, predictions=predictions, metrics=scored.metrics, registry=registry, criteria=gate
-    )
-    return TrainingOutputs(model=published, metrics=scored.metrics, decision=decision, report=scored.report)
+    return evaluate_publish_gate(model, parts, ingested, dataset, split_params, hyperparameters, registry, gate)
 
 
 #: Launched by hand, with the workflow's defaults.
 training_pipeline_distributed_lp = LaunchPlan.get_or_create(training_pipeline_distributed)
 
 #: The nightly retrain on the Dask cluster; the kickoff time becomes data_as_of, as in training_pipeline_nightly.
-#: Registered inactive like every launch plan; activate it instead of (not beside) the single-pod nightly plan.
+#: Registration leaves it inactive (config.PAUSED_SCHEDULES): activate it instead of (not beside) the single-pod nightly.
 nightly_training_distributed_lp = LaunchPlan.get_or_create(
     training_pipeline_distributed,
     name="training_pipeline_distributed_nightly",

@@ -16,9 +16,8 @@ from flyte.core.search import SearchSpace, TrialResult
 from flyte.core.split import SplitParams
 from flyte.workflows import config
 from flyte.workflows.gate_tasks import GateCriteria
-from flyte.workflows.promotion import gate_and_promote
-from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, predict, publish, score, split
-from flyte.workflows.training import UNVERSIONED
+from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, split
+from flyte.workflows.training import UNVERSIONED, evaluate_publish_gate
 from flyte.workflows.tuning_tasks import map_trials, sample, select_best
 
 
@@ -61,20 +60,10 @@ def tuning_pipeline(
     )
     chosen = select_best(results=results, space=search)
     model = fit(train=parts.train, validation=parts.validation, profile=ingested.profile, hyperparameters=chosen.best)
-    predictions = predict(model=model, table=parts.test)
-    scored = score(model=model, test=parts.test, predictions=predictions, profile=ingested.profile)
-    # Published as training publishes: the manifest records the chosen hyperparameters, so the model can be
-    # reproduced from it without the search.
-    published = publish(
-        model=model, test=parts.test, predictions=predictions, metrics=scored.metrics, profile=ingested.profile,
-        dataset=dataset, split_params=split_params, hyperparameters=chosen.best, card_template=config.MODEL_CARD_TEMPLATE,
-    )  # fmt: skip
-    decision = gate_and_promote(
-        model=published, test=parts.test, predictions=predictions, metrics=scored.metrics, registry=registry, criteria=gate
-    )
+    trained = evaluate_publish_gate(model, parts, ingested, dataset, split_params, chosen.best, registry, gate)
     return TuningOutputs(
-        best_hyperparameters=chosen.best, cv_results=chosen.cv_results, model=published, metrics=scored.metrics,
-        decision=decision, report=scored.report, trials_report=chosen.report,
+        best_hyperparameters=chosen.best, cv_results=chosen.cv_results, model=trained.model, metrics=trained.metrics,
+        decision=trained.decision, report=trained.report, trials_report=chosen.report,
     )  # fmt: skip
 
 

@@ -124,14 +124,19 @@ def test_cpu_image_carries_no_gpu_libraries(image):
     assert not [n for n in names if n.startswith("nvidia") or "nccl" in n or "cuda" in n]
 
 
+def writable_registry(tmp_path) -> str:
+    """A model registry directory the image's non-root user can write, and never the repo's."""
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    registry.chmod(0o777)
+    return str(registry)
+
+
 def test_every_task_runs_in_the_image_as_a_pod(image, tmp_path, cli_default_run):
     """The pod contract again, inside the container: the final metrics equal the laptop's `pyflyte run`."""
     tmp_path.chmod(0o777)
     pkg = package(image, tmp_path)
-    registry = tmp_path / "registry"  # writable by the image's non-root user, and never the repo's
-    registry.mkdir()
-    registry.chmod(0o777)
-    inputs = {"registry": string_literal(str(registry))}
+    inputs = {"registry": string_literal(writable_registry(tmp_path))}
     outputs = run_as_pods(pkg, WORKFLOW, WORKFLOW, tmp_path, docker_executor(image, tmp_path), inputs=inputs)
     metrics: Metrics = metrics_from(outputs)
     for name, value in cli_default_run.metrics.items():
@@ -155,10 +160,7 @@ def test_dask_fit_runs_in_the_image_on_a_local_cluster(image, tmp_path):
 
     tmp_path.chmod(0o777)
     pkg = package(image, tmp_path)
-    registry = tmp_path / "registry"  # writable by the image's non-root user, and never the repo's
-    registry.mkdir()
-    registry.chmod(0o777)
-    inputs = {"registry": string_literal(str(registry))}
+    inputs = {"registry": string_literal(writable_registry(tmp_path))}
     outputs = run_as_pods(pkg, DASK_WORKFLOW, DASK_WORKFLOW, tmp_path, docker_executor(image, tmp_path), inputs=inputs)
     (tmp_path / "cli-home").mkdir()
     laptop = pyflyte_run(tmp_path / "cli-home", run=RUN)
