@@ -20,7 +20,7 @@ from flyte.core.intake import BatchOptions
 from flyte.core.model import save_model
 from flyte.core.score import Metrics
 from tests.data_factory import MIXED_CATEGORICAL, mixed_frame, split_frame, write_mixed_csv
-from tests.flyte_package import local_executor, package, run_as_pods
+from tests.flyte_package import local_executor, package, run_as_pods, string_literal
 
 WORKFLOW = "flyte.workflows.batch_prediction.batch_predict"
 IMAGE = "localhost:30000/flyte-xgboost:pod-contract"
@@ -69,9 +69,27 @@ def test_every_batch_task_runs_as_a_pod_with_a_target_and_optional_outputs(tmp_p
 
 def test_the_default_launch_plan_runs_as_pods_without_a_target(tmp_path, pkg):
     """The launch plan's defaults alone (the bundled model and rows): metrics and csv come back as None."""
-    outputs = run_as_pods(pkg, WORKFLOW, "batch_predict_nightly", tmp_path, local_executor(tmp_path))
+    outputs = run_as_pods(pkg, WORKFLOW, WORKFLOW, tmp_path, local_executor(tmp_path))
     for name in ("metrics", "csv"):
         value = outputs.literals[name]
         assert value.scalar.union.value.scalar.HasField("none_type"), name
     assert python(outputs, "metrics", Optional[Metrics]) is None
     assert python(outputs, "drift", DriftSummary).rows == 100
+
+
+def test_the_nightly_plan_scores_with_a_registrys_champion_as_pods(tmp_path, pkg):
+    """The nightly's model is a registry: its pods follow champion.json to the promoted version and score with it."""
+    from datetime import datetime, timezone
+
+    from flyte.core.dataset import PIMA_MODEL, local_path
+    from flyte.core.registry import Registry
+
+    registry = tmp_path / "registry"
+    pointer = Registry(str(registry)).promote(local_path(PIMA_MODEL), ["test"], datetime(2026, 1, 1, tzinfo=timezone.utc), "")
+    inputs = {"model": string_literal(str(registry))}  # the nightly's own default is the sandbox's object store
+    outputs = run_as_pods(pkg, WORKFLOW, "batch_predict_nightly", tmp_path, local_executor(tmp_path), inputs=inputs)
+    assert python(outputs, "drift", DriftSummary).rows == 100
+    found = literals_pb2.LiteralMap()
+    found.ParseFromString((tmp_path / "pods" / "n0" / "out" / "outputs.pb").read_bytes())  # model_fingerprint's pod
+    assert found.literals["uri"].scalar.primitive.string_value == f"{registry}/versions/{pointer.version}"
+    assert found.literals["manifest_sha256"].scalar.primitive.string_value == pointer.manifest_sha256
