@@ -197,7 +197,8 @@ REGISTRY_TIMEOUT = timedelta(minutes=10)
 # DASK_WORKER's limits are each worker's threads and the memory at which Dask pauses (80%) and restarts (95%) it.
 # Sized so the whole DaskJob schedules on the small sandbox of the presets above (a 2-cpu, 4 GiB VM with ~350m cpu
 # taken): requests sum to 1.5 cpu and 2.5 GiB. `make bench-dask` measured each worker's peak RSS with 2 workers (README,
-# "Distributed training on Dask": at most 561 MiB at 5M rows x 8 features), well under DASK_WORKER's 2 GiB limit.
+# "Distributed training on Dask": 740-758 MiB at 10M rows x 8 features; 30M rows trained at 1639-1725 MiB, at the
+# 80% pause line; 40M lost a worker). So these presets train up to about 30M rows; add workers beyond that.
 DASK_FIT_CACHE_VERSION = derived(
     "1.0", "flyte.core.distributed_fit", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed_tasks"
 )
