@@ -45,11 +45,17 @@ def batch_predict(
     data_as_of: the data snapshot time; a new value reads the rows again instead of serving the cached check.
         The nightly schedule sets it to the kickoff time.
     """
+    return score_rows(model, dataset, options, data_as_of, predict_rows)
+
+
+def score_rows(model, dataset, options, data_as_of, predict) -> BatchOutputs:
+    """Batch prediction's stages, with ``predict`` the predict task (``predict_rows``, or its Dask twin in
+    batch_prediction_distributed.py); called while a workflow is compiled, so the tasks become its nodes."""
     model_id = model_fingerprint(model=model)
     model_dir = fetch_model(model=model_id.uri, manifest_sha256=model_id.manifest_sha256)
     source = fingerprint(dataset=dataset)
     checked = check_rows(dataset=dataset, source=source, model=model_dir, options=options, data_as_of=data_as_of)
-    predicted = predict_rows(model=model_dir, table=checked.table, options=options)
+    predicted = predict(model=model_dir, table=checked.table, options=options)
     reported = batch_report(
         model=model_dir, table=checked.table, predictions=predicted.predictions, checks=checked.checks, drift=checked.drift
     )
@@ -57,7 +63,6 @@ def batch_predict(
         predictions=predicted.predictions, report=reported.report, drift=checked.drift, metrics=reported.metrics,
         csv=predicted.csv,
     )  # fmt: skip
-
 
 #: The default launch plan: the workflow's own defaults, launched by hand from the console or CLI.
 batch_predict_lp = LaunchPlan.get_or_create(batch_predict)

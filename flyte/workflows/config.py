@@ -202,6 +202,9 @@ REGISTRY_TIMEOUT = timedelta(minutes=10)
 DASK_FIT_CACHE_VERSION = derived(
     "1.0", "flyte.core.distributed_fit", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed_tasks"
 )
+DASK_PREDICT_CACHE_VERSION = derived(
+    "1.0", "flyte.core.distributed_predict", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed_tasks"
+)
 DASK_DRIVER = preset(request_cpu="250m", request_mib=512, limit_cpus=2, limit_mib=2048)
 DASK_SCHEDULER = preset(request_cpu="250m", request_mib=512, limit_cpus=1, limit_mib=1024)
 DASK_WORKER = preset(request_cpu="500m", request_mib=768, limit_cpus=1, limit_mib=2048)

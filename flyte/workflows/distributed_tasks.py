@@ -1,4 +1,4 @@
-"""The Dask-backed fit task: the training tables' parts read and trained on by a Dask cluster's workers."""
+"""The Dask-backed tasks: the fit, and batch prediction, whose workers read the tables' Parquet parts themselves."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from urllib.parse import urlparse
 
 from flytekit import Cache, FlyteContextManager, task
 from flytekit.types.directory import FlyteDirectory
+from flytekit.types.file import CSVFile
 from flytekit.types.structured import StructuredDataset
 from flytekitplugins.dask import Dask, Scheduler, WorkerGroup
 
 from flyte.core.dataset import DataProfile
 from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.intake import BatchOptions
 from flyte.workflows import config
-from flyte.workflows.artifacts import Table, use_cpus, workdir, writes_to
+from flyte.workflows.artifacts import Table, as_table, local_model, local_table, use_cpus, workdir, writes_to
+from flyte.workflows.batch_tasks import PredictOutputs
 from flyte.workflows.dask_cluster import dask_client
 
 log = logging.getLogger(__name__)
@@ -34,13 +37,17 @@ def table_location(table: StructuredDataset) -> tuple[str, dict | None]:
     return uri, get_fsspec_storage_options(protocol, ctx.file_access.data_config)
 
 
-@task(
-    task_config=Dask(
-        scheduler=Scheduler(requests=config.DASK_SCHEDULER.requests, limits=config.DASK_SCHEDULER.limits),
-        workers=WorkerGroup(
-            number_of_workers=config.DASK_WORKERS, requests=config.DASK_WORKER.requests, limits=config.DASK_WORKER.limits
-        ),
+#: The Dask cluster every task here runs on: one scheduler and DASK_WORKERS workers, presets from config.
+DASK_CLUSTER = Dask(
+    scheduler=Scheduler(requests=config.DASK_SCHEDULER.requests, limits=config.DASK_SCHEDULER.limits),
+    workers=WorkerGroup(
+        number_of_workers=config.DASK_WORKERS, requests=config.DASK_WORKER.requests, limits=config.DASK_WORKER.limits
     ),
+)
+
+
+@task(
+    task_config=DASK_CLUSTER,
     cache=Cache(version=config.DASK_FIT_CACHE_VERSION),
     retries=config.STAGE_RETRIES,
     timeout=config.DASK_FIT_TIMEOUT,
@@ -62,3 +69,35 @@ def fit_distributed(train: Table, validation: Table, profile: DataProfile, hyper
     with writes_to(workdir()), dask_client(workdir("dask")) as client:
         model = train_distributed(client, train_at, validation_at, profile, hyperparameters, storage_options=options)
         return FlyteDirectory(str(save_model(model, workdir("model"))))
+
+
+@task(
+    task_config=DASK_CLUSTER,
+    cache=Cache(version=config.DASK_PREDICT_CACHE_VERSION),
+    retries=config.STAGE_RETRIES,
+    timeout=config.DASK_FIT_TIMEOUT,
+    requests=config.DASK_DRIVER.requests,
+    limits=config.DASK_DRIVER.limits,
+)
+def predict_rows_distributed(model: FlyteDirectory, table: Table, options: BatchOptions) -> PredictOutputs:
+    """batch_tasks.predict_rows on a Dask cluster: the workers read the checked rows' parts and write the predictions'
+    parts straight to the task's output location; the same table, row for row. A CSV copy, when asked for, is
+    streamed by this driver from the written parts, batch by batch."""
+    from flyte.core.batch import export_csv
+    from flyte.core.distributed_predict import predict_distributed
+    from flyte.core.model import load_model
+
+    use_cpus(config.DASK_DRIVER)
+    trained = load_model(local_model(model), n_threads=1)  # verified against its manifest before it is shipped
+    table_at, storage = table_location(table)
+    # The workers write where the output will live: the blob store on a cluster, a local directory in a local run.
+    destination = FlyteContextManager.current_context().file_access.get_random_remote_directory()
+    log.info("predict_rows_distributed: %s into %s", table_at, destination)
+    with writes_to(workdir()), dask_client(workdir("dask")) as client:
+        predict_distributed(client, trained, table_at, destination, options.passthrough_columns, storage_options=storage)
+    predictions = as_table(destination)
+    csv = None
+    if options.export_csv:
+        with writes_to(workdir()):
+            csv = CSVFile(str(export_csv(local_table(predictions), workdir("predictions.csv"))))
+    return PredictOutputs(predictions=predictions, csv=csv)

@@ -49,16 +49,19 @@ GATE_WORKFLOW = "flyte.workflows.promotion.gate_and_promote"
 DASK_TASK = "flyte.workflows.distributed_tasks.fit_distributed"
 DASK_WORKFLOW = "flyte.workflows.training_distributed.training_pipeline_distributed"
 DASK_NIGHTLY = "training_pipeline_distributed_nightly"
+DASK_PREDICT_TASK = "flyte.workflows.distributed_tasks.predict_rows_distributed"
+DASK_BATCH_WORKFLOW = "flyte.workflows.batch_prediction_distributed.batch_predict_distributed"
 
 
 def test_package_holds_every_entity(pkg):
     mapped = [t for t in pkg.tasks if t.endswith("-arraynode")]
     assert len(mapped) == 1 and mapped[0].startswith("flyte.workflows.tuning_tasks.map_cross_validate_trial_")
-    others = BATCH_TASKS + TUNING_TASKS + mapped + GATE_TASKS + [DASK_TASK]
+    others = BATCH_TASKS + TUNING_TASKS + mapped + GATE_TASKS + [DASK_TASK, DASK_PREDICT_TASK]
     assert sorted(pkg.tasks) == sorted([PREFIX + t for t in TASKS + UNCACHED] + others)
-    assert sorted(pkg.workflows) == sorted([WORKFLOW, BATCH_WORKFLOW, TUNING_WORKFLOW, GATE_WORKFLOW, DASK_WORKFLOW])
+    assert sorted(pkg.workflows) == sorted([WORKFLOW, BATCH_WORKFLOW, TUNING_WORKFLOW, GATE_WORKFLOW, DASK_WORKFLOW, DASK_BATCH_WORKFLOW])
     assert sorted(pkg.launch_plans) == sorted(
-        [WORKFLOW, NIGHTLY, BATCH_WORKFLOW, BATCH_NIGHTLY, TUNING_WORKFLOW, TUNING_NIGHTLY, GATE_WORKFLOW, DASK_WORKFLOW, DASK_NIGHTLY]
+        [WORKFLOW, NIGHTLY, BATCH_WORKFLOW, BATCH_NIGHTLY, TUNING_WORKFLOW, TUNING_NIGHTLY, GATE_WORKFLOW, DASK_WORKFLOW, DASK_NIGHTLY,
+         DASK_BATCH_WORKFLOW]
     )
     # The schedules registration switches off again are real scheduled launch plans, and not the nightly training.
     scheduled = {name for name, lp in pkg.launch_plans.items() if lp.spec.entity_metadata.HasField("schedule")}

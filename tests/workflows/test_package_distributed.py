@@ -11,7 +11,8 @@ from google.protobuf.json_format import MessageToDict
 from flyte.workflows import config
 from tests.flyte_package import package
 from tests.workflows.test_package import (
-    CPU, DASK_NIGHTLY, DASK_TASK, DASK_WORKFLOW, IMAGE, MEMORY, PREFIX, SMALL_NODE, SMALL_NODE_REQUEST_MAX, quantity,
+    CPU, DASK_BATCH_WORKFLOW, DASK_NIGHTLY, DASK_PREDICT_TASK, DASK_TASK, DASK_WORKFLOW, IMAGE, MEMORY, PREFIX, SMALL_NODE,
+    SMALL_NODE_REQUEST_MAX, quantity,
 )  # fmt: skip
 
 
@@ -34,8 +35,12 @@ def preset_values(preset: config.ResourcePreset) -> tuple[dict, dict]:
     return requests, limits
 
 
-def test_dask_task_is_a_dask_job_with_the_configured_workers_and_scheduler(pkg):
-    template = pkg.tasks[DASK_TASK].template
+DASK_TASKS = {DASK_TASK: "DASK_FIT_CACHE_VERSION", DASK_PREDICT_TASK: "DASK_PREDICT_CACHE_VERSION"}
+
+
+@pytest.mark.parametrize("name", sorted(DASK_TASKS))
+def test_dask_task_is_a_dask_job_with_the_configured_workers_and_scheduler(pkg, name):
+    template = pkg.tasks[name].template
     assert template.type == "dask"  # what flytepropeller routes to the Dask plugin
     custom = MessageToDict(template.custom)
     assert custom["workers"]["numberOfWorkers"] == config.DASK_WORKERS == 2
@@ -46,10 +51,11 @@ def test_dask_task_is_a_dask_job_with_the_configured_workers_and_scheduler(pkg):
     assert template.container.image == IMAGE
 
 
-def test_dask_driver_is_cached_with_resources_retries_and_timeout(pkg):
-    template = pkg.tasks[DASK_TASK].template
+@pytest.mark.parametrize("name", sorted(DASK_TASKS))
+def test_dask_driver_is_cached_with_resources_retries_and_timeout(pkg, name):
+    template = pkg.tasks[name].template
     assert template.metadata.discoverable
-    assert template.metadata.discovery_version == config.DASK_FIT_CACHE_VERSION
+    assert template.metadata.discovery_version == getattr(config, DASK_TASKS[name])
     requests = {r.name: quantity(r.value) for r in template.container.resources.requests}
     limits = {r.name: quantity(r.value) for r in template.container.resources.limits}
     assert requests == {CPU: quantity(config.DASK_DRIVER.requests.cpu), MEMORY: quantity(config.DASK_DRIVER.requests.mem)}
@@ -58,7 +64,7 @@ def test_dask_driver_is_cached_with_resources_retries_and_timeout(pkg):
     assert template.metadata.timeout.ToTimedelta() == config.DASK_FIT_TIMEOUT <= timedelta(hours=4)
     args = list(template.container.args)
     assert args[0] == "pyflyte-execute"
-    assert args[-4:] == ["task-module", "flyte.workflows.distributed_tasks", "task-name", "fit_distributed"]
+    assert args[-4:] == ["task-module", "flyte.workflows.distributed_tasks", "task-name", name.rsplit(".", 1)[1]]
 
 
 def test_the_whole_dask_job_schedules_on_a_small_sandbox(pkg):
@@ -94,3 +100,14 @@ def test_distributed_launch_plans(pkg):
     assert schedule.kickoff_time_input_arg == "data_as_of"
     for lp in (default, nightly):
         assert all(p.HasField("default") for p in lp.spec.default_inputs.parameters.values())
+
+
+def test_distributed_batch_prediction_swaps_only_the_predict_stage(pkg):
+    template = pkg.workflows[DASK_BATCH_WORKFLOW].template
+    used = sorted(n.task_node.reference_id.name for n in template.nodes if n.HasField("task_node"))
+    batch = [f"flyte.workflows.batch_tasks.{t}" for t in ("model_fingerprint", "fetch_model", "check_rows", "batch_report")]
+    assert used == sorted([*batch, PREFIX + "fingerprint", DASK_PREDICT_TASK])
+    assert sorted(template.interface.outputs.variables) == ["csv", "drift", "metrics", "predictions", "report"]
+    lp = pkg.launch_plans[DASK_BATCH_WORKFLOW]
+    assert not lp.spec.entity_metadata.HasField("schedule")
+    assert all(p.HasField("default") for p in lp.spec.default_inputs.parameters.values())
