@@ -22,6 +22,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def nothing_promoted_into_the_repo():
+    """No test may write into the repo's own model registry (where `make run` promotes): every run that gates gets a
+    registry of its own. Checked once, after the whole session, against what was there before it."""
+    from tests.flyte_package import REPO
+
+    registry = REPO / ".flyte-local" / "registry"
+    before = sorted(str(p) for p in registry.rglob("*")) if registry.exists() else []
+    yield
+    after = sorted(str(p) for p in registry.rglob("*")) if registry.exists() else []
+    assert after == before, f"a test wrote into the repo's model registry {registry}: {sorted(set(after) - set(before))[:3]}"
+
+
 @pytest.fixture(autouse=True)
 def isolated_local_cache(tmp_path_factory, monkeypatch):
     """A fresh, empty local task cache for every test.

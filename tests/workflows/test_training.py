@@ -168,13 +168,16 @@ def test_retraining_from_the_manifest_with_an_empty_cache_gives_the_same_booster
     from flyte.core.reproduce import recorded_inputs
 
     _, spec = mixed_csv
-    first = Path(training_pipeline(dataset=spec, split_params=SplitParams(seed=5), hyperparameters=FAST).model.download())
+    registry = str(tmp_path / "registry")  # never the repo's
+    first = Path(training_pipeline(registry=registry, dataset=spec, split_params=SplitParams(seed=5), hyperparameters=FAST).model.download())
     recorded = recorded_inputs(first)
     monkeypatch.setattr(LocalTaskCache, "_cache", Cache(str(tmp_path / "empty-cache")))  # nothing may be served
     patches = count_core_calls()
     spies = {name: p.start() for name, p in patches.items()}
     try:
-        again = training_pipeline(dataset=recorded.dataset, split_params=recorded.split_params, hyperparameters=recorded.hyperparameters)
+        again = training_pipeline(
+            registry=registry, dataset=recorded.dataset, split_params=recorded.split_params, hyperparameters=recorded.hyperparameters
+        )
     finally:
         for p in patches.values():
             p.stop()
