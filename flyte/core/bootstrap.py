@@ -69,7 +69,7 @@ def replicate_metrics(y: np.ndarray, proba: np.ndarray, labels: list, replicates
     cell = y * k + pred
     eps = np.finfo(proba.dtype).eps
     loss = -np.log(np.clip(proba[np.arange(n), y], eps, 1 - eps))
-    rankers = [_Ranker(y == c, proba[:, c]) for c in ([1] if k == 2 else range(k))]
+    rankers = [WeightedAuc(y == c, proba[:, c]) for c in ([1] if k == 2 else range(k))]
     rng = np.random.default_rng(seed)
     out = {name: np.empty(replicates) for name in METRICS}
     for r in range(replicates):
@@ -88,8 +88,9 @@ def replicate_metrics(y: np.ndarray, proba: np.ndarray, labels: list, replicates
     return out
 
 
-class _Ranker:
-    """One class's rows sorted by its score once, so a weighted ROC AUC costs O(n) per replicate."""
+class WeightedAuc:
+    """One class's rows sorted by its score once, so a weighted ROC AUC (a bootstrap resample's row counts as the
+    weights) costs O(n) per replicate. The card's intervals and the gate's paired bootstrap both use it."""
 
     def __init__(self, positive: np.ndarray, score: np.ndarray):
         self.order = np.argsort(score, kind="stable")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flyte.core.bootstrap import WeightedAuc
 from flyte.core.score import _auc
 
 
@@ -82,29 +83,6 @@ class BootstrapResult:
     used: int
 
 
-class _SortedScores:
-    """One model's scores for one class, sorted once, so a weighted AUC costs O(rows) per resample."""
-
-    def __init__(self, positive: np.ndarray, score: np.ndarray):
-        self.order = np.argsort(score, kind="stable")
-        ranked = score[self.order]
-        # Group id of each sorted row: rows tied on a score share a group, so ties count half.
-        self.group = np.r_[0, np.cumsum(ranked[1:] != ranked[:-1])]
-        self.groups = int(self.group[-1]) + 1
-        self.positive = positive[self.order].astype(np.float64)
-
-    def auc(self, weights: np.ndarray) -> float:
-        """ROC AUC with each row counted ``weights[i]`` times (a bootstrap resample); NaN without both kinds."""
-        w = weights[self.order]
-        pos = np.bincount(self.group, weights=w * self.positive, minlength=self.groups)
-        neg = np.bincount(self.group, weights=w * (1.0 - self.positive), minlength=self.groups)
-        total_pos, total_neg = pos.sum(), neg.sum()
-        if total_pos == 0 or total_neg == 0:
-            return float("nan")
-        below = np.cumsum(neg) - neg  # negative weight at strictly lower scores
-        return float(np.dot(pos, below + 0.5 * neg) / (total_pos * total_neg))
-
-
 def macro_auc(y: np.ndarray, proba: np.ndarray) -> float:
     """ROC AUC as score.py reports it: of the last class for two classes, else one-vs-rest macro over present classes."""
     classes = [1] if proba.shape[1] == 2 else range(proba.shape[1])
@@ -129,7 +107,7 @@ def paired_bootstrap(
     correct_gain = (challenger.argmax(axis=1) == y).astype(np.float64) - (champion.argmax(axis=1) == y)
     classes = [1] if k == 2 else [c for c in range(k) if 0 < np.count_nonzero(y == c) < n]
     sorted_scores = [
-        (_SortedScores(y == c, challenger[:, c]), _SortedScores(y == c, champion[:, c])) for c in classes
+        (WeightedAuc(y == c, challenger[:, c]), WeightedAuc(y == c, champion[:, c])) for c in classes
     ]
     rng = np.random.default_rng(seed)
     accuracy_diffs = np.empty(replicates)

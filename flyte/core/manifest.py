@@ -110,6 +110,13 @@ def verified_bytes(directory: Path, manifest: Manifest, name: str) -> bytes:
     return data
 
 
+def verify_directory(directory: Path, required: list[str]) -> Manifest:
+    """The manifest of ``directory`` once every file it lists matches its sha256 (none missing, none extra)."""
+    manifest = read_manifest(directory, required)
+    verify_rest(directory, manifest, [])
+    return manifest
+
+
 def verify_rest(directory: Path, manifest: Manifest, checked: list[str]) -> None:
     """Check the digest of every listed file but ``checked`` (the ones the caller verified as it read them)."""
     for name in sorted(manifest.files):

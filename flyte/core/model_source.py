@@ -13,7 +13,7 @@ from typing import Callable
 
 from flyte.core.drift import REFERENCE_FILE, Reference, read_reference
 from flyte.core.errors import DataValidationError
-from flyte.core.manifest import MANIFEST_FILE, read_manifest, sha256, verified_bytes
+from flyte.core.manifest import MANIFEST_FILE, read_manifest, sha256, verified_bytes, verify_directory
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,7 @@ def fetch_model(uri: str, expected_sha256: str, destination: Path, get: Getter) 
             )  # fmt: skip
         for name in listed_files(manifest, uri):
             get(child(uri, name), staging / name)
-        checked = read_manifest(staging, REQUIRED)
-        for name in sorted(checked.files):
-            verified_bytes(staging, checked, name)
+        verify_directory(staging, REQUIRED)
         os.replace(staging, destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -107,12 +107,18 @@ def collect(execution_id: str, environ: dict[str, str] | None = None, root: Path
 
 def library_version(name: str) -> str:
     """The installed version of a distribution, "" when absent; XGBoost ships as ``xgboost-cpu`` on Linux."""
+    return installed(name)[1]
+
+
+def installed(name: str) -> tuple[str, str]:
+    """(distribution, version) of the library ``name`` as installed, (name, "") when absent: XGBoost ships as
+    ``xgboost-cpu`` on Linux, ``xgboost`` elsewhere."""
     for dist in (f"{name}-cpu", name) if name == "xgboost" else (name,):
         try:
-            return metadata.version(dist)
+            return dist, metadata.version(dist)
         except metadata.PackageNotFoundError:
             continue
-    return ""
+    return name, ""
 
 
 def git_commit(environ, root: Path = CODE_ROOT) -> tuple[str, bool]:

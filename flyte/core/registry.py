@@ -26,7 +26,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from flyte.core.errors import ActionableError, DataValidationError
-from flyte.core.manifest import MANIFEST_FILE, read_manifest, sha256, verified_bytes
+from flyte.core.manifest import MANIFEST_FILE, sha256, verify_directory
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ class Registry:
                 f"{self.location}/{VERSIONS}/{version}/{MANIFEST_FILE}: sha256 {digest[:12] or 'absent'} does not match "
                 f"the champion pointer ({expected_digest[:12]}); the version was changed after promotion"
             )
-        verify_directory(destination)
+        verify_directory(destination, [MODEL_FILE, SCHEMA_FILE])
         return destination
 
     # --- writing --------------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ class Registry:
         """Store the model directory as a version (or find the complete version already holding the same bytes)
         and return its name. Every file is verified after writing; an existing version is never written to."""
         model_dir = Path(model_dir)
-        manifest = verify_directory(model_dir)
+        manifest = verify_directory(model_dir, [MODEL_FILE, SCHEMA_FILE])
         digest = sha256((model_dir / MANIFEST_FILE).read_bytes())
         for existing in self.versions():
             if existing.endswith(f"-{digest[:12]}") and self.manifest_digest(existing) == digest:
@@ -223,14 +223,6 @@ class Registry:
             log.info("registry %s: %s is already the champion; nothing to do", self.location, version)
             return current
         return self.point(version, reasons, when)
-
-
-def verify_directory(directory: Path):
-    """The manifest of a local model directory once every file it lists matches its sha256 (none extra)."""
-    manifest = read_manifest(directory, [MODEL_FILE, SCHEMA_FILE])
-    for name in sorted(manifest.files):
-        verified_bytes(directory, manifest, name)
-    return manifest
 
 
 def _safe_name(name: str) -> bool:

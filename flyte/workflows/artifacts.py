@@ -46,14 +46,18 @@ def workdir(name: str = "") -> Path:
 def local_table(table: StructuredDataset) -> Path:
     """A local directory (or file) holding the table's Parquet parts; a remote table is downloaded once."""
     ctx = FlyteContextManager.current_context()
-    # A task input carries its location in the literal flytekit decoded it from; a value built in
-    # Python (a direct call) carries it in ``uri``.
-    uri = table._literal_sd.uri if table._literal_sd is not None else table.uri
+    uri = table_uri(table)
     if not ctx.file_access.is_remote(uri):
         return Path(uri)
     destination = ctx.file_access.get_random_local_directory()
     ctx.file_access.get_data(uri, destination, is_multipart=True)
     return Path(destination)
+
+
+def table_uri(table: StructuredDataset) -> str:
+    """Where the table's Parquet parts are. A task input carries its location in the literal flytekit decoded it
+    from; a value built in Python (a direct call) carries it in ``uri``."""
+    return table._literal_sd.uri if table._literal_sd is not None else table.uri
 
 
 def as_table(directory: Path) -> StructuredDataset:

@@ -9,16 +9,14 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, Optional
-from urllib.parse import urlparse
 
-from flytekit import Cache, Deck, FlyteContextManager, task
+from flytekit import Cache, Deck, task
 from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import CSVFile
 
 from flyte.core.dataset import DatasetSpec, is_local, local_path
 from flyte.core.drift import DriftSummary
 from flyte.core.errors import DataValidationError
-from flyte.core.fetch import http_download
 from flyte.core.fingerprint import SourceFingerprint
 from flyte.core.intake import BatchOptions, CheckSummary
 from flyte.core.manifest import MANIFEST_FILE
@@ -26,7 +24,7 @@ from flyte.core.model_source import child, manifest_digest
 from flyte.core.score import Metrics
 from flyte.workflows import config
 from flyte.workflows.artifacts import HashedTable, HTMLFile, Table, as_table, hashed_table, local_model, local_table, use_cpus, workdir, writes_to
-from flyte.workflows.sources import check_source_allowed, fetch_source, reading
+from flyte.workflows.sources import check_source_allowed, download, fetch_source
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +60,7 @@ def get_file(uri: str, destination: Path) -> None:
             raise DataValidationError(f"{uri}: file not found ({path})", hint="point the model input at a model directory written by fit")
         shutil.copyfile(path, destination)
         return
-    with reading(uri, "cannot fetch"):
-        if urlparse(uri).scheme in ("http", "https"):
-            http_download(uri, destination, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S)
-        else:
-            FlyteContextManager.current_context().file_access.get_data(uri, str(destination))
+    download(uri, destination)
 
 
 @task(

@@ -15,7 +15,7 @@ from flyte.core.dataset import DataProfile
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.intake import BatchOptions
 from flyte.workflows import config
-from flyte.workflows.artifacts import Table, as_table, local_model, local_table, use_cpus, workdir, writes_to
+from flyte.workflows.artifacts import Table, as_table, local_model, local_table, table_uri, use_cpus, workdir, writes_to
 from flyte.workflows.batch_tasks import PredictOutputs
 from flyte.workflows.dask_cluster import dask_client
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def table_location(table: StructuredDataset) -> tuple[str, dict | None]:
     """Where the table's Parquet parts are, without downloading them, and the fsspec storage options that
     read a remote store (None for a local directory): the workers read the parts themselves."""
-    uri = table._literal_sd.uri if table._literal_sd is not None else table.uri
+    uri = table_uri(table)
     ctx = FlyteContextManager.current_context()
     if not ctx.file_access.is_remote(uri):
         return uri, None

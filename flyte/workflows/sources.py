@@ -55,12 +55,17 @@ def fetch_source(source: str) -> Path:
     check_source_allowed(source)
     if is_local(source):
         return local_path(source)
-    ctx = FlyteContextManager.current_context()
     name = Path(urlparse(source).path).name or "dataset"
-    destination = Path(ctx.file_access.get_random_local_path(name))
+    destination = Path(FlyteContextManager.current_context().file_access.get_random_local_path(name))
     destination.parent.mkdir(parents=True, exist_ok=True)
+    return download(source, destination)
+
+
+def download(source: str, destination: Path) -> Path:
+    """Copy the remote object ``source`` to the local file ``destination``: http(s) with the timeouts in config,
+    others (s3, gs, ...) through flytekit's data layer; failures sorted by ``reading`` (retried when they may pass)."""
     with reading(source, "cannot fetch"):
         if urlparse(source).scheme in ("http", "https"):
             return http_download(source, destination, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S)
-        ctx.file_access.get_data(source, str(destination))
-    return destination
+        FlyteContextManager.current_context().file_access.get_data(source, str(destination))
+    return Path(destination)

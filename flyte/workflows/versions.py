@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from importlib import metadata
 from pathlib import Path
+
+from flyte.core.provenance import installed
 
 #: The directory holding the ``flyte`` package (the repo root, or the image's app directory).
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -78,13 +79,9 @@ def closure(root: str) -> list[Path]:
 
 
 def library_version(name: str) -> str:
-    """The installed version of a distribution; XGBoost ships as ``xgboost-cpu`` on Linux, ``xgboost`` elsewhere."""
-    for dist in (f"{name}-cpu", name) if name == "xgboost" else (name,):
-        try:
-            return f"{dist}=={metadata.version(dist)}"
-        except metadata.PackageNotFoundError:
-            continue
-    return f"{name}==absent"
+    """``<distribution>==<version>`` as installed (``xgboost-cpu`` on Linux), ``<name>==absent`` when it is not."""
+    dist, version = installed(name)
+    return f"{dist}=={version or 'absent'}"
 
 
 def code_digest(root: str, libraries: tuple[str, ...], tasks_module: str = TASKS_MODULE) -> str:

@@ -7,7 +7,8 @@ import pytest
 from scipy.stats import binomtest
 from sklearn.metrics import roc_auc_score
 
-from flyte.core.gate_stats import _SortedScores, binomial_cdf_half, macro_auc, mcnemar_exact, mcnemar_p, paired_bootstrap
+from flyte.core.bootstrap import WeightedAuc
+from flyte.core.gate_stats import binomial_cdf_half, macro_auc, mcnemar_exact, mcnemar_p, paired_bootstrap
 
 
 def test_mcnemar_small_table_by_hand():
@@ -46,7 +47,7 @@ def test_weighted_auc_equals_the_auc_of_the_materialised_resample():
     score = np.round(rng.random(n), 2)  # many ties
     idx = rng.integers(0, n, n)
     weights = np.bincount(idx, minlength=n).astype(float)
-    assert _SortedScores(y == 1, score).auc(weights) == pytest.approx(roc_auc_score(y[idx], score[idx]), abs=1e-12)
+    assert WeightedAuc(y == 1, score).auc(weights) == pytest.approx(roc_auc_score(y[idx], score[idx]), abs=1e-12)
 
 
 def test_macro_auc_matches_scikit_learn_for_three_classes():
