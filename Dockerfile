@@ -29,7 +29,8 @@ FROM ${BASE_IMAGE} AS deps
 #   PIP_OFFLINE=1     wheelhouse only; the build fails if wheels/ is empty or misses a pinned package
 #   PIP_OFFLINE=0     package index only (needs network inside the build); wheels/ is ignored
 # A wheelhouse install uses --no-index, so a stale wheelhouse fails loudly instead of fetching something else.
-# Either way --require-hashes: every wheel must match a sha256 of requirements.txt, or the build fails.
+# Either way --require-hashes: every wheel must match a sha256 of requirements.txt, or the build fails; and
+# --no-deps: the lock is the complete set, so pip resolves nothing and cannot reach for a release newer than the lock.
 # The venv is created without pip (the base's venv module would seed its own pip and setuptools: 23.0.1 and 66.1.1
 # on Debian's python, both with known CVEs); the base's pip installs the lock into it with --python, and the lock
 # brings the venv's own, current pip. Nothing else gets in: the venv holds exactly the lock, setuptools not at all.
@@ -60,7 +61,7 @@ RUN set -eu; \
       echo "Installing from the package index"; \
       src=""; \
     fi; \
-    python3 -m pip --python /opt/venv/bin/python install --require-hashes $src -r /build/requirements.txt; \
+    python3 -m pip --python /opt/venv/bin/python install --no-deps --require-hashes $src -r /build/requirements.txt; \
     /opt/venv/bin/python -m pip check
 
 # The scientific stack ships its own test suites (about 120 MB with their bytecode, pandas' alone 45 MB); nothing

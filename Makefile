@@ -6,16 +6,11 @@ BIN := $(VENV)/bin
 .PHONY: run test register lock clean bundled-model
 
 # The virtualenv is rebuilt from scratch whenever the lock changes, so a package dropped from the lock leaves it too.
-# --require-hashes: every file pip installs must match a sha256 in requirements-dev.txt (which holds the whole
-# runtime set plus the test tools), whatever index or cache it came from; an unpinned or unhashed package fails.
-# The lock pins pip too, so the venv's seeded pip replaces itself with the locked one during the install; the
-# setuptools that Python 3.11's venv seeds is in no lock and nothing uses it, so it goes: the venv is the lock.
-$(VENV)/.installed: requirements-dev.txt requirements.txt
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
-	$(BIN)/python -m pip uninstall --quiet --disable-pip-version-check --yes setuptools
-	$(BIN)/python -m pip check --disable-pip-version-check
+# scripts/install-lock.sh installs exactly requirements-dev.txt (the runtime lock plus the test tools) with the
+# hash-checked uv of requirements-lock-tool.txt: every file must match a sha256 in the lock, and nothing is resolved,
+# so the install is the same on any day, whatever newer releases the index holds.
+$(VENV)/.installed: requirements-dev.txt requirements.txt requirements-lock-tool.txt scripts/install-lock.sh
+	PYTHON=$(PYTHON) scripts/install-lock.sh $(VENV) requirements-dev.txt
 	@touch $@
 
 ## Train on the bundled Pima data, locally, through the project's pyflyte wrapper (flyte/cli.py): errors you
@@ -44,7 +39,7 @@ register: $(VENV)/.installed
 ## Existing pins are kept unless the .in files need otherwise; `make lock UPGRADE=1` moves everything to the newest.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-lock-tool.txt
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements-lock-tool.txt
 	$(UV_COMPILE) requirements-lock-tool.in -o requirements-lock-tool.txt
 	$(UV_COMPILE) requirements.in -o requirements.txt
 	$(UV_COMPILE) requirements-dev.in -c requirements.txt -o requirements-dev.txt

@@ -116,8 +116,9 @@ install there. Run with PYTHON=<a matching python>, or build without a wheelhous
   trap 'rm -rf "$wheels_tmp"' EXIT
   local start=$SECONDS
   log "Fetching wheels for requirements.txt with $py"
-  # --require-hashes: each wheel must match a sha256 the lock names (the build checks them again, with no index).
-  "$py" -m pip download --quiet --disable-pip-version-check --require-hashes --only-binary=:all: \
+  # --require-hashes: each wheel must match a sha256 the lock names (the build checks them again, with no index);
+  # --no-deps: the lock is the whole set, so nothing is resolved against whatever the index offers today.
+  "$py" -m pip download --quiet --disable-pip-version-check --no-deps --require-hashes --only-binary=:all: \
     --dest "$wheels_tmp" -r requirements.txt >&2
   rm -rf wheels && mv "$wheels_tmp" wheels
   trap - EXIT
@@ -126,7 +127,7 @@ install there. Run with PYTHON=<a matching python>, or build without a wheelhous
 
 if [ "$fetch_wheels" = 1 ]; then
   if [ "$dry_run" = 1 ]; then
-    log "+ (fill ./wheels) python -m pip download --require-hashes --only-binary=:all: --dest wheels -r requirements.txt"
+    log "+ (fill ./wheels) python -m pip download --no-deps --require-hashes --only-binary=:all: --dest wheels -r requirements.txt"
   else
     fetch
   fi
