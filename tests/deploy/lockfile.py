@@ -15,7 +15,7 @@ _PIN = re.compile(
     r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;]+)\s*(?:;\s*(?P<marker>.*?))?\s*"
     r"(?P<hashes>(?:--hash=sha256:[0-9a-f]{64}\s*)+)"
 )
-_IN = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;]+)\s*(?:;\s*(?P<marker>.*))?")
+_IN = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[A-Za-z0-9,._-]+\])?==(?P<version>[^\s;]+)\s*(?:;\s*(?P<marker>.*))?")
 
 
 @dataclass(frozen=True)
