@@ -76,3 +76,14 @@ bench-large: $(VENV)/.installed
 ## peak RSS per worker (benchmarks/distributed.py). JSON in $BENCH_DATA (default /tmp/flyte-bench); BENCH_ARGS="--rows 1000000".
 bench-dask: $(VENV)/.installed
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m benchmarks.distributed --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-dask.json" $(BENCH_ARGS)
+
+.PHONY: test-fast
+
+## The edit-test loop: the core layer (tests/core, without the two tests that start a Dask cluster) and the task layer
+## (each task run by flytekit). No workflow runs, pods, packages, image or Dask cluster: `make test` runs those too.
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest $(FAST_TESTS)
+
+FAST_TESTS = tests/core tests/workflows/test_tasks.py tests/workflows/test_batch_tasks.py \
+	tests/workflows/test_tuning_tasks.py tests/workflows/test_gate_tasks.py \
+	--ignore=tests/core/test_distributed_fit.py --ignore=tests/core/test_distributed_predict.py
