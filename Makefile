@@ -24,7 +24,7 @@ run: $(VENV)/.installed
 bundled-model: $(VENV)/.installed
 	$(BIN)/python scripts/bundled_model.py
 
-## Run the test suite.
+## The full test suite, every layer and the image test: what CI runs (.ci/run). `make test-fast` is the quick subset.
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
