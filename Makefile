@@ -24,7 +24,7 @@ run: $(VENV)/.installed
 bundled-model: $(VENV)/.installed
 	$(BIN)/python scripts/bundled_model.py
 
-## Run the test suite.
+## The full test suite, every layer and the image test: what CI runs (.ci/run). `make test-fast` is the quick subset.
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
@@ -76,3 +76,14 @@ bench-large: $(VENV)/.installed
 ## peak RSS per worker (benchmarks/distributed.py). JSON in $BENCH_DATA (default /tmp/flyte-bench); BENCH_ARGS="--rows 1000000".
 bench-dask: $(VENV)/.installed
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m benchmarks.distributed --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-dask.json" $(BENCH_ARGS)
+
+.PHONY: test-fast
+
+## The edit-test loop: the core layer (tests/core, without the two tests that start a Dask cluster) and the task layer
+## (each task run by flytekit). No workflow runs, pods, packages, image or Dask cluster: `make test` runs those too.
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest $(FAST_TESTS)
+
+FAST_TESTS = tests/core tests/workflows/test_tasks.py tests/workflows/test_batch_tasks.py \
+	tests/workflows/test_tuning_tasks.py tests/workflows/test_gate_tasks.py \
+	--ignore=tests/core/test_distributed_fit.py --ignore=tests/core/test_distributed_predict.py

@@ -17,7 +17,7 @@ memory   Every task as a pod (benchmarks.memory) at each --memory-rows: peak RSS
 
 Every child runs with OMP_WAIT_POLICY=PASSIVE: on a shared machine XGBoost's OpenMP threads otherwise
 spin-wait between rounds and timings swing with the neighbours' load. The report goes to stdout and,
-with --json, to a file the README figures can be regenerated from.
+with --json, to a file the figures of docs/scale-and-benchmarks.md can be regenerated from.
 
     .venv/bin/python -m benchmarks.bench [--only timing|cached|overhead|wide|memory] [--sizes 1000000 5000000]
         [--memory-rows 100000 1000000 5000000 10000000] [--repeats 3] [--enforce-limits] [--json bench.json]

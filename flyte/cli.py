@@ -260,7 +260,7 @@ def _reproduce_command(click):
         click.echo(f"{verdict}: model.ubj sha256 {result.model_sha256} (recorded {result.recorded_sha256}); retrained model in {result.directory}")
         if not result.identical:
             versions = recorded.manifest.provenance.libraries
-            click.echo(f"recorded with {versions}; compare with this environment's versions (README, \"Model card\")", err=True)
+            click.echo(f"recorded with {versions}; compare with this environment's versions (docs/model-directory.md)", err=True)
             sys.exit(1)
 
     return reproduce

@@ -147,7 +147,7 @@ else
 fi
 
 # 3. Schedules that stay off: both routes activate every scheduled launch plan, but the alternatives of the nightly
-# training (tuned, distributed) must not run beside it; config.PAUSED_SCHEDULES names them (README, "Schedules").
+# training (tuned, distributed) must not run beside it; config.PAUSED_SCHEDULES names them (docs/sandbox.md, step 2).
 paused=$("$(dirname "$pyflyte")/python" -c 'from flyte.workflows.config import PAUSED_SCHEDULES; print(*PAUSED_SCHEDULES)') \
   || die "cannot read PAUSED_SCHEDULES from flyte/workflows/config.py"
 for lp in $paused; do

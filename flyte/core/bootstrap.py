@@ -5,7 +5,7 @@
 # confusion matrix is a weighted bincount, log loss a weighted mean, and ROC AUC a weighted count of
 # (positive, negative) pairs in score order. The rows are sorted by score once per class, before any
 # replicate; a replicate then costs a few passes over n weights (no sort), so 1M test rows stay affordable
-# (README, "Model card", has the timing). The draws are exactly those of resampling indices with
+# (docs/model-directory.md). The draws are exactly those of resampling indices with
 # ``rng.integers(0, n, n)``, so the tests check each replicate against scikit-learn on the resampled rows.
 
 from __future__ import annotations

@@ -199,7 +199,7 @@ def _provenance_table(m: Manifest) -> str:
         f"<h3>{escape(title)}</h3><pre>{escape(json.dumps(value, indent=1, sort_keys=True))}</pre>"
         for title, value in (("Dataset spec", m.dataset), ("Split parameters", m.split_params), ("Hyperparameters", m.hyperparameters))
     )
-    note = "Everything here is also in manifest.json, beside this page; README, \"Model card\", shows how to train this model again from it."
+    note = "Everything here is also in manifest.json, beside this page; docs/model-directory.md in the project shows how to train this model again from it."
     return f'<table class="kv">{cells}</table>{settings}<p class="cap">{escape(note)}</p>'
 
 

@@ -40,7 +40,7 @@ class CardSettings:
 
     replicates: bootstrap resamples of the test rows for the intervals.
     row_budget: the most rows x replicates the bootstrap may process; past it, fewer replicates are drawn
-        (bounding its time on large test sets: about 57 ms a replicate at 1M binary rows, README).
+        (bounding its time on large test sets: about 57 ms a replicate at 1M binary rows).
     min_replicates: the fewest replicates drawn, whatever the budget.
     seed: the bootstrap's random seed; level: the intervals' coverage; bins: the calibration curve's bins.
     """

@@ -37,7 +37,7 @@ def preset(request_cpu: str, request_mib: int, limit_cpus: int, limit_mib: int) 
 
 # Cache versions: a manual part (bump it to invalidate on purpose) joined to a digest of the stage's code
 # closure, the task wiring and the libraries that shape its outputs (flyte/workflows/versions.py), so a code
-# change or a library upgrade can never be served a stale cached result. README, "Caching", has the trade-off.
+# change or a library upgrade can never be served a stale cached result. docs/caching.md has the trade-off.
 # 2.x: tables between tasks became directories of Parquet parts. 3.x: strict dataset options, no path in
 # the profile, positive label order, booster-safe feature names.
 ARROW = ("pyarrow", "numpy")
@@ -49,7 +49,7 @@ PREDICT_CACHE_VERSION = derived("3.0", "flyte.core.predict", XGBOOST)
 SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluate", ARROW)
 
 # Presets, sized from `make bench`: every task run as a pod, peak RSS at 100k, 1M, 5M and 10M rows x 8
-# features (README, "Scale"). At 10M rows the light tasks peaked at 293-592 MiB (score highest: an exact
+# features (docs/scale-and-benchmarks.md). At 10M rows the light tasks peaked at 293-592 MiB (score highest: an exact
 # ROC AUC sorts every test row) and fit at 751 MiB, so requests cover those peaks and every peak stays
 # under 60% of its limit. Ingest, split and predict stay flat as rows grow; score and fit grow with them.
 #
@@ -71,7 +71,7 @@ INGEST_RETRIES = 3
 # flytekit raises as recoverable; their own errors (bad data) are not recoverable and are never retried.
 STAGE_RETRIES = 1
 
-# Timeouts, from make bench's per-pod times (README, "Scale") with generous headroom: at 10M rows x 8
+# Timeouts, from make bench's per-pod times (docs/scale-and-benchmarks.md) with generous headroom: at 10M rows x 8
 # features, the documented maximum of the default presets, the light tasks took at most 8 s and fit 77 s;
 # at 100M rows (bench-large, larger limits) ingest took 81 s and fit 26 minutes. A task past its timeout
 # is stopped, so a hung read or a runaway fit cannot hold a node forever.
@@ -92,7 +92,7 @@ FETCH_READ_TIMEOUT_S = 60.0
 ALLOWED_SOURCE_SCHEMES = ("", "file", "bundled", "https", "http", "s3", "gs")
 ALLOWED_SOURCE_HOSTS: tuple[str, ...] = ()
 
-#: The nightly launch plan's schedule: 02:00 every day in the scheduler's time zone (standard five-field cron; README).
+#: The nightly launch plan's schedule: 02:00 every day in the scheduler's time zone (standard five-field cron; docs/caching.md).
 NIGHTLY_CRON = "0 2 * * *"
 
 # --- Batch prediction (issue 7): flyte/workflows/batch_prediction.py and batch_tasks.py --------------------------
@@ -108,7 +108,7 @@ CHECK_ROWS_CACHE_VERSION = derived(f"1.0-psi{DRIFT_PSI_THRESHOLD:g}", "flyte.cor
 BATCH_PREDICT_CACHE_VERSION = derived("1.0", "flyte.core.batch", XGBOOST, tasks_module=BATCH_TASKS)
 BATCH_REPORT_CACHE_VERSION = derived("1.0", "flyte.core.batch_report", ARROW, tasks_module=BATCH_TASKS)
 #: The batch report's pod. With true labels it scores every row as training's score scores the test rows: about 100
-#: bytes a row (codes, probabilities, the ROC sort). Measured (benchmarks/batch_memory.py, README): 302 MiB at 1M
+#: bytes a row (codes, probabilities, the ROC sort). Measured (benchmarks/batch_memory.py, docs/batch-prediction.md): 302 MiB at 1M
 #: labelled rows, 746 MiB at 5M, 73% of LIGHT's 1 GiB. The limit is doubled so ~10M labelled rows fit; the request
 #: stays LIGHT's, so the pod schedules on the small sandbox and an unlabelled batch (flat, ~200 MiB) reserves no more.
 BATCH_REPORT = preset(request_cpu="500m", request_mib=640, limit_cpus=2, limit_mib=2048)
@@ -142,20 +142,20 @@ TUNING_NIGHTLY_CRON = "0 3 * * *"
 # flytekit and pandas too: the manifest records their versions, so an upgrade of either must publish afresh.
 PUBLISH_CACHE_VERSION = derived("1.0", "flyte.core.publish", (*ARROW, "flytekit", "pandas", "xgboost"))
 #: The intended-use and limitations text of every model card, edited by the user in model_card.md beside this
-#: file ($dataset, $target, $labels, $rows and $features are filled in; README, "Model card").
+#: file ($dataset, $target, $labels, $rows and $features are filled in; docs/model-directory.md).
 MODEL_CARD_TEMPLATE = (Path(__file__).resolve().parent / "model_card.md").read_text(encoding="utf-8")
 #: Bootstrap resamples of the test rows for the card's 95% intervals, and their seed (same seed, same intervals).
 CARD_BOOTSTRAP_REPLICATES = 1000
 CARD_BOOTSTRAP_SEED = 0
 #: The most test rows x replicates one card may resample: at 1M test rows it allows 200 replicates, about 11 s
-#: for a binary target on one core (README, "Model card"); never fewer than CARD_MIN_REPLICATES.
+#: for a binary target on one core (docs/model-directory.md); never fewer than CARD_MIN_REPLICATES.
 CARD_BOOTSTRAP_ROW_BUDGET = 200_000_000
 CARD_MIN_REPLICATES = 100
 #: Equal-width bins of the card's calibration curve.
 CARD_CALIBRATION_BINS = 10
 
 
-# --- Quality gate and promotion (issue 8; flyte/workflows/gate_tasks.py, promotion.py; README "Quality gate") ---
+# --- Quality gate and promotion (issue 8; flyte/workflows/gate_tasks.py, promotion.py; docs/gate-and-registry.md) ---
 # Floors a new model must meet on the test rows before it may replace the champion, and the comparison's settings.
 # Every run may override them: `--gate '{"min_accuracy": 0.8}'` (the other fields keep these defaults).
 # The floors are set under what the default Pima run reaches (accuracy 0.760, ROC AUC 0.852, log loss 0.463 on its
@@ -180,7 +180,7 @@ GATE_REPLACE_INCOMPATIBLE = False
 #: ($PIPELINE_LOCAL_DIR, read when this module is imported), else `.flyte-local/registry` relative to the working
 #: directory (the repo root for `make run`; gitignored). A pod's file system is gone when it ends, so a registered
 #: workflow needs an object store: the nightly launch plan binds NIGHTLY_MODEL_REGISTRY (the sandbox's MinIO
-#: bucket) instead. README has both.
+#: bucket) instead. docs/gate-and-registry.md has both.
 MODEL_REGISTRY = f"{os.environ.get('PIPELINE_LOCAL_DIR') or '.flyte-local'}/registry"
 NIGHTLY_MODEL_REGISTRY = "s3://my-s3-bucket/flyte-xgboost/registry"
 GATE_TASKS = "flyte.workflows.gate_tasks"
@@ -196,7 +196,7 @@ REGISTRY_TIMEOUT = timedelta(minutes=10)
 # on the workers. Flyte starts each worker as `dask-worker --nthreads <cpu limit> --memory-limit <memory limit>`, so
 # DASK_WORKER's limits are each worker's threads and the memory at which Dask pauses (80%) and restarts (95%) it.
 # Sized so the whole DaskJob schedules on the small sandbox of the presets above (a 2-cpu, 4 GiB VM with ~350m cpu
-# taken): requests sum to 1.5 cpu and 2.5 GiB. `make bench-dask` measured each worker's peak RSS with 2 workers (README,
+# taken): requests sum to 1.5 cpu and 2.5 GiB. `make bench-dask` measured each worker's peak RSS with 2 workers (docs/dask.md,
 # "Distributed training on Dask": 740-758 MiB at 10M rows x 8 features; 30M rows trained at 1639-1725 MiB, at the
 # 80% pause line; 40M lost a worker). So these presets train up to about 30M rows; add workers beyond that.
 DASK_FIT_CACHE_VERSION = derived(

@@ -48,7 +48,7 @@ def training_pipeline(
     data_as_of: the data snapshot time; a new value makes ingest read the source again instead of
         serving its cached result. The nightly schedule sets it to the kickoff time.
     registry: where promoted models are kept (a directory, or an s3:// / gs:// prefix).
-    gate: the floors and the champion comparison's settings (README, "Quality gate and promotion").
+    gate: the floors and the champion comparison's settings (docs/gate-and-registry.md).
     """
     source = fingerprint(dataset=dataset)
     ingested = ingest(dataset=dataset, source=source, split_params=split_params, data_as_of=data_as_of)

@@ -1,6 +1,6 @@
 """flyte.config (flytekit's INI form) and flytectl.yaml (flytectl's YAML, which flytekit reads too) point at the sandbox.
 
-What the README and the two files say about which tool reads what, checked through flytekit's own loader.
+What docs/sandbox.md and the two files say about which tool reads what, checked through flytekit's own loader.
 """
 
 from __future__ import annotations

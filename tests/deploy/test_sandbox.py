@@ -1,9 +1,10 @@
-"""The sandbox walk-through: the README's pinned sandbox and FlyteRemote snippet, then a live check (opt-in).
+"""The sandbox walk-through: the docs' pinned sandbox and FlyteRemote snippet, then a live check (opt-in).
 
-The live tests run only with FLYTE_SANDBOX_ENDPOINT set (e.g. localhost:30080) and a sandbox started as the README
-says (`flytectl demo start --version v1.16.x`); they cannot run on a machine without Kubernetes: register, launch
-with FlyteRemote, wait, check metrics, then a cached relaunch. Written from FlyteRemote's API in the installed
-flytekit. The README tests need no cluster.
+The snippets are read from README.md and the docs pages it links (docs/sandbox.md holds the walk-through); a page
+README links that is missing fails them. The live tests run only with FLYTE_SANDBOX_ENDPOINT set (e.g.
+localhost:30080) and a sandbox started as docs/sandbox.md says (`flytectl demo start --version v1.16.x`); they
+cannot run on a machine without Kubernetes: register, launch with FlyteRemote, wait, check metrics, then a cached
+relaunch. Written from FlyteRemote's API in the installed flytekit. The snippet tests need no cluster.
 """
 
 from __future__ import annotations
@@ -16,16 +17,12 @@ from datetime import timedelta
 
 import pytest
 
+from tests.docs_pages import code_blocks, one_block
 from tests.flyte_package import REPO
 
 ENDPOINT = os.environ.get("FLYTE_SANDBOX_ENDPOINT", "")
 PROJECT, DOMAIN = "flytesnacks", "development"
 LAUNCH_PLAN = "flyte.workflows.training.training_pipeline"
-README = (REPO / "README.md").read_text()
-
-
-def code_blocks(language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", README, flags=re.DOTALL | re.MULTILINE)
 
 
 def flytekit_minor() -> str:
@@ -34,21 +31,21 @@ def flytekit_minor() -> str:
     return pin
 
 
-def test_readme_starts_the_sandbox_at_the_flyte_release_line_of_the_pinned_flytekit():
+def test_docs_start_the_sandbox_at_the_flyte_release_line_of_the_pinned_flytekit():
     """Without --version, flytectl starts the newest Flyte release, which is a Flyte 2 one since v2.0.0."""
     starts = [
-        line
-        for block in code_blocks("bash")
+        (page, line)
+        for page, block in code_blocks("bash")
         for line in block.splitlines()
         if line.strip().startswith("flytectl demo start")
     ]
-    assert starts, "the README no longer shows how to start the sandbox"
-    for line in starts:
-        assert re.search(rf"--version v{re.escape(flytekit_minor())}\.\d+\b", line), line
+    assert starts, "the docs no longer show how to start the sandbox"
+    for page, line in starts:
+        assert re.search(rf"--version v{re.escape(flytekit_minor())}\.\d+\b", line), f"{page}: {line}"
 
 
-def test_readme_flyteremote_snippet_waits_for_the_execution_before_reading_outputs(monkeypatch):
-    """Runs the README's snippet against a stand-in FlyteRemote whose outputs, like the real ones, exist only once
+def test_docs_flyteremote_snippet_waits_for_the_execution_before_reading_outputs(monkeypatch):
+    """Runs the docs' snippet against a stand-in FlyteRemote whose outputs, like the real ones, exist only once
     the execution is done; the real API is checked for what the stand-in imitates."""
     import flytekit.remote
     from flytekit.remote import FlyteRemote as RealRemote
@@ -91,16 +88,16 @@ def test_readme_flyteremote_snippet_waits_for_the_execution_before_reading_outpu
             calls.append(("wait",))
             return Execution(done=True)
 
-    [snippet] = [block for block in code_blocks("python") if "FlyteRemote(" in block]
+    page, snippet = one_block("python", "FlyteRemote(")
     monkeypatch.setattr(flytekit.remote, "FlyteRemote", Remote)
     monkeypatch.chdir(REPO)  # Config.auto("flyte.config") is relative
-    exec(compile(snippet, "README.md", "exec"), {"__name__": "readme_snippet"})
+    exec(compile(snippet, page, "exec"), {"__name__": "docs_snippet"})
     assert calls == [("fetch", "<execution id>"), ("wait",), ("get", "metrics", "Metrics")]
 
 
 @pytest.fixture(scope="module")
 def registered_version() -> str:
-    """Build, push and register the current tree with the README's register command; returns its version."""
+    """Build, push and register the current tree with the docs' register command; returns its version."""
     if not ENDPOINT:
         pytest.skip("set FLYTE_SANDBOX_ENDPOINT (e.g. localhost:30080) to run against a live sandbox")
     proc = subprocess.run(["scripts/register.sh"], cwd=REPO, capture_output=True, text=True, timeout=3600)

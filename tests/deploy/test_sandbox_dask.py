@@ -1,6 +1,6 @@
 """The distributed workflow on a live sandbox with the Dask plugin enabled (opt-in, like tests/deploy/test_sandbox.py).
 
-Runs only with FLYTE_SANDBOX_ENDPOINT set and a sandbox prepared as README, "Distributed training on Dask", says: the
+Runs only with FLYTE_SANDBOX_ENDPOINT set and a sandbox prepared as docs/dask.md says: the
 Dask Kubernetes operator installed and `dask` in flytepropeller's enabled plugins. Written from FlyteRemote's API and
 the plugin's documented behaviour; not run here (no Kubernetes on this machine).
 """

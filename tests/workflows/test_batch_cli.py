@@ -1,4 +1,4 @@
-"""batch_predict through its command line, as README shows it, on a model `pyflyte run` trained in the same test."""
+"""batch_predict through its command line, as docs/batch-prediction.md shows it, on a model `pyflyte run` trained in the same test."""
 
 from __future__ import annotations
 

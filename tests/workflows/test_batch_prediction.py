@@ -122,16 +122,17 @@ def test_the_defaults_score_the_bundled_rows():
     assert [f.feature for f in out.drift.features] == list(PIMA_COLUMNS[:-1])
 
 
-def test_readme_snippet_launches_batch_predict_on_a_training_executions_model():
-    """README's FlyteRemote lines, run against a stand-in remote: the model output's URI becomes the model input."""
-    import re
+def test_docs_snippet_launches_batch_predict_on_a_training_executions_model():
+    """The FlyteRemote lines of docs/batch-prediction.md (found through README's links), run against a stand-in
+    remote: the model output's URI becomes the model input."""
     from datetime import timedelta
+
+    from tests.docs_pages import one_block
 
     from flytekit.models.literals import Blob, BlobMetadata, Literal, Scalar
     from flytekit.models.core.types import BlobType
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    [snippet] = [b for b in re.findall(r"^```python\n(.*?)^```", readme, flags=re.DOTALL | re.MULTILINE) if "batch_predict" in b]
+    page, snippet = one_block("python", "batch_predict")
     uri = "s3://my-s3-bucket/metadata/run/model"
     blob = Blob(metadata=BlobMetadata(type=BlobType(format="", dimensionality=BlobType.BlobDimensionality.MULTIPART)), uri=uri)
     calls = []
@@ -155,5 +156,5 @@ def test_readme_snippet_launches_batch_predict_on_a_training_executions_model():
         def execute(self, lp, inputs):
             calls.append(("execute", lp, inputs))
 
-    exec(compile(snippet, "README.md", "exec"), {"remote": Remote(), "timedelta": timedelta})
+    exec(compile(snippet, page, "exec"), {"remote": Remote(), "timedelta": timedelta})
     assert calls == [("fetch", "<training execution id>"), ("launch plan", batch_predict_lp.name), ("execute", batch_predict_lp.name, {"model": uri})]
