@@ -213,6 +213,7 @@ def _command(dirs: LocalDirs):
     from flytekit.loggers import logger as flytekit_logger
 
     from flyte.cli_errors import raise_on_interrupt, run_command
+    from flyte.doctor import doctor_command
 
     class ProjectPyflyte(ErrorHandlingCommand):
         def invoke(self, ctx):
@@ -245,7 +246,8 @@ def _command(dirs: LocalDirs):
         name=base.name,
         params=base.params,
         callback=base.callback,
-        commands={**base.commands, "run": run_command(REPO_ROOT / "flyte" / "workflows"), "reproduce": _reproduce_command(click)},
+        commands={**base.commands, "run": run_command(REPO_ROOT / "flyte" / "workflows"), "reproduce": _reproduce_command(click),
+                  "doctor": doctor_command(click)},
         invoke_without_command=base.invoke_without_command,
         help=base.help,
     )

@@ -228,3 +228,7 @@ DASK_FIT_TIMEOUT = timedelta(hours=2)
 #: (`pyflyte launchplan --activate NAME`, then `--deactivate training_pipeline_nightly`). batch_predict_nightly
 #: (03:00) stays on: it scores with the model the nightly training promoted.
 PAUSED_SCHEDULES = ("tuning_pipeline_nightly", "training_pipeline_distributed_nightly")
+
+#: The Flyte release the sandbox walkthrough starts (`flytectl demo start --version ...`): on the release line of the
+#: pinned flytekit (requirements.txt). `python -m flyte.cli doctor` names it in its fixes and checks the sandbox's line.
+SANDBOX_FLYTE_VERSION = "v1.16.3"
