@@ -92,11 +92,17 @@ def store_of(uri: str, config: Path):
 
     protocol = uri.split("://", 1)[0] if "://" in uri else "file"
     options = get_fsspec_storage_options(protocol, Config.auto(str(config)).data_config) if protocol != "file" else {}
+    if protocol == "s3":  # one quick attempt: botocore's default retries make a dead endpoint take minutes
+        options["config_kwargs"] = {**options.get("config_kwargs", {}), "connect_timeout": 5, "retries": {"max_attempts": 1}}
     return fsspec.core.url_to_fs(uri, **options)
 
 
 def check_registry_writable(probe: Probe, uri: str) -> Check:
     probe_name = f".doctor-{uuid.uuid4().hex[:12]}"
+    endpoint = probe.setting("aws", "endpoint")
+    if uri.startswith("s3://") and endpoint and probe.get(endpoint).code == 0:
+        return Check("model registry", "FAIL", f"cannot write to {uri}: nothing answers at {endpoint} ({probe.config.name} [aws] endpoint)",
+                     "start the sandbox, whose MinIO serves it, or pass --model-registry")  # fmt: skip
     try:
         fs, path = store_of(uri, probe.config)
         target = f"{path.rstrip('/')}/{probe_name}"

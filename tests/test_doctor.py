@@ -15,7 +15,7 @@ from flyte import doctor, doctor_checks
 from flyte.doctor_checks import Answer, Probe
 from flyte.workflows import config
 from tests.flyte_package import REPO, clean_env
-from tests.http_servers import Routes, answering_server
+from tests.http_servers import Routes, answering_server, closed_port
 
 LINE = doctor_checks.flyte_line()
 FLYTECTL_OUT = json.dumps({"App": "flytectl", "Version": "0.9.7"}, indent=2)
@@ -178,6 +178,13 @@ def test_registry_writable_on_an_s3_protocol_server(tmp_path):
     finally:
         server.stop()
     assert missing.status == "FAIL" and missing.detail.startswith("cannot write to s3://no-such-bucket/registry: ")
+
+
+def test_registry_on_an_object_store_that_does_not_answer_fails_at_once(tmp_path):
+    cfg = tmp_path / "flyte.config"
+    cfg.write_text(f"[aws]\nendpoint = http://127.0.0.1:{closed_port()}\naccess_key_id = k\nsecret_access_key = s\n")
+    check = doctor.check_registry_writable(Probe(run=lambda argv: Answer(127, ""), config=cfg), "s3://models/registry")
+    assert check.status == "FAIL" and check.detail.endswith("(flyte.config [aws] endpoint)") and "nothing answers at" in check.detail
 
 
 def test_wheelhouse_needs_every_pinned_wheel(tmp_path):
