@@ -1,9 +1,6 @@
-"""The command line's answers to mistakes on the command line itself and to Ctrl-C.
+"""The command line's answers to a misspelt workflow or file name (one line: what exists, the closest match) and to Ctrl-C."""
 
-A misspelt workflow or file name is named in one line with what exists and the closest match; a run stopped with
-Ctrl-C says so, and in which stage, instead of exiting silently. Nothing here imports flytekit at module level:
-flyte.cli must set up its directories before flytekit is imported.
-"""
+# Nothing here imports flytekit at module level: flyte.cli must set up its directories before flytekit is imported.
 
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
-"""`python -m flyte.cli doctor`: a preflight for the sandbox walkthrough. Each check prints PASS, FAIL or SKIP and,
-unless it passed, the fix; the command exits 1 when any check fails.
+"""`python -m flyte.cli doctor`: a preflight for the sandbox walkthrough, each check PASS/FAIL/SKIP with its fix."""
 
-The checks of the sandbox itself (Docker, flytectl, FlyteAdmin, the image registry) are in flyte.doctor_checks; the
-ones here look at what registering needs besides: the Dask plugin, the model registry's store, and what the image
-build needs (the wheelhouse and the base image).
-"""
+# The command exits 1 when any check fails. The checks of the sandbox itself (Docker, flytectl, FlyteAdmin, the image
+# registry) are in flyte.doctor_checks; the ones here look at what registering needs besides: the Dask plugin, the
+# model registry's store, and what the image build needs (the wheelhouse and the base image).
 
 from __future__ import annotations
 

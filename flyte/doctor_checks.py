@@ -1,9 +1,8 @@
-"""The doctor's checks of the sandbox itself: Docker, flytectl, FlyteAdmin and the image registry (flyte.doctor runs them).
+"""The doctor's checks of the sandbox itself: Docker, flytectl, FlyteAdmin and the image registry (flyte.doctor runs them)."""
 
-Every check is a small function of a Probe, which runs commands and fetches URLs; tests pass a Probe whose
-commands are fake executables on PATH and whose URLs are local HTTP servers. A check returns PASS, FAIL (the
-walkthrough would fail there) or SKIP (this machine cannot tell; the detail says how to check by hand).
-"""
+# Every check is a small function of a Probe, which runs commands and fetches URLs; tests pass a Probe whose commands
+# are fake executables on PATH and whose URLs are local HTTP servers. A check returns PASS, FAIL (the walkthrough would
+# fail there) or SKIP (this machine cannot tell; the detail says how to check by hand).
 
 from __future__ import annotations
 

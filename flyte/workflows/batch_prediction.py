@@ -13,9 +13,9 @@ from flyte.core.drift import DriftSummary
 from flyte.core.intake import BatchOptions
 from flyte.core.score import Metrics
 from flyte.workflows import config
-from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.artifacts import HTMLFile, Table
 from flyte.workflows.batch_tasks import batch_report, check_rows, fetch_model, model_fingerprint, predict_rows
+from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.tasks import fingerprint
 from flyte.workflows.training import UNVERSIONED
 

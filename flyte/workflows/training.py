@@ -14,8 +14,8 @@ from flyte.core.gate import GateDecision
 from flyte.core.score import Metrics
 from flyte.core.split import SplitParams
 from flyte.workflows import config
-from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.gate_tasks import GateCriteria
+from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.promotion import gate_and_promote
 from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, predict, publish, score, split
 

@@ -10,9 +10,9 @@ from flyte.core.dataset import DatasetSpec, pima_spec
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.split import SplitParams
 from flyte.workflows import config
-from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.distributed_tasks import fit_distributed
 from flyte.workflows.gate_tasks import GateCriteria
+from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.tasks import fingerprint, ingest, split
 from flyte.workflows.training import UNVERSIONED, TrainingOutputs, evaluate_publish_gate
 

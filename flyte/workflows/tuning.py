@@ -15,8 +15,8 @@ from flyte.core.score import Metrics
 from flyte.core.search import SearchSpace, TrialResult
 from flyte.core.split import SplitParams
 from flyte.workflows import config
-from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.gate_tasks import GateCriteria
+from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, split
 from flyte.workflows.training import UNVERSIONED, evaluate_publish_gate
 from flyte.workflows.tuning_tasks import map_trials, sample, select_best
