@@ -32,7 +32,8 @@ def closest(word: str, candidates: list[str]) -> str:
     return found[0] if found else ""
 
 
-def _listed(names: list[str]) -> str:
+def listed(names: list[str]) -> str:
+    """``names`` joined by commas, the first MAX_LISTED of them and a count of the rest."""
     shown = ", ".join(names[:MAX_LISTED])
     return shown + (f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else "")
 
@@ -53,8 +54,8 @@ def unknown_entity(filename: str, name: str, module) -> CommandLineMistake:
     entities, tasks = runnable_names(module)
     match = closest(name, entities + tasks)
     guess = f"; did you mean '{match}'?" if match else "."
-    held = f" It holds workflows and launch plans: {_listed(entities)}" if entities else " It holds no workflow"
-    held += f"; tasks: {_listed(tasks)}." if tasks else "."
+    held = f" It holds workflows and launch plans: {listed(entities)}" if entities else " It holds no workflow"
+    held += f"; tasks: {listed(tasks)}." if tasks else "."
     return CommandLineMistake(f"{filename} has no workflow, launch plan or task named '{name}'{guess}{held}")
 
 
@@ -71,7 +72,7 @@ def missing_file(filename: str, project_workflows: Path) -> CommandLineMistake:
     match = closest(path.name, [p.name for p in offered])
     shown = os.path.relpath(folder) if not path.is_absolute() else str(folder)
     guess = f"; did you mean {Path(shown) / match}?" if match else "."
-    held = f" Workflow files in {shown}: {_listed([p.name for p in offered])}." if offered else ""
+    held = f" Workflow files in {shown}: {listed([p.name for p in offered])}." if offered else ""
     where = "no such file" if path.parent.is_dir() else f"no such folder {path.parent}"
     return CommandLineMistake(f"{filename}: {where}{guess}{held}")
 

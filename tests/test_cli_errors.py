@@ -36,12 +36,15 @@ def run_cli(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
 
 
 def test_a_misspelt_workflow_is_one_line_naming_what_the_file_holds(tmp_path):
+    import flyte.workflows.training as training
+
+    entities, tasks = cli_errors.runnable_names(training)
+    assert {"training_pipeline", "nightly_training_lp"} <= set(entities) and "fit" in tasks
     run = run_cli(tmp_path, "run", "flyte/workflows/training.py", "trainig_pipeline")
     assert run.returncode == cli.EXIT_USER_ERROR
     assert run.stderr.splitlines() == [
         "Error: flyte/workflows/training.py has no workflow, launch plan or task named 'trainig_pipeline'; did you mean "
-        "'training_pipeline'? It holds workflows and launch plans: gate_and_promote, nightly_training_lp, training_pipeline, "
-        "training_pipeline_lp; tasks: fingerprint, fit, ingest, predict, publish, score, split."
+        f"'training_pipeline'? It holds workflows and launch plans: {cli_errors.listed(entities)}; tasks: {cli_errors.listed(tasks)}."
     ]
     assert "Traceback" not in run.stdout
 
@@ -55,12 +58,13 @@ def test_a_name_like_nothing_gets_no_guess(tmp_path):
 
 
 def test_a_misspelt_file_names_the_closest_workflow_file(tmp_path):
+    files = [p.name for p in cli_errors.workflow_files(REPO / "flyte" / "workflows")]
+    assert {"training.py", "batch_prediction.py", "tuning.py"} <= set(files) and "tasks.py" not in files
     run = run_cli(tmp_path, "run", "flyte/workflows/trainin.py", "training_pipeline")
     assert run.returncode == cli.EXIT_USER_ERROR
     assert run.stderr.splitlines() == [
         "Error: flyte/workflows/trainin.py: no such file; did you mean flyte/workflows/training.py? Workflow files in "
-        "flyte/workflows: batch_prediction.py, batch_prediction_distributed.py, promotion.py, training.py, "
-        "training_distributed.py, tuning.py."
+        f"flyte/workflows: {cli_errors.listed(files)}."
     ]
 
 
