@@ -6,6 +6,7 @@
 #    result whose files are gone) prints its message first, then a hint, and exits 2, with no traceback.
 #    pyflyte prints every failure as a boxed traceback of 30 to 230 lines with the message last, whatever
 #    its verbosity. `-v` (pyflyte's own flag) or PIPELINE_TRACEBACK=1 adds pyflyte's traceback after the message.
+#    A misspelt file or workflow name and Ctrl-C get one line too (flyte.cli_errors); `doctor` is flyte.doctor.
 #  - Task outputs, flytekit's own files and the local task cache live in one directory of the project
 #    (.flyte-local/, or $PIPELINE_LOCAL_DIR), not in random flyte* folders of the system temp directory
 #    that a temp cleaner may delete while the cache in ~/.flyte still points at them. Cache entries whose
@@ -226,7 +227,7 @@ def _command(dirs: LocalDirs):
                 return click.RichGroup.invoke(self, ctx)
             except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
                 raise  # usage errors and exits: click reports them itself
-            except KeyboardInterrupt as exc:  # click would print nothing and exit 1
+            except KeyboardInterrupt as exc:  # click would print "Aborted!" and exit 1
                 click.echo(interrupted(interrupted_stage(exc.__traceback__)), err=True)
                 sys.exit(EXIT_INTERRUPTED)
             except Exception as exc:
