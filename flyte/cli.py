@@ -6,6 +6,7 @@
 #    result whose files are gone) prints its message first, then a hint, and exits 2, with no traceback.
 #    pyflyte prints every failure as a boxed traceback of 30 to 230 lines with the message last, whatever
 #    its verbosity. `-v` (pyflyte's own flag) or PIPELINE_TRACEBACK=1 adds pyflyte's traceback after the message.
+#    A misspelt file or workflow name and Ctrl-C get one line too (flyte.cli_errors); `doctor` is flyte.doctor.
 #  - Task outputs, flytekit's own files and the local task cache live in one directory of the project
 #    (.flyte-local/, or $PIPELINE_LOCAL_DIR), not in random flyte* folders of the system temp directory
 #    that a temp cleaner may delete while the cache in ~/.flyte still points at them. Cache entries whose
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from flyte.cli_errors import EXIT_INTERRUPTED, CommandLineMistake, command_words, interrupted, interrupted_stage
 from flyte.core.errors import ActionableError, DiskFullError, causes, disk_full, is_disk_full
 
 log = logging.getLogger(__name__)
@@ -146,11 +148,13 @@ def _strip_file_scheme(uri: str) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    """A failure described for the user: what is wrong, what to do, and which task failed ("" if unknown)."""
+    """A failure described for the user: what is wrong, what to do, which task failed ("" if unknown), and
+    whether a traceback could help (not for a misspelt name on the command line)."""
 
     message: str
     hint: str = ""
     task: str = ""
+    traceback_helps: bool = True
 
 
 def describe(exc: BaseException, outputs: Path | None = None) -> Problem | None:
@@ -164,7 +168,7 @@ def describe(exc: BaseException, outputs: Path | None = None) -> Problem | None:
         if isinstance(e, DiskFullError):
             return Problem(e.message, f"{e.hint} ({LOCAL_DIR_ENV} sets where local runs write)", task)
         if isinstance(e, ActionableError):
-            return Problem(e.message, e.hint, task)
+            return Problem(e.message, e.hint, task, traceback_helps=not isinstance(e, CommandLineMistake))
     for e in chain:
         if is_disk_full(e):
             full = disk_full(outputs or "the local outputs directory", e)
@@ -185,14 +189,15 @@ def printable(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return safe if len(safe) <= limit else safe[: limit - 1] + "…"
 
 
-def format_problem(problem: Problem, traceback_shown: bool) -> list[str]:
-    """The lines printed for ``problem``: the message first, then the hint and how to see more."""
+def format_problem(problem: Problem, traceback_shown: bool, command: str = "run ...") -> list[str]:
+    """The lines printed for ``problem``: the message first, then the hint and how to see more by running
+    ``command`` (the subcommand that failed and "...") again."""
     where = f"{problem.task} failed: " if problem.task else ""
     lines = [f"Error: {where}{printable(problem.message)}"]
     if problem.hint:
         lines.append(f"Hint: {printable(problem.hint)}")
-    if not traceback_shown:
-        lines.append(f"(For the full traceback: {TRACEBACK_ENV}=1 {PROG} run ..., or {PROG} -v run ...)")
+    if not traceback_shown and problem.traceback_helps:
+        lines.append(f"(For the full traceback: {TRACEBACK_ENV}=1 {PROG} {command}, or {PROG} -v {command})")
     return lines
 
 
@@ -208,20 +213,28 @@ def _command(dirs: LocalDirs):
     from flytekit.loggers import get_level_from_cli_verbosity
     from flytekit.loggers import logger as flytekit_logger
 
+    from flyte.cli_errors import raise_on_interrupt, run_command
+    from flyte.doctor import doctor_command
+
     class ProjectPyflyte(ErrorHandlingCommand):
         def invoke(self, ctx):
             verbosity = ctx.params["verbose"]
             flytekit_logger.setLevel(get_level_from_cli_verbosity(verbosity))
+            command = command_words(self, ctx)
+            raise_on_interrupt()
             try:
                 # click's own invoke, not ErrorHandlingCommand's: that one prints every failure as a traceback.
                 return click.RichGroup.invoke(self, ctx)
             except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
                 raise  # usage errors and exits: click reports them itself
+            except KeyboardInterrupt as exc:  # click would print "Aborted!" and exit 1
+                click.echo(interrupted(interrupted_stage(exc.__traceback__)), err=True)
+                sys.exit(EXIT_INTERRUPTED)
             except Exception as exc:
                 problem = describe(exc, dirs.outputs)
                 show_traceback = problem is None or _traceback_requested(verbosity)
                 if problem is not None:
-                    lines = format_problem(problem, traceback_shown=show_traceback)
+                    lines = format_problem(problem, traceback_shown=show_traceback, command=command)
                     click.secho(lines[0], err=True, fg="red", bold=True)
                     for line in lines[1:]:
                         click.echo(line, err=True)
@@ -234,7 +247,8 @@ def _command(dirs: LocalDirs):
         name=base.name,
         params=base.params,
         callback=base.callback,
-        commands={**base.commands, "reproduce": _reproduce_command(click)},
+        commands={**base.commands, "run": run_command(REPO_ROOT / "flyte" / "workflows"), "reproduce": _reproduce_command(click),
+                  "doctor": doctor_command(click)},
         invoke_without_command=base.invoke_without_command,
         help=base.help,
     )

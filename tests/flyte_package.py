@@ -39,12 +39,13 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def package(image: str, workdir: Path) -> Package:
-    """Run `pyflyte package` exactly as a user registering with flytectl would, and parse the archive."""
+def package(image: str, workdir: Path, **env: str) -> Package:
+    """Run `pyflyte package` exactly as a user registering with flytectl would (``env``: extra environment
+    variables, as a user might set for registration), and parse the archive."""
     archive = workdir / "flyte-package.tgz"
     subprocess.run(
         [str(BIN / "pyflyte"), "--pkgs", "flyte.workflows", "package", "--image", image, "--output", str(archive), "--force"],
-        cwd=REPO, env=clean_env(workdir), check=True, capture_output=True, text=True,
+        cwd=REPO, env=clean_env(workdir, **env), check=True, capture_output=True, text=True,
     )
     result = Package(archive=archive)
     with tarfile.open(archive) as tar:

@@ -15,6 +15,7 @@ from flyte.core.score import Metrics
 from flyte.workflows import config
 from flyte.workflows.artifacts import HTMLFile, Table
 from flyte.workflows.batch_tasks import batch_report, check_rows, fetch_model, model_fingerprint, predict_rows
+from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.tasks import fingerprint
 from flyte.workflows.training import UNVERSIONED
 
@@ -75,4 +76,5 @@ batch_predict_nightly_lp = LaunchPlan.get_or_create(
     name="batch_predict_nightly",
     default_inputs={"model": config.NIGHTLY_MODEL_REGISTRY},
     schedule=CronSchedule(schedule=config.BATCH_NIGHTLY_CRON, kickoff_time_input_arg="data_as_of"),
+    notifications=nightly_notifications(),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -228,3 +229,32 @@ DASK_FIT_TIMEOUT = timedelta(hours=2)
 #: (`pyflyte launchplan --activate NAME`, then `--deactivate training_pipeline_nightly`). batch_predict_nightly
 #: (03:00) stays on: it scores with the model the nightly training promoted.
 PAUSED_SCHEDULES = ("tuning_pipeline_nightly", "training_pipeline_distributed_nightly")
+
+#: The Flyte release the sandbox walkthrough starts (`flytectl demo start --version ...`): on the release line of the
+#: pinned flytekit (requirements.txt). `python -m flyte.cli doctor` names it in its fixes and checks the sandbox's line.
+SANDBOX_FLYTE_VERSION = "v1.16.3"
+
+# --- Nightly notifications (flyte/workflows/notifications.py) -----------------------------------------------------
+#: The terminal phases of a nightly execution that FlyteAdmin reports to the recipients below: every way it can end
+#: without succeeding.
+NIGHTLY_NOTIFY_PHASES = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+def recipients(variable: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``default``, or the comma-separated addresses in the environment variable ``variable`` when it is set (empty:
+    none). Read when this module is imported, so `pyflyte register`/`package` bake the value into the launch plans."""
+    value = os.environ.get(variable)
+    found = default if value is None else tuple(a.strip() for a in value.split(",") if a.strip())
+    for address in found:
+        if not re.fullmatch(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+", address):
+            raise ValueError(f"{variable}: {address[:120]!r} is not an email address")
+    return found
+
+
+#: Addresses emailed when a nightly run fails, times out or is aborted (PIPELINE_NOTIFY_EMAIL overrides). The default
+#: is a placeholder that reaches no one: set your team's address before registering.
+NIGHTLY_NOTIFY_EMAIL = recipients("PIPELINE_NOTIFY_EMAIL", ("ml-pipeline-alerts@example.com",))
+#: Slack channel email addresses (Slack's "Send emails to Slack"); PIPELINE_NOTIFY_SLACK overrides. None by default.
+NIGHTLY_NOTIFY_SLACK = recipients("PIPELINE_NOTIFY_SLACK", ())
+#: PagerDuty service integration email addresses; PIPELINE_NOTIFY_PAGERDUTY overrides. None by default.
+NIGHTLY_NOTIFY_PAGERDUTY = recipients("PIPELINE_NOTIFY_PAGERDUTY", ())

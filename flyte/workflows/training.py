@@ -15,6 +15,7 @@ from flyte.core.score import Metrics
 from flyte.core.split import SplitParams
 from flyte.workflows import config
 from flyte.workflows.gate_tasks import GateCriteria
+from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.promotion import gate_and_promote
 from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, predict, publish, score, split
 
@@ -85,4 +86,5 @@ nightly_training_lp = LaunchPlan.get_or_create(
     name="training_pipeline_nightly",
     default_inputs={"registry": config.NIGHTLY_MODEL_REGISTRY},
     schedule=CronSchedule(schedule=config.NIGHTLY_CRON, kickoff_time_input_arg="data_as_of"),
+    notifications=nightly_notifications(),
 )

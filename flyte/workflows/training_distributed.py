@@ -12,6 +12,7 @@ from flyte.core.split import SplitParams
 from flyte.workflows import config
 from flyte.workflows.distributed_tasks import fit_distributed
 from flyte.workflows.gate_tasks import GateCriteria
+from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.tasks import fingerprint, ingest, split
 from flyte.workflows.training import UNVERSIONED, TrainingOutputs, evaluate_publish_gate
 
@@ -49,4 +50,5 @@ nightly_training_distributed_lp = LaunchPlan.get_or_create(
     name="training_pipeline_distributed_nightly",
     default_inputs={"registry": config.NIGHTLY_MODEL_REGISTRY},
     schedule=CronSchedule(schedule=config.NIGHTLY_CRON, kickoff_time_input_arg="data_as_of"),
+    notifications=nightly_notifications(),
 )

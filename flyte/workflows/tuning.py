@@ -16,6 +16,7 @@ from flyte.core.search import SearchSpace, TrialResult
 from flyte.core.split import SplitParams
 from flyte.workflows import config
 from flyte.workflows.gate_tasks import GateCriteria
+from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, split
 from flyte.workflows.training import UNVERSIONED, evaluate_publish_gate
 from flyte.workflows.tuning_tasks import map_trials, sample, select_best
@@ -77,4 +78,5 @@ nightly_tuning_lp = LaunchPlan.get_or_create(
     name="tuning_pipeline_nightly",
     default_inputs={"registry": config.NIGHTLY_MODEL_REGISTRY},
     schedule=CronSchedule(schedule=config.TUNING_NIGHTLY_CRON, kickoff_time_input_arg="data_as_of"),
+    notifications=nightly_notifications(),
 )
