@@ -139,7 +139,8 @@ class CsvSource:
                     block_size=self.block_size, skip_rows=self.skip, encoding=self.spec.encoding,
                 ),
                 parse_options=pacsv.ParseOptions(
-                    delimiter=self.spec.delimiter, invalid_row_handler=handler, ignore_empty_lines=True
+                    delimiter=self.spec.delimiter, invalid_row_handler=handler, ignore_empty_lines=True,
+                    newlines_in_values=True,  # a quoted field may hold a newline, even across a block's edge
                 ),
                 convert_options=pacsv.ConvertOptions(
                     column_types=column_types or {}, include_columns=include or [],
