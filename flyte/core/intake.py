@@ -123,7 +123,7 @@ def _for_batch(exc: DataValidationError) -> DataValidationError:
         return exc
     return DataValidationError(
         exc.message[:at] + "; the model was trained on numbers in this column",
-        hint="fix the value, or add it to the dataset's missing_values if it means missing",
+        hint="fix the value, or add it to the dataset's extra_missing_values if it means missing",
     )
 
 

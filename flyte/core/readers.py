@@ -77,8 +77,11 @@ def roles_for(names: list[str], spec: DatasetSpec, hint: str = "") -> Roles:
 
 
 def headerless_hint(header: list[str]) -> str:
-    """Advice when a header row reads like data (every name a number, or empty): the file likely has no header."""
-    if header and all(is_number_text(n) or not n.strip() for n in header) and any(n.strip() for n in header):
+    """Advice when a header row reads like data (half or more of its names are numbers): the file likely has no
+    header. Real headers seldom name a column by a number; a headerless file's first row is mostly numbers,
+    with a label or a category or two among them."""
+    numbers = sum(is_number_text(n) for n in header)
+    if numbers and numbers * 2 >= len(header):
         return ('the first line looks like data, not column names: if the file has no header, set "has_header": false '
                 'and list the columns in "column_names"')  # fmt: skip
     return ""

@@ -99,6 +99,12 @@ def test_a_headerless_file_read_with_a_header_is_hinted(tmp_path):
     assert refused(named, "target column 'y' not found").hint == ""  # a real header gets no such hint
 
 
+def test_a_headerless_file_with_text_labels_is_hinted(tmp_path):
+    path = write(tmp_path, "".join(f"5.{i},3.{i},1.4,0.2,Iris-setosa\n" for i in range(12)), "iris.csv")
+    error = refused(path, r"target column 'y' not found; columns are \['5\.0', '3\.0', '1\.4', '0\.2', 'Iris-setosa'\]")
+    assert '"has_header": false' in error.hint
+
+
 def test_a_headerless_file_whose_first_line_repeats_a_value_is_hinted(tmp_path):
     path = write(tmp_path, "1,1,0\n2,2,1\n")
     assert '"has_header": false' in refused(path, r"header repeats column name\(s\) \['1'\]").hint
