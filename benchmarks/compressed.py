@@ -2,7 +2,8 @@
 
 Writes a --rows x 9 synthetic CSV (8 normal features rounded to 4 places, a 0/1 label) into --dir once,
 compresses it with pyarrow's own codecs, and ingests each file (best of --repeats). Then puts a bad value
-on the last line and times the failed ingest, whose message names the physical line.
+on the last line and times the failed ingest, whose message names the physical line; and times Arrow's
+plain streaming read of the file with newlines_in_values off and on (the reader turns it on).
 
     .venv/bin/python -m benchmarks.compressed [--rows 1000000] [--repeats 2] [--dir /tmp/flyte-bench/compressed]
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from flyte.core.errors import DataValidationError
 from flyte.core.ingest import DatasetSpec, ingest_table
@@ -28,6 +30,17 @@ def ingest_seconds(path: Path, scratch: Path) -> float:
     shutil.rmtree(scratch, ignore_errors=True)
     started = time.perf_counter()
     ingest_table(path, DatasetSpec(source=str(path), target="y"), scratch)
+    return time.perf_counter() - started
+
+
+def arrow_read_seconds(path: Path, newlines_in_values: bool) -> float:
+    started = time.perf_counter()
+    reader = pacsv.open_csv(
+        str(path), read_options=pacsv.ReadOptions(use_threads=False, block_size=4 << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=newlines_in_values),
+    )  # fmt: skip
+    for _ in reader:
+        pass
     return time.perf_counter() - started
 
 
@@ -64,6 +77,9 @@ def main() -> None:
         ingest_seconds(bad, scratch)
     except DataValidationError as exc:
         print(f"error on the last line, named in {time.perf_counter() - started:.2f} s: ...{exc.message[-90:]}")
+    for setting in (False, True):
+        runs = sorted(arrow_read_seconds(plain, setting) for _ in range(3))
+        print(f"Arrow read, newlines_in_values={setting}: {', '.join(f'{r:.2f}' for r in runs)} s")
 
 
 if __name__ == "__main__":
