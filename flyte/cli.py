@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterator
 
 from flyte.core.errors import ActionableError, DiskFullError, causes, disk_full, is_disk_full
-from flyte.core.validation import MAX_JSON_DEPTH, json_depth
+from flyte.core.validation import check_json_arguments
 
 log = logging.getLogger(__name__)
 
@@ -197,17 +197,6 @@ def format_problem(problem: Problem, traceback_shown: bool) -> list[str]:
     return lines
 
 
-def too_deep(argv: list[str]) -> Problem | None:
-    """A Problem for an argument holding JSON nested past MAX_JSON_DEPTH, or None. pyflyte parses such an
-    input with json.loads before any of the project's code sees it, and a deep enough one exhausts recursion."""
-    for i, arg in enumerate(argv):
-        option, _, value = arg.partition("=") if arg.startswith("--") else ((argv[i - 1] if i else ""), "", arg)
-        if value.lstrip().startswith(("{", "[")) and json_depth(value) > MAX_JSON_DEPTH:
-            return Problem(f"{printable(option, 40) or 'an argument'}: JSON nested more than {MAX_JSON_DEPTH} levels deep",
-                           hint="an input is a flat JSON object of values and lists")  # fmt: skip
-    return None
-
-
 def _traceback_requested(verbosity: int) -> bool:
     return verbosity > 0 or os.environ.get(TRACEBACK_ENV, "") not in ("", "0")
 
@@ -293,9 +282,10 @@ def main(argv: list[str] | None = None) -> None:
     if pruned := prune_stale_cache(dirs.cache):
         log.warning("Removed %d cached task result(s) whose files under %s were deleted; those tasks run again.", pruned, dirs.root)
     argv = sys.argv[1:] if argv is None else argv
-    if deep := too_deep(argv):
-        for line in format_problem(deep, traceback_shown=True):
-            print(line, file=sys.stderr)
+    try:
+        check_json_arguments(argv)  # pyflyte's json.loads would exhaust recursion on a deep one
+    except ActionableError as exc:
+        print("\n".join(format_problem(Problem(exc.message, exc.hint), traceback_shown=True)), file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
     _command(dirs).main(args=argv, prog_name=PROG)
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 import gzip
 import json
 
+import pytest
+
 from flyte import cli
+from flyte.core.errors import DataValidationError
+from flyte.core.validation import check_json_arguments
 from tests.test_cli import TRACEBACK_HINT, dataset, project_run
 
 
@@ -55,12 +59,14 @@ def test_a_spec_nested_thirty_thousand_levels_deep(tmp_path):
     assert "Traceback" not in run.stdout + run.stderr
 
 
-def test_too_deep_reads_both_option_spellings_and_ignores_strings():
+def test_deep_json_arguments_are_found_in_both_option_spellings_and_not_in_strings():
     deep = "[" * 40 + "]" * 40
-    assert cli.too_deep(["run", "f.py", "wf", "--dataset", deep]).message.startswith("--dataset: JSON nested")
-    assert cli.too_deep(["run", "f.py", "wf", f"--hyperparameters={deep}"]).message.startswith("--hyperparameters: JSON")
-    assert cli.too_deep(["run", "f.py", "wf", "--dataset", json.dumps({"source": deep})]) is None  # brackets in a string
-    assert cli.too_deep(["run", "f.py", "wf", "--dataset", '{"drop_columns": [["a"]]}']) is None
+    with pytest.raises(DataValidationError, match=r"^--dataset: JSON nested more than 32 levels deep$"):
+        check_json_arguments(["run", "f.py", "wf", "--dataset", deep])
+    with pytest.raises(DataValidationError, match=r"^--hyperparameters: JSON nested"):
+        check_json_arguments(["run", "f.py", "wf", f"--hyperparameters={deep}"])
+    check_json_arguments(["run", "f.py", "wf", "--dataset", json.dumps({"source": deep})])  # brackets in a string
+    check_json_arguments(["run", "f.py", "wf", "--dataset", '{"drop_columns": [["a"]]}'])
 
 
 def test_a_list_target_in_parquet(tmp_path):

@@ -66,6 +66,16 @@ def json_depth(text: str) -> int:
     return deepest
 
 
+def check_json_arguments(argv: list[str]) -> None:
+    """Refuse a command-line argument holding JSON nested past MAX_JSON_DEPTH, naming its option. pyflyte
+    parses a dataclass input with json.loads before any class's from_json, and a deep one exhausts recursion."""
+    for i, arg in enumerate(argv):
+        option, _, value = arg.partition("=") if arg.startswith("--") else ((argv[i - 1] if i else ""), "", arg)
+        if value.lstrip().startswith(("{", "[")) and json_depth(value) > MAX_JSON_DEPTH:
+            raise DataValidationError(f"{option[:40] or 'an argument'}: JSON nested more than {MAX_JSON_DEPTH} levels deep",
+                                      hint="an input is a flat JSON object of values and lists")  # fmt: skip
+
+
 def type_matches(value, tp) -> bool:
     """Whether a raw JSON value is of the field type ``tp``: no coercion (the text "false" is not a bool)."""
     origin = typing.get_origin(tp)
