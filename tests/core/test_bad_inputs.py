@@ -204,3 +204,8 @@ def test_a_missing_label_after_multi_line_fields_in_many_blocks(tmp_path, monkey
     lines[1500] = "1499,plain,"  # data row 1499 (no note): physical line 1 + 1500 + 150 spanning rows before it
     path = write(tmp_path, "\n".join(lines) + "\n")
     refused(path, r"target column 'y' has missing label\(s\) at line 1651$", categorical_columns=["note"])
+
+
+def test_a_quote_inside_a_comment_does_not_shift_the_lines_after_it(tmp_path):
+    text = 'a,c,y\n# a 5" pipe, "unbalanced\n1,x,0\n\n2,"multi\nline",1\nbad,z,0\n'
+    refused(write(tmp_path, text), r"column 'a' holds non-numeric value 'bad' at line 7;", comment_prefix="#", categorical_columns=["c"])

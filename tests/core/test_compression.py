@@ -92,3 +92,11 @@ def test_open_bytes_decompresses_and_reads_lines(tmp_path):
     packed = compress(b"first\nsecond\n", "bz2", tmp_path / "x.bz2")
     with open_bytes(packed) as fh:
         assert fh.readline() == b"first\n" and list(fh) == [b"second\n"]
+
+
+def test_plain_text_named_like_a_compressed_file_is_read_as_text(tmp_path):
+    """Arrow alone would take the codec from the name and fail; the content says it is plain."""
+    path = tmp_path / "data.csv.gz"
+    path.write_bytes(numbered(12))
+    assert codec_of(path) == ""
+    assert ingest(path)[1].rows == 12
