@@ -28,6 +28,7 @@ from typing import Iterator
 
 from flyte.cli_errors import EXIT_INTERRUPTED, CommandLineMistake, command_words, interrupted, interrupted_stage
 from flyte.core.errors import ActionableError, DiskFullError, causes, disk_full, is_disk_full
+from flyte.core.validation import check_json_arguments
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +295,13 @@ def main(argv: list[str] | None = None) -> None:
     local_cache.CACHE_LOCATION = str(dirs.cache)
     if pruned := prune_stale_cache(dirs.cache):
         log.warning("Removed %d cached task result(s) whose files under %s were deleted; those tasks run again.", pruned, dirs.root)
-    _command(dirs).main(args=sys.argv[1:] if argv is None else argv, prog_name=PROG)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        check_json_arguments(argv)  # pyflyte's json.loads would exhaust recursion on a deep one
+    except ActionableError as exc:
+        print("\n".join(format_problem(Problem(exc.message, exc.hint), traceback_shown=True)), file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    _command(dirs).main(args=argv, prog_name=PROG)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ def test_bad_data_is_one_line_first_then_a_pointer_to_the_traceback(tmp_path):
     assert run.returncode == cli.EXIT_USER_ERROR
     assert run.err_lines == [
         f"Error: ingest failed: {bad}: column 'b' holds non-numeric value 'oops' at line 3; "
-        "list it in categorical_columns if it is a category, or add it to missing_values if it means missing",
+        "list it in categorical_columns if it is a category, or add it to extra_missing_values if it means missing",
         TRACEBACK_HINT,
     ]
     assert "Traceback" not in run.stdout + run.stderr

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import re
 from pathlib import Path
+from typing import Iterator
 
+from flyte.core.compression import open_bytes
 from flyte.core.dataset import DatasetSpec
 from flyte.core.errors import DataValidationError
 
@@ -30,28 +33,82 @@ def safe_text(row) -> str:
 
 def null_markers(spec: DatasetSpec) -> list[str]:
     """The field texts Arrow reads as missing: each marker, and with trimming, padded by a space as ``, `` leaves it."""
-    markers = set(spec.missing_values)
+    markers = set(spec.missing_markers())
     if spec.trim_whitespace:
-        for m in spec.missing_values:
+        for m in spec.missing_markers():
             m = m.strip()
             markers |= {m, f" {m}", f"{m} ", f" {m} "}
     return sorted(markers)
 
 
 def leading_lines_to_skip(path: Path, spec: DatasetSpec) -> int:
-    """Comment and blank lines right after ``skip_rows``, before the header or first row, to skip as well."""
+    """Comment and blank lines right after ``skip_rows``, before the header or first row, to skip as well.
+
+    Refuses a file with nothing after them (skip_rows past its end, or only blank and comment lines).
+    """
     prefix = spec.comment_prefix.encode(spec.encoding) if spec.comment_prefix else None
     count = 0
-    with open(path, "rb") as fh:
-        for _ in range(spec.skip_rows):
+    with open_bytes(path, spec.source) as fh:
+        for line_number in range(spec.skip_rows):
             if not fh.readline():
-                return 0
+                raise DataValidationError(
+                    f"{spec.source}: skip_rows is {spec.skip_rows} but the file has only {line_number} line(s)",
+                    hint="lower skip_rows to the number of lines above the header (or the first row)",
+                )
         for line in fh:
             stripped = line.strip()
             if stripped and not (prefix and stripped.startswith(prefix)):
-                break
+                return count
             count += 1
-    return count
+    after = f" after the {spec.skip_rows} skipped by skip_rows" if spec.skip_rows else ""
+    raise DataValidationError(f"{spec.source}: holds no header or data{after}, only blank or comment lines")
+
+
+class LineNumbers:
+    """The physical line each of Arrow's record numbers starts on, counted by reading the file again.
+
+    Arrow numbers records, not lines: ``skip`` (the lines skipped at the top) plus the record's place among
+    the non-empty records after them. A quoted field holding a newline spans several lines, and empty lines
+    are not records, so the two part ways; this re-reads the text with the same quoting rules (``csv``) to
+    map one to the other. Only errors ask, so the re-read costs nothing on a good file. It moves forward
+    through the file and starts over only when asked about an earlier record.
+    """
+
+    def __init__(self, path: Path, spec: DatasetSpec, skip: int):
+        self.path, self.spec, self.skip = path, spec, skip
+        self._starts: Iterator[int] | None = None
+        self._seen, self._line = 0, skip
+
+    def line_of(self, record: int) -> int:
+        """The physical line (1-based) that Arrow's record number ``record`` starts on."""
+        wanted = record - self.skip
+        if wanted <= 0:
+            return record
+        if self._starts is None or wanted < self._seen:
+            self._starts, self._seen, self._line = self._record_starts(), 0, self.skip
+        for line in self._starts:
+            self._seen, self._line = self._seen + 1, line
+            if self._seen == wanted:
+                return line
+        return self._line + (wanted - self._seen)  # past the end (should not happen): count on by records
+
+    def _record_starts(self) -> Iterator[int]:
+        prefix = self.spec.comment_prefix
+        with open_bytes(self.path, self.spec.source) as raw:
+            text = io.TextIOWrapper(raw, encoding=self.spec.encoding, errors="replace", newline="")
+            for _ in range(self.skip):
+                text.readline()
+            # Comment lines are emptied, as CommentBlanker empties them for Arrow, so a quote in a comment is inert.
+            lines = ("\n" if prefix and line.startswith(prefix) else line for line in text)
+            reader = csv.reader(lines, delimiter=self.spec.delimiter, quotechar='"', doublequote=True, strict=False)
+            before = 0
+            try:
+                for fields in reader:
+                    if fields:  # an empty line yields no fields; Arrow does not count it
+                        yield self.skip + before + 1
+                    before = reader.line_num
+            except csv.Error:  # a NUL byte or a huge field: stop here, and line_of counts on by records
+                return
 
 
 class CommentBlanker(io.RawIOBase):
@@ -65,7 +122,7 @@ class CommentBlanker(io.RawIOBase):
 
     def __init__(self, path: Path, prefix: str, encoding: str):
         super().__init__()
-        self._file = open(path, "rb")
+        self._file = open_bytes(path)
         self._pattern = re.compile(rb"(?m)^" + re.escape(prefix.encode(encoding)) + rb"[^\n]*")
         self._carry = b""
         self._out = b""
@@ -107,7 +164,7 @@ def check_text(path: Path, spec: DatasetSpec) -> None:
 
     Binary input would otherwise reach Arrow's bad-row handler as undecodable bytes (and be echoed).
     """
-    with open(path, "rb") as fh:
+    with open_bytes(path, spec.source) as fh:
         head = fh.read(SNIFF_BYTES)
     codec = codecs.lookup(spec.encoding).name
     parquet_hint = "it is a Parquet file: set file_format to parquet" if head.startswith(b"PAR1") else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import errno
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -50,7 +51,10 @@ class DatasetSpec:
     column_names: the names of a header-less CSV's columns, in file order; required without a header.
     delimiter: the CSV field separator, one character (``,``, ``;``, a tab).
     encoding: the file's text encoding (``utf-8``, ``latin-1``, ``cp1252``, ...).
-    missing_values: field texts that mean "missing" (compared after trimming, when trim_whitespace).
+    missing_values: field texts that mean "missing" (compared after trimming, when trim_whitespace). Setting
+        it replaces the defaults (DEFAULT_MISSING_VALUES), e.g. to read "NA" as a category.
+    extra_missing_values: more texts that mean "missing", on top of missing_values (``["?"]`` adds "?" to
+        the defaults). A blank line is never a record, whatever either list holds.
     trim_whitespace: strip spaces around text fields (labels, categories); numbers are always trimmed.
     comment_prefix: lines starting with this text are ignored (``#``); empty for none.
     skip_rows: lines to skip at the top of the file, before the header.
@@ -72,6 +76,7 @@ class DatasetSpec:
     delimiter: str = ","
     encoding: str = "utf-8"
     missing_values: list[str] = field(default_factory=lambda: list(DEFAULT_MISSING_VALUES))
+    extra_missing_values: list[str] = field(default_factory=list)
     trim_whitespace: bool = True
     comment_prefix: str = ""
     skip_rows: int = 0
@@ -111,6 +116,11 @@ class DatasetSpec:
         if self.positive_label and self.expected_labels:
             require(self.positive_label in self.expected_labels,
                     f"DatasetSpec.positive_label {self.positive_label!r} is not one of expected_labels {self.expected_labels}")  # fmt: skip
+
+
+    def missing_markers(self) -> list[str]:
+        """Every field text read as missing: missing_values, then extra_missing_values, each once."""
+        return list(dict.fromkeys([*self.missing_values, *self.extra_missing_values]))
 
 
 def pima_spec() -> DatasetSpec:
@@ -185,6 +195,30 @@ def local_path(source: str) -> Path:
     if not is_local(source):
         raise DataValidationError(f"{source}: not a local path; fetch it before reading")
     return Path(source)
+
+
+def checked_file(path: Path, name: str) -> Path:
+    """``path`` when it is a readable, non-empty file; otherwise a DataValidationError naming ``name`` (the
+    source) and why: not found, a directory, empty, or a path the system refuses (too long, no permission)."""
+    try:
+        if path.is_dir():
+            raise DataValidationError(f"{name}: is a directory, not a file ({path})")
+        if not path.is_file():
+            raise DataValidationError(f"{name}: file not found ({path})")
+        size = path.stat().st_size
+    except OSError as exc:
+        long_name = exc.errno == errno.ENAMETOOLONG
+        raise DataValidationError(
+            f"{_short(name)}: cannot open: {exc.strerror or type(exc).__name__}",
+            hint="a file or folder name is limited to 255 bytes: rename it" if long_name else "",
+        ) from None
+    if size == 0:
+        raise DataValidationError(f"{name}: file is empty")
+    return path
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 20]}...({len(text)} characters)"
 
 
 def resolve_format(spec: DatasetSpec, path: Path) -> str:

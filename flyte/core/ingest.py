@@ -17,13 +17,15 @@ from flyte.core.dataset import (  # noqa: F401  (re-exported: the spec and profi
     PIMA_COLUMNS,
     DataProfile,
     DatasetSpec,
+    checked_file,
     is_local,
     local_path,
     resolve_format,
 )
 from flyte.core.errors import DataValidationError
 from flyte.core.profile import ProfileBuilder
-from flyte.core.readers import CsvSource, LineTooLong, ParquetSource, Roles, roles_for
+from flyte.core.parquet_reader import ParquetSource
+from flyte.core.readers import CsvSource, LineTooLong, Roles, roles_for
 from flyte.core.split import SplitParams
 from flyte.core.tables import TableWriter, file_sha256, prefetch
 
@@ -51,12 +53,7 @@ def ingest_table(
             f"{name}: DatasetSpec.target is required for training: the column to predict",
             hint="set the dataset's target; a spec without one is for batch prediction only",
         )
-    if path.is_dir():
-        raise DataValidationError(f"{name}: is a directory, not a file ({path})")
-    if not path.is_file():
-        raise DataValidationError(f"{name}: file not found ({path})")
-    if path.stat().st_size == 0:
-        raise DataValidationError(f"{name}: file is empty")
+    checked_file(path, name)
     csv = resolve_format(spec, path) == "csv"
     # The source's sha256 is computed on the other core while this one parses (hashlib releases the GIL).
     hasher = _BackgroundSha256(path, known_sha256)
@@ -80,7 +77,7 @@ def ingest_table(
 
 
 def _ingest(source, spec: DatasetSpec, destination: Path, split: SplitParams | None) -> tuple[DataProfile, str]:
-    roles = roles_for(source.names, spec)
+    roles = roles_for(source.names, spec, source.header_hint)
     profile = ProfileBuilder(spec, roles, count_nan=isinstance(source, ParquetSource), where=source.where)
     with TableWriter(destination, source.output_schema(roles)) as writer:
         for batch, first in prefetch(source.batches(roles)):

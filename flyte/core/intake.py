@@ -12,12 +12,13 @@ import pyarrow.compute as pc
 
 from flyte.core import labels as lbl
 from flyte.core.csv_text import shorten
-from flyte.core.dataset import DatasetSpec, resolve_format
+from flyte.core.dataset import DatasetSpec, checked_file, resolve_format
 from flyte.core.drift import DriftCounter, DriftSummary, Reference, summarize
 from flyte.core.errors import DataValidationError
 from flyte.core.model_source import read_model_files
 from flyte.core.predict import PREDICTED_COLUMN, PROBABILITY_PREFIX
-from flyte.core.readers import CsvSource, LineTooLong, ParquetSource, Roles
+from flyte.core.parquet_reader import ParquetSource
+from flyte.core.readers import CsvSource, LineTooLong, Roles
 from flyte.core.schema import ModelSchema
 from flyte.core.tables import TableWriter, prefetch
 from flyte.core.validation import check_types, require, strict
@@ -84,10 +85,7 @@ def check_rows(
     numeric feature (naming column, value and line), a label the model does not know or a missing one.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataValidationError(f"{spec.source}: {'is a directory, not a file' if path.is_dir() else 'file not found'} ({path})")
-    if path.stat().st_size == 0:
-        raise DataValidationError(f"{spec.source}: file is empty")
+    checked_file(path, spec.source)
     if spec.target and spec.target != schema.target:
         raise DataValidationError(
             f"{spec.source}: the spec's target {spec.target!r} is not the model's target {schema.target!r}",
@@ -125,7 +123,7 @@ def _for_batch(exc: DataValidationError) -> DataValidationError:
         return exc
     return DataValidationError(
         exc.message[:at] + "; the model was trained on numbers in this column",
-        hint="fix the value, or add it to the dataset's missing_values if it means missing",
+        hint="fix the value, or add it to the dataset's extra_missing_values if it means missing",
     )
 
 

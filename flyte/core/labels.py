@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +16,25 @@ from flyte.core.tables import iter_batches, num_rows
 INT, FLOAT, STR = "int", "float", "str"
 
 
+#: A number as a file writes it and as Arrow parses one: ASCII digits, an optional sign, point and exponent,
+#: or inf / nan. Python's float() reads more ("1_0", full-width and Arabic-Indic digits), which would merge
+#: labels written differently ("1_0" and "10") into one class.
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.ASCII | re.IGNORECASE)
+
+
+def is_number_text(text: str) -> bool:
+    """Whether ``text`` (surrounding spaces aside) is a number as written in a data file."""
+    return _NUMBER_TEXT.fullmatch(text.strip()) is not None
+
+
 def _number(value) -> float | None:
     """The value as a number, or None when it is not one (text labels, booleans)."""
     if isinstance(value, bool) or isinstance(value, np.bool_):
         return None
     if isinstance(value, (int, float, np.number)):
         return float(value)
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        return None
+    text = str(value)
+    return float(text) if is_number_text(text) else None
 
 
 def infer_kind(raw_values) -> str:

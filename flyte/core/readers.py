@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -10,12 +11,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-from flyte.core.csv_text import CommentBlanker, check_text, leading_lines_to_skip, null_markers, safe_text, shorten
+from flyte.core.compression import codec_of, open_bytes
+from flyte.core.csv_text import CommentBlanker, LineNumbers, check_text, leading_lines_to_skip, null_markers, safe_text, shorten
 from flyte.core.dataset import DatasetSpec
 from flyte.core.errors import DataValidationError
-from flyte.core.tables import batch_rows
+from flyte.core.labels import is_number_text
 
 #: Rows of CSV parsed per batch, estimated from the first line's length; the block size is clamped
 #: between these byte counts so a wide table still gets hundreds of rows per batch and a narrow one
@@ -41,25 +42,27 @@ class LineTooLong(Exception):
     """A line did not fit the reader's block; the caller reads again with a larger one."""
 
 
-def check_unique(names: list[str], what: str) -> None:
+def check_unique(names: list[str], what: str, hint: str = "") -> None:
     seen, dupes = set(), []
     for n in names:
         if n in seen:
             dupes.append(n)
         seen.add(n)
     if dupes:
-        raise DataValidationError(f"{what} repeats column name(s) {sorted(set(dupes))}")
+        raise DataValidationError(f"{what} repeats column name(s) {shorten(str(sorted(set(dupes))))}", hint=hint)
 
 
-def roles_for(names: list[str], spec: DatasetSpec) -> Roles:
-    """The target, features and categorical features the spec asks for, each checked against the file's columns."""
+def roles_for(names: list[str], spec: DatasetSpec, hint: str = "") -> Roles:
+    """The target, features and categorical features the spec asks for, each checked against the file's columns.
+
+    hint: advice for a column that is not found (the source's ``header_hint``)."""
     name = spec.source
     if spec.target not in names:
-        raise DataValidationError(f"{name}: target column {spec.target!r} not found; columns are {names}")
+        raise DataValidationError(f"{name}: target column {spec.target!r} not found; columns are {shorten(str(names))}", hint=hint)
     for option in ("categorical_columns", "drop_columns", "feature_columns"):
         absent = [c for c in getattr(spec, option) if c not in names]
         if absent:
-            raise DataValidationError(f"{name}: {option} names column(s) {absent} not found; columns are {names}")
+            raise DataValidationError(f"{name}: {option} names column(s) {absent} not found; columns are {shorten(str(names))}", hint=hint)
     if spec.feature_columns:
         features = [c for c in names if c in spec.feature_columns]
     else:
@@ -73,20 +76,34 @@ def roles_for(names: list[str], spec: DatasetSpec) -> Roles:
     return Roles(target=spec.target, features=features, categorical=list(spec.categorical_columns), columns=columns)
 
 
+def headerless_hint(header: list[str]) -> str:
+    """Advice when a header row reads like data (half or more of its names are numbers): the file likely has no
+    header. Real headers seldom name a column by a number; a headerless file's first row is mostly numbers,
+    with a label or a category or two among them."""
+    numbers = sum(is_number_text(n) for n in header)
+    if numbers and numbers * 2 >= len(header):
+        return ('the first line looks like data, not column names: if the file has no header, set "has_header": false '
+                'and list the columns in "column_names"')  # fmt: skip
+    return ""
+
+
 def clean_text(column: pa.Array, spec: DatasetSpec) -> pa.Array:
     """A text column with surrounding spaces trimmed (when the spec says so) and missing-value markers as nulls."""
     if spec.trim_whitespace:
         column = pc.utf8_trim_whitespace(column)
-    markers = pa.array([m.strip() if spec.trim_whitespace else m for m in spec.missing_values], pa.string())
+    markers = pa.array([m.strip() if spec.trim_whitespace else m for m in spec.missing_markers()], pa.string())
     is_marker = pc.fill_null(pc.is_in(column, value_set=markers), False)
     return pc.if_else(is_marker, pa.scalar(None, pa.string()), column)
 
 
 class CsvSource:
-    """A CSV read in blocks by pyarrow's streaming reader, single-threaded so every error knows its line.
+    """A CSV (or a gzip, bz2, zstd or lz4 compressed one) read in blocks by pyarrow's streaming reader,
+    single-threaded so every error knows its record.
 
-    Blank and comment lines are skipped by the bad-row handler rather than by Arrow, so Arrow's row
-    numbers stay physical line numbers; the lines skipped are remembered to map a row back to its line.
+    Arrow skips empty lines (and comment lines, which CommentBlanker empties) and numbers the records it
+    reads; lines of only spaces are skipped by the bad-row handler. LineNumbers turns a record number into
+    the physical line it starts on, so messages name lines as an editor shows them, even after a quoted
+    field that holds a newline. The records skipped are remembered to map a data row back to its record.
     """
 
     unit = "line"
@@ -98,19 +115,25 @@ class CsvSource:
         # Comment and blank lines between skip_rows and the header are skipped by Arrow too (the
         # header must be the first line it sees); Arrow counts skipped lines, so numbering holds.
         self.skip = spec.skip_rows + leading_lines_to_skip(path, spec)
-        self.skipped: list[int] = []  # physical lines past the header skipped as blank or comment, in order
+        self.skipped: list[int] = []  # records past the header that gave no row (blank or all-missing), sorted
+        self.lines = LineNumbers(path, spec, self.skip)
         if spec.has_header:
             # Arrow reads by the header's own texts; the spec and the table use them trimmed (", " separators).
             self.raw_names = self._header()
             self.names = [n.strip() for n in self.raw_names] if spec.trim_whitespace else list(self.raw_names)
-            check_unique(self.names, f"{self.name}: header")
+            self.header_hint = headerless_hint(self.names)
+            check_unique(self.names, f"{self.name}: header", self.header_hint)
         else:
             self.raw_names = self.names = list(spec.column_names)
+            self.header_hint = ""
             check_unique(self.names, f"{self.name}: column_names")
-        self.first_data_line = self.skip + (2 if spec.has_header else 1)
+        self.first_data_record = self.skip + (2 if spec.has_header else 1)
 
     def _open(self, handler, column_types=None, include=None):
-        source = CommentBlanker(self.path, self.spec.comment_prefix, self.spec.encoding) if self.spec.comment_prefix else self.path
+        if self.spec.comment_prefix:
+            source = CommentBlanker(self.path, self.spec.comment_prefix, self.spec.encoding)
+        else:  # Arrow would take a compressed file's codec from its name; the content says it here
+            source = pa.input_stream(str(self.path), compression=codec_of(self.path) or None)
         try:
             return pacsv.open_csv(
                 source,
@@ -119,7 +142,8 @@ class CsvSource:
                     block_size=self.block_size, skip_rows=self.skip, encoding=self.spec.encoding,
                 ),
                 parse_options=pacsv.ParseOptions(
-                    delimiter=self.spec.delimiter, invalid_row_handler=handler, ignore_empty_lines=False
+                    delimiter=self.spec.delimiter, invalid_row_handler=handler, ignore_empty_lines=True,
+                    newlines_in_values=True,  # a quoted field may hold a newline, even across a block's edge
                 ),
                 convert_options=pacsv.ConvertOptions(
                     column_types=column_types or {}, include_columns=include or [],
@@ -146,20 +170,24 @@ class CsvSource:
 
     def where(self, row: int) -> str:
         """``line N`` for the data row at index ``row`` (0-based, counting every row read so far)."""
-        line = self.first_data_line + row
+        record = self.first_data_record + row
         for skipped in list(self.skipped):
-            if skipped <= line:
-                line += 1
+            if skipped <= record:
+                record += 1
             else:
                 break
-        return f"line {line}"
+        return f"line {self.lines.line_of(record)}"
 
     def batches(self, roles: Roles) -> Iterator[tuple[pa.RecordBatch, int]]:
         """Typed, cleaned batches with the index of their first data row; blank and comment lines dropped."""
         bad_rows: list[tuple] = []
 
         def on_bad_row(row) -> str:
-            bad_rows.append((row.number, row.actual_columns, row.expected_columns, safe_text(row)))
+            text = safe_text(row)
+            if text.strip():
+                bad_rows.append((row.number, row.actual_columns, row.expected_columns, text))
+            elif row.number and row.number > 0:  # a line of only spaces: blank, so never a record
+                bisect.insort(self.skipped, row.number)
             return "skip"
 
         schema, first, arrow_row = self.output_schema(roles), 0, 0
@@ -180,8 +208,7 @@ class CsvSource:
             raise self._error(exc) from exc
 
     def _drop_blank_rows(self, batch: pa.RecordBatch, arrow_first: int, target: str) -> pa.RecordBatch:
-        """Rows read from empty lines (blank, or comments emptied by CommentBlanker) hold nothing but nulls:
-        drop them, remembering their lines. Arrow keeps them as rows so its row numbers stay line numbers."""
+        """Rows whose every field is missing (``,,``) hold nothing: drop them, remembering their records."""
         # Without a target (batch prediction's unlabelled rows) the first column stands in: a blank row is null everywhere.
         candidates = pc.is_null(batch.column(target) if target else batch.column(0))
         if not pc.any(candidates).as_py():  # the usual case: every row has a label, so none is blank
@@ -192,13 +219,13 @@ class CsvSource:
         if not pc.any(blank).as_py():
             return batch
         for index in np.flatnonzero(blank.to_numpy(zero_copy_only=False)):
-            self.skipped.append(self.first_data_line + arrow_first + int(index))
+            bisect.insort(self.skipped, self.first_data_record + arrow_first + int(index))
         return batch.filter(pc.invert(blank))
 
     def _raise_bad_rows(self, bad_rows: list) -> None:
         if bad_rows:
             number, actual, expected, text = bad_rows[0]
-            line = number if number and number > 0 else "?"
+            line = self.lines.line_of(number) if number and number > 0 else "?"
             raise DataValidationError(
                 f"{self.name}: line {line} has {actual} fields, expected {expected}: {shorten(text)!r}"
                 + (f" (and {len(bad_rows) - 1} more such lines)" if len(bad_rows) > 1 else "")
@@ -213,7 +240,7 @@ class CsvSource:
         if not found:
             return DataValidationError(f"{self.name}: cannot parse as CSV: {shorten(message)}")
         index = int(found[1])
-        column, line = self.names[index] if index < len(self.names) else f"#{index}", int(found[2])
+        column, line = self.names[index] if index < len(self.names) else f"#{index}", self.lines.line_of(int(found[2]))
         if found[4] == "UTF8":
             return DataValidationError(
                 f"{self.name}: column {column!r} holds text that is not valid {self.spec.encoding} at line {line}; "
@@ -221,10 +248,10 @@ class CsvSource:
             )
         value = found[5]
         hint = "list it in categorical_columns if it is a category"
-        if value.strip() in (m.strip() for m in self.spec.missing_values):
+        if value.strip() in (m.strip() for m in self.spec.missing_markers()):
             hint = "it is a missing-value marker with extra spaces: set trim_whitespace"
         elif value.strip():
-            hint += ", or add it to missing_values if it means missing"
+            hint += ", or add it to extra_missing_values if it means missing"
         return DataValidationError(
             f"{self.name}: column {column!r} holds non-numeric value {shorten(value)!r} at line {line}; {hint}"
         )
@@ -239,74 +266,6 @@ def clean_batch(batch: pa.RecordBatch, schema: pa.Schema, spec: DatasetSpec) -> 
 
 
 def _block_size(path: Path) -> int:
-    with open(path, "rb") as fh:
+    with open_bytes(path) as fh:
         first_line = len(fh.readline())
     return int(min(CSV_BLOCK_MAX, max(CSV_BLOCK_MIN, first_line * CSV_BLOCK_ROWS)))
-
-
-class ParquetSource:
-    """A Parquet file read row group by row group; text in a numeric column is converted or refused."""
-
-    unit = "row"
-
-    def __init__(self, path: Path, spec: DatasetSpec):
-        self.name, self.spec = spec.source, spec
-        try:
-            self.file = pq.ParquetFile(path)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise DataValidationError(f"{self.name}: cannot read as Parquet: {exc}") from exc
-        self.source_schema = self.file.schema_arrow
-        self.names = self.source_schema.names
-        check_unique(self.names, f"{self.name}: columns")
-
-    def where(self, row: int) -> str:
-        return f"row {row + 1}"
-
-    def output_schema(self, roles: Roles) -> pa.Schema:
-        return pa.schema([(c, self._type(self.source_schema.field(c), roles)) for c in roles.columns])
-
-    @staticmethod
-    def _type(f: pa.Field, roles: Roles) -> pa.DataType:
-        t = f.type.value_type if pa.types.is_dictionary(f.type) else f.type
-        if f.name == roles.target:
-            return pa.string() if pa.types.is_large_string(t) or pa.types.is_string(t) else t
-        return pa.string() if f.name in roles.categorical else pa.float64()
-
-    def batches(self, roles: Roles) -> Iterator[tuple[pa.RecordBatch, int]]:
-        schema, first = self.output_schema(roles), 0
-        try:
-            # Row group by row group: the file's own unit, and ParquetFile.iter_batches grew without bound here.
-            for group in range(self.file.metadata.num_row_groups):
-                table = self.file.read_row_group(group, columns=roles.columns)
-                for batch in table.to_batches(max_chunksize=batch_rows(len(roles.columns))):
-                    columns = [self._cast(batch.column(f.name), f, first) for f in schema]
-                    yield clean_batch(pa.RecordBatch.from_arrays(columns, schema=schema), schema, self.spec), first
-                    first += batch.num_rows
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise DataValidationError(f"{self.name}: cannot read as Parquet: {exc}") from exc
-
-    def _cast(self, column: pa.Array, f: pa.Field, first: int) -> pa.Array:
-        if column.type == f.type:
-            return column
-        if pa.types.is_dictionary(column.type):
-            column = column.dictionary_decode()
-        if (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and not pa.types.is_string(f.type):
-            column = clean_text(pc.cast(column, pa.string()), self.spec)  # numbers stored as text: trim, markers to null
-        try:
-            return pc.cast(column, f.type)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            for i, v in enumerate(column.to_pylist()):
-                if v is not None and _not_a_number(v):
-                    raise DataValidationError(
-                        f"{self.name}: column {f.name!r} holds non-numeric value {shorten(str(v))!r} at row {first + i + 1}; "
-                        f"list it in categorical_columns if it is a category"
-                    ) from None
-            raise
-
-
-def _not_a_number(value) -> bool:
-    try:
-        float(value)
-        return False
-    except (TypeError, ValueError):
-        return True

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import re
+import reprlib
 import types
 import typing
 
@@ -30,6 +32,48 @@ def _describe(tp) -> str:
     return {bool: "true or false", int: "a whole number", float: "a number", str: "text", type(None): "null"}.get(
         tp, getattr(tp, "__name__", str(tp))
     )
+
+
+#: Deepest nesting of JSON arrays and objects accepted in a parameter's text. Every parameter class is flat
+#: or nearly so; the bound keeps a hostile input from exhausting the parser's recursion.
+MAX_JSON_DEPTH = 32
+#: Longest echo of a refused value, in characters.
+ECHO_CHARS = 120
+
+_ECHO = reprlib.Repr()
+_ECHO.maxlevel, _ECHO.maxstring, _ECHO.maxother = 3, ECHO_CHARS, ECHO_CHARS
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def echo(value) -> str:
+    """A short ``repr`` of a refused value: nested containers elided, at most about ECHO_CHARS characters."""
+    text = _ECHO.repr(value)
+    return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 3] + "..."
+
+
+def json_depth(text: str) -> int:
+    """How deeply ``text``'s JSON arrays and objects nest (brackets inside strings do not count)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return 0  # too few brackets to nest past the bound: skip the scan
+    depth = deepest = 0
+    for token in _JSON_TOKENS.finditer(text):
+        bracket = token[0]
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif bracket in "]}":
+            depth -= 1
+    return deepest
+
+
+def check_json_arguments(argv: list[str]) -> None:
+    """Refuse a command-line argument holding JSON nested past MAX_JSON_DEPTH, naming its option. pyflyte
+    parses a dataclass input with json.loads before any class's from_json, and a deep one exhausts recursion."""
+    for i, arg in enumerate(argv):
+        option, _, value = arg.partition("=") if arg.startswith("--") else ((argv[i - 1] if i else ""), "", arg)
+        if value.lstrip().startswith(("{", "[")) and json_depth(value) > MAX_JSON_DEPTH:
+            raise DataValidationError(f"{option[:40] or 'an argument'}: JSON nested more than {MAX_JSON_DEPTH} levels deep",
+                                      hint="an input is a flat JSON object of values and lists")  # fmt: skip
 
 
 def type_matches(value, tp) -> bool:
@@ -60,7 +104,7 @@ def check_raw(cls, raw) -> None:
     """Refuse a raw dict for ``cls`` with unknown keys (suggesting the closest valid one) or wrongly typed values."""
     name = cls.__name__
     if not isinstance(raw, dict):
-        raise DataValidationError(f"{name}: expected a JSON object, got {raw!r}")
+        raise DataValidationError(f"{name}: expected a JSON object, got {echo(raw)}")
     hints = typing.get_type_hints(cls)
     valid = [f.name for f in dataclasses.fields(cls)]
     unknown = [k for k in raw if k not in valid]
@@ -71,7 +115,7 @@ def check_raw(cls, raw) -> None:
         raise DataValidationError(f"{name}: unknown key {key!r}{hint} Valid keys: {', '.join(valid)}")
     for key, value in raw.items():
         if not type_matches(value, hints[key]):
-            raise DataValidationError(f"{name}.{key} must be {_describe(hints[key])}, got {value!r}")
+            raise DataValidationError(f"{name}.{key} must be {_describe(hints[key])}, got {echo(value)}")
 
 
 def check_types(obj) -> None:
@@ -82,7 +126,7 @@ def check_types(obj) -> None:
         if dataclasses.is_dataclass(value):
             continue
         if not type_matches(value, hints[f.name]):
-            raise DataValidationError(f"{type(obj).__name__}.{f.name} must be {_describe(hints[f.name])}, got {value!r}")
+            raise DataValidationError(f"{type(obj).__name__}.{f.name} must be {_describe(hints[f.name])}, got {echo(value)}")
 
 
 def strict(cls):
@@ -94,10 +138,13 @@ def strict(cls):
 
     @classmethod
     def from_json(klass, text: str, **_kwargs):
+        if json_depth(text) > MAX_JSON_DEPTH:
+            raise DataValidationError(f"{klass.__name__}: JSON nested more than {MAX_JSON_DEPTH} levels deep; "
+                                      f"a parameter is a flat object of values and lists")  # fmt: skip
         try:
             raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataValidationError(f"{klass.__name__}: not valid JSON: {exc}") from None
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise DataValidationError(f"{klass.__name__}: not valid JSON: {str(exc)[:ECHO_CHARS]}") from None
         check_raw(klass, raw)
         return klass(**raw)
 

@@ -13,8 +13,7 @@ from urllib.parse import urlparse
 from flytekit import Cache, Deck, FlyteContextManager, current_context, task
 from flytekit.types.directory import FlyteDirectory
 
-from flyte.core.dataset import DataProfile, DatasetSpec, is_local, local_path
-from flyte.core.errors import DataValidationError
+from flyte.core.dataset import DataProfile, DatasetSpec, checked_file, is_local, local_path
 from flyte.core.fetch import http_head
 from flyte.core.fingerprint import SourceFingerprint, local_fingerprint, remote_fingerprint
 from flyte.core.hyperparameters import Hyperparameters
@@ -66,10 +65,7 @@ def fingerprint(dataset: DatasetSpec) -> SourceFingerprint:
     source = dataset.source
     check_source_allowed(source)
     if is_local(source):
-        path = local_path(source)
-        if not path.is_file():
-            raise DataValidationError(f"{source}: {'is a directory, not a file' if path.is_dir() else 'file not found'} ({path})")
-        result = local_fingerprint(path, dataset)
+        result = local_fingerprint(checked_file(local_path(source), source), dataset)
     else:
         with reading(source, "cannot reach"):
             if urlparse(source).scheme in ("http", "https"):

@@ -85,7 +85,7 @@ def test_numbers_padded_by_spaces_and_custom_markers(tmp_path):
 
 
 def test_a_marker_not_declared_is_refused_with_a_hint(tmp_path):
-    with pytest.raises(DataValidationError, match=r"non-numeric value '\?' at line 3; .*add it to missing_values"):
+    with pytest.raises(DataValidationError, match=r"non-numeric value '\?' at line 3; .*add it to extra_missing_values"):
         ingest(tmp_path, "a,b,y\n1,2,0\n2,?,1\n")
 
 
