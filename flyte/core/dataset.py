@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from flyte.core.errors import DataValidationError
+from flyte.core.errors import DataValidationError, shorten
 from flyte.core.validation import check_types, require, strict
 
 #: Where the datasets shipped inside the package live; ``bundled://NAME`` points here.
@@ -179,12 +179,25 @@ def local_path(source: str) -> Path:
     """The file on this machine that a local source names (``bundled://`` resolves to the package)."""
     parsed = urlparse(source)
     if parsed.scheme == BUNDLED_SCHEME:
-        return DATA_DIR / (parsed.netloc + parsed.path)
+        return bundled_path(source, parsed.netloc + parsed.path)
     if parsed.scheme == "file":
         return Path(parsed.path)
     if not is_local(source):
         raise DataValidationError(f"{source}: not a local path; fetch it before reading")
     return Path(source)
+
+
+def bundled_path(source: str, name: str) -> Path:
+    """The file ``name`` inside the bundled data directory, symlinks resolved; a name that resolves
+    anywhere else (``..``, an absolute path, a link pointing out) is refused before anything is read."""
+    root = DATA_DIR.resolve()
+    path = (root / name).resolve()
+    if path != root and root not in path.parents:
+        raise DataValidationError(
+            f"{shorten(source)}: bundled:// names a file inside the bundled data directory only",
+            hint=f"name a file under {root}, or pass a plain path",
+        )
+    return path
 
 
 def resolve_format(spec: DatasetSpec, path: Path) -> str:

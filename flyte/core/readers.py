@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from flyte.core.csv_text import CommentBlanker, check_text, leading_lines_to_skip, null_markers, safe_text, shorten
 from flyte.core.dataset import DatasetSpec
-from flyte.core.errors import DataValidationError
+from flyte.core.errors import DataValidationError, shorten_names
 from flyte.core.tables import batch_rows
 
 #: Rows of CSV parsed per batch, estimated from the first line's length; the block size is clamped
@@ -55,11 +55,11 @@ def roles_for(names: list[str], spec: DatasetSpec) -> Roles:
     """The target, features and categorical features the spec asks for, each checked against the file's columns."""
     name = spec.source
     if spec.target not in names:
-        raise DataValidationError(f"{name}: target column {spec.target!r} not found; columns are {names}")
+        raise DataValidationError(f"{name}: target column {spec.target!r} not found; columns are {shorten_names(names)}")
     for option in ("categorical_columns", "drop_columns", "feature_columns"):
         absent = [c for c in getattr(spec, option) if c not in names]
         if absent:
-            raise DataValidationError(f"{name}: {option} names column(s) {absent} not found; columns are {names}")
+            raise DataValidationError(f"{name}: {option} names column(s) {shorten_names(absent)} not found; columns are {shorten_names(names)}")
     if spec.feature_columns:
         features = [c for c in names if c in spec.feature_columns]
     else:

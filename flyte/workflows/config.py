@@ -228,3 +228,13 @@ DASK_FIT_TIMEOUT = timedelta(hours=2)
 #: (`pyflyte launchplan --activate NAME`, then `--deactivate training_pipeline_nightly`). batch_predict_nightly
 #: (03:00) stays on: it scores with the model the nightly training promoted.
 PAUSED_SCHEDULES = ("tuning_pipeline_nightly", "training_pipeline_distributed_nightly")
+
+# --- Source bounds (flyte/core/fetch.py, flyte/workflows/sources.py) ---------------------------------------------------
+#: The largest http(s) body a download accepts, in bytes: refused as soon as the server announces more or more
+#: arrives, so a runaway or hostile server cannot fill the pod's disk. 20 GiB is twice the 10M-row bench's CSV x 10.
+FETCH_MAX_BYTES = 20 << 30
+#: Seconds one http(s) download may take in all, redirects included: a server trickling bytes, each in time for
+#: FETCH_READ_TIMEOUT_S, still fails here. Well inside LIGHT_TIMEOUT; at 20 MB/s it allows about 18 GB.
+FETCH_DEADLINE_S = 900.0
+#: Redirects an http(s) download or HEAD follows; each target is checked against the allow-lists above first.
+FETCH_MAX_REDIRECTS = 5

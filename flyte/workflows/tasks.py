@@ -33,7 +33,7 @@ from flyte.workflows.artifacts import (  # noqa: F401  (Table and HTMLFile re-ex
     workdir,
     writes_to,
 )
-from flyte.workflows.sources import check_source_allowed, fetch_source, reading  # noqa: F401  (re-exported)
+from flyte.workflows.sources import check_download_allowed, check_source_allowed, fetch_source, reading  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,10 @@ def fingerprint(dataset: DatasetSpec) -> SourceFingerprint:
     else:
         with reading(source, "cannot reach"):
             if urlparse(source).scheme in ("http", "https"):
-                info = http_head(source, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S)
+                info = http_head(
+                    source, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S,
+                    allow=check_download_allowed, max_redirects=config.FETCH_MAX_REDIRECTS,
+                )  # fmt: skip
             else:
                 info = FlyteContextManager.current_context().file_access.get_filesystem_for_path(source).info(source)
         result = remote_fingerprint(source, info, dataset)
