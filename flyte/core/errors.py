@@ -58,6 +58,11 @@ class SourceUnavailableError(ActionableError):
     connection, a timeout. Retrying later may succeed, so the task layer marks it recoverable."""
 
 
+class SourceChangedError(SourceUnavailableError):
+    """The source's bytes changed while the run was reading them (they differ from the fingerprint taken first, or
+    the file was rewritten during the read). Reading again may succeed, so it is retried like a passing failure."""
+
+
 class DiskFullError(ActionableError):
     """A write failed because its disk is full (ENOSPC); the message names the path being written."""
 

@@ -11,10 +11,11 @@ from typing import NamedTuple
 from urllib.parse import urlparse
 
 from flytekit import Cache, Deck, FlyteContextManager, current_context, task
+from flytekit.exceptions.user import FlyteRecoverableException
 from flytekit.types.directory import FlyteDirectory
 
 from flyte.core.dataset import DataProfile, DatasetSpec, is_local, local_path
-from flyte.core.errors import DataValidationError
+from flyte.core.errors import DataValidationError, SourceChangedError
 from flyte.core.fetch import http_head
 from flyte.core.fingerprint import SourceFingerprint, local_fingerprint, remote_fingerprint
 from flyte.core.hyperparameters import Hyperparameters
@@ -102,9 +103,12 @@ def ingest(dataset: DatasetSpec, source: SourceFingerprint, split_params: SplitP
 
     use_cpus(config.LIGHT)
     with writes_to(workdir("table")):
-        result = ingest_table(
-            fetch_source(dataset.source), dataset, workdir("table"), split=split_params, known_sha256=source.content_sha256
-        )
+        try:
+            result = ingest_table(
+                fetch_source(dataset.source), dataset, workdir("table"), split=split_params, expected_sha256=source.content_sha256
+            )
+        except SourceChangedError as exc:  # recoverable: Flyte retries, and the retry reads (and hashes) again
+            raise FlyteRecoverableException(str(exc)) from exc
     log.info("ingest: table content sha256 %s (downstream cache key)", result.content_sha256)
     return IngestOutputs(table=hashed_table(workdir("table"), result.content_sha256), profile=result.profile)
 
