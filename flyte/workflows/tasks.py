@@ -23,6 +23,7 @@ from flyte.core.score import Metrics
 from flyte.core.split import PART_NAMES, SplitParams
 from flyte.workflows import config
 from flyte.workflows.artifacts import (  # noqa: F401  (Table and HTMLFile re-exported for the workflows)
+    HashedModel,
     HashedTable,
     HTMLFile,
     Table,
@@ -138,7 +139,7 @@ def split(table: Table, profile: DataProfile, params: SplitParams) -> SplitOutpu
     requests=config.TRAIN.requests,
     limits=config.TRAIN.limits,
 )
-def fit(train: Table, validation: Table, profile: DataProfile, hyperparameters: Hyperparameters) -> FlyteDirectory:
+def fit(train: Table, validation: Table, profile: DataProfile, hyperparameters: Hyperparameters) -> HashedModel:
     """Fit XGBoost with early stopping; the model directory holds model.ubj, schema.json and manifest.json (their sha256)."""
     from flyte.core.fit import train_model
     from flyte.core.model import save_model
