@@ -148,7 +148,7 @@ def _check_unchanged(path: Path, name: str, destination: Path, before, digest: s
         return
     shutil.rmtree(destination, ignore_errors=True)
     what = "changed while it was read" if changed else f"changed since its fingerprint (sha256 {expected[:12]}..., now {digest[:12]}...)"
-    raise SourceChangedError(f"{name}: the file {what}; nothing was kept", hint="read it again once it has stopped changing")
+    raise SourceChangedError(f"{name}: the file {what}; nothing was kept", hint="run again once it has stopped changing: a new run fingerprints the new bytes")
 
 
 class _BackgroundSha256:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlparse
 
@@ -15,9 +16,9 @@ from flytekit.exceptions.user import FlyteRecoverableException
 from flytekit.types.directory import FlyteDirectory
 
 from flyte.core.dataset import DataProfile, DatasetSpec, is_local, local_path
-from flyte.core.errors import DataValidationError, SourceChangedError
+from flyte.core.errors import DataValidationError, SourceChangedError, shorten
 from flyte.core.fetch import http_head
-from flyte.core.fingerprint import SourceFingerprint, local_fingerprint, remote_fingerprint
+from flyte.core.fingerprint import UNVERIFIABLE, SourceFingerprint, local_fingerprint, remote_fingerprint
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.score import Metrics
 from flyte.core.split import PART_NAMES, SplitParams
@@ -73,17 +74,35 @@ def fingerprint(dataset: DatasetSpec) -> SourceFingerprint:
             raise DataValidationError(f"{source}: {'is a directory, not a file' if path.is_dir() else 'file not found'} ({path})")
         result = local_fingerprint(path, dataset)
     else:
-        with reading(source, "cannot reach"):
-            if urlparse(source).scheme in ("http", "https"):
-                info = http_head(
-                    source, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S,
-                    allow=check_download_allowed, max_redirects=config.FETCH_MAX_REDIRECTS,
-                )  # fmt: skip
-            else:
-                info = FlyteContextManager.current_context().file_access.get_filesystem_for_path(source).info(source)
-        result = remote_fingerprint(source, info, dataset)
+        result = remote_fingerprint(source, remote_info(source), dataset)
     log.info("fingerprint of %s: %s", source, result.identity)
     return result
+
+
+def remote_info(source: str) -> dict:
+    """What the remote object's store says of it now (validators and size), without reading its bytes."""
+    with reading(source, "cannot reach"):
+        if urlparse(source).scheme in ("http", "https"):
+            return http_head(
+                source, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S,
+                allow=check_download_allowed, max_redirects=config.FETCH_MAX_REDIRECTS,
+            )  # fmt: skip
+        return FlyteContextManager.current_context().file_access.get_filesystem_for_path(source).info(source)
+
+
+def fetch_as_fingerprinted(dataset: DatasetSpec, source: SourceFingerprint) -> Path:
+    """The source's bytes as a local file, refusing (recoverably) a remote object that is no longer the one
+    ``source`` names: its store's validators are read again after the download, so an object replaced between
+    the fingerprint and the end of the download is never cached under the old fingerprint."""
+    path = fetch_source(dataset.source)
+    if is_local(dataset.source) or UNVERIFIABLE in source.identity:
+        return path  # a local file's bytes are checked by ingest itself; an unverifiable one is never reused
+    now = remote_fingerprint(dataset.source, remote_info(dataset.source), dataset)
+    with reading(dataset.source, "cannot read"):  # a SourceChangedError becomes recoverable there
+        if now.identity != source.identity:
+            raise SourceChangedError(f"{shorten(dataset.source)}: the object changed since its fingerprint; nothing was kept",
+                                     hint="run again: a new run fingerprints the new object")  # fmt: skip
+    return path
 
 
 @task(
@@ -106,8 +125,9 @@ def ingest(dataset: DatasetSpec, source: SourceFingerprint, split_params: SplitP
     with writes_to(workdir("table")):
         try:
             result = ingest_table(
-                fetch_source(dataset.source), dataset, workdir("table"), split=split_params, expected_sha256=source.content_sha256
-            )
+                fetch_as_fingerprinted(dataset, source), dataset, workdir("table"), split=split_params,
+                expected_sha256=source.content_sha256,
+            )  # fmt: skip
         except SourceChangedError as exc:  # recoverable: Flyte retries, and the retry reads (and hashes) again
             raise FlyteRecoverableException(str(exc)) from exc
     log.info("ingest: table content sha256 %s (downstream cache key)", result.content_sha256)

@@ -79,3 +79,31 @@ def test_a_refit_with_the_same_bytes_at_another_path_is_a_cache_hit_for_everythi
     assert started["flyte.core.publish.publish_model"].call_count == 1
     assert second.model.path == first.model.path  # the published model is the cached one
     assert len(Registry(registry).versions()) == 1  # promoted once; never a second version of the same booster
+
+
+def test_a_remote_object_replaced_during_the_run_is_retried_and_nothing_is_cached(monkeypatch):
+    """An http source whose ETag changes between the fingerprint and the end of the download."""
+    from flyte.workflows.training import training_pipeline  # noqa: F401  (the tasks' module is loaded)
+    from tests.http_servers import raw_server
+    from flyte.core.dataset import DatasetSpec
+
+    state = {"etag": '"a"'}
+    data = b"a,y\n" + b"".join(b"%d,%d\n" % (i, i % 2) for i in range(40))
+
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("ETag", state["etag"])
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        if handler.command == "GET":
+            handler.wfile.write(data)
+            state["etag"] = '"b"'  # replaced right after this download
+
+    with raw_server(answer) as base:
+        spec = DatasetSpec(source=f"{base}/data.csv", target="y")
+        fingerprint = tasks.fingerprint(dataset=spec)
+        with pytest.raises(Recoverable, match="the object changed since its fingerprint"):
+            tasks.ingest(dataset=spec, source=fingerprint, split_params=SplitParams(), data_as_of=AS_OF)
+        assert cached_keys("flyte.workflows.tasks.ingest") == []
+        kept = tasks.ingest(dataset=spec, source=tasks.fingerprint(dataset=spec), split_params=SplitParams(), data_as_of=AS_OF)
+    assert kept.profile.rows == 40 and len(cached_keys("flyte.workflows.tasks.ingest")) == 1
