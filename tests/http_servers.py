@@ -105,3 +105,45 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def raw_server(answer) -> Iterator[str]:
+    """An http server on 127.0.0.1 whose every GET or HEAD is answered by ``answer(handler)`` (write the status,
+    headers and body yourself); yields its base URL. For redirects, trickled bodies and bodies of any size."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802
+            try:
+                answer(self)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up, as the test wants
+                pass
+
+        do_HEAD = do_GET  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def redirect_to(location: str):
+    """An ``answer`` for raw_server: 302 to ``location``."""
+
+    def answer(handler):
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    return answer

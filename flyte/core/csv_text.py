@@ -11,16 +11,7 @@ from typing import Iterator
 
 from flyte.core.compression import open_bytes
 from flyte.core.dataset import DatasetSpec
-from flyte.core.errors import DataValidationError
-
-#: Longest stretch of a data line echoed back in a message; the rest is elided.
-ECHO_CHARS = 120
-
-
-def shorten(text: str, limit: int = ECHO_CHARS) -> str:
-    """``text`` cut to about ``limit`` characters, with unprintable characters escaped."""
-    text = text.encode("unicode_escape", errors="backslashreplace").decode("ascii") if not text.isprintable() else text
-    return text if len(text) <= limit else f"{text[: limit - 20]}...({len(text)} characters)"
+from flyte.core.errors import ECHO_CHARS, DataValidationError, shorten  # noqa: F401  (re-exported)
 
 
 def safe_text(row) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from flyte.core.errors import DataValidationError
+from flyte.core.errors import DataValidationError, shorten
 from flyte.core.validation import check_types, require, strict
 
 #: Where the datasets shipped inside the package live; ``bundled://NAME`` points here.
@@ -189,7 +189,7 @@ def local_path(source: str) -> Path:
     """The file on this machine that a local source names (``bundled://`` resolves to the package)."""
     parsed = urlparse(source)
     if parsed.scheme == BUNDLED_SCHEME:
-        return DATA_DIR / (parsed.netloc + parsed.path)
+        return bundled_path(source, parsed.netloc + parsed.path)
     if parsed.scheme == "file":
         return Path(parsed.path)
     if not is_local(source):
@@ -209,7 +209,7 @@ def checked_file(path: Path, name: str) -> Path:
     except OSError as exc:
         long_name = exc.errno == errno.ENAMETOOLONG
         raise DataValidationError(
-            f"{_short(name)}: cannot open: {exc.strerror or type(exc).__name__}",
+            f"{shorten(name)}: cannot open: {exc.strerror or type(exc).__name__}",
             hint="a file or folder name is limited to 255 bytes: rename it" if long_name else "",
         ) from None
     if size == 0:
@@ -217,8 +217,17 @@ def checked_file(path: Path, name: str) -> Path:
     return path
 
 
-def _short(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else f"{text[: limit - 20]}...({len(text)} characters)"
+def bundled_path(source: str, name: str) -> Path:
+    """The file ``name`` inside the bundled data directory, symlinks resolved; a name that resolves
+    anywhere else (``..``, an absolute path, a link pointing out) is refused before anything is read."""
+    root = DATA_DIR.resolve()
+    path = (root / name).resolve()
+    if path != root and root not in path.parents:
+        raise DataValidationError(
+            f"{shorten(source)}: bundled:// names a file inside the bundled data directory only",
+            hint=f"name a file under {root}, or pass a plain path",
+        )
+    return path
 
 
 def resolve_format(spec: DatasetSpec, path: Path) -> str:

@@ -6,6 +6,34 @@ import errno
 from typing import Iterator
 
 
+#: The most characters of data (a value, a line, a header, a URL) an error message quotes.
+ECHO_CHARS = 120
+#: The longest message or hint an ActionableError keeps, in characters: prose plus a few quoted items. Anything
+#: longer was built from data that escaped ``shorten``, and is cut here so no path (a traceback included) floods.
+MAX_MESSAGE_CHARS = 600
+
+
+def shorten(text: str, limit: int = ECHO_CHARS) -> str:
+    """``text`` cut to about ``limit`` characters, with unprintable characters escaped."""
+    text = text.encode("unicode_escape", errors="backslashreplace").decode("ascii") if not text.isprintable() else text
+    return text if len(text) <= limit else f"{text[: limit - 20]}...({len(text)} characters)"
+
+
+def shorten_names(names, limit: int = ECHO_CHARS) -> str:
+    """A list of names (columns, labels) as ``repr`` would show it, cut to about ``limit`` characters with a count."""
+    names = list(names)
+    text = repr(names)
+    if len(text) <= limit:
+        return text
+    shown: list[str] = []
+    for name in names:
+        if len(repr(shown + [name])) > limit - 30:
+            break
+        shown.append(name)
+    inner = repr(shown)[1:-1] if shown else repr(shorten(str(names[0]), limit - 40))
+    return f"[{inner}, ... ({len(names)} in all)]"
+
+
 class ActionableError(Exception):
     """A failure the user can fix, reported without a traceback by the project's command line.
 
@@ -15,6 +43,7 @@ class ActionableError(Exception):
     """
 
     def __init__(self, message: str, hint: str = ""):
+        message, hint = _capped(message), _capped(hint)
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -27,6 +56,11 @@ class DataValidationError(ActionableError, ValueError):
 class SourceUnavailableError(ActionableError):
     """The source could not be fetched for a reason that may pass: a 5xx or 429 answer, a reset
     connection, a timeout. Retrying later may succeed, so the task layer marks it recoverable."""
+
+
+class SourceChangedError(SourceUnavailableError):
+    """The source's bytes changed while the run was reading them (they differ from the fingerprint taken first, or
+    the file was rewritten during the read). Reading again may succeed, so it is retried like a passing failure."""
 
 
 class DiskFullError(ActionableError):
@@ -61,3 +95,9 @@ def causes(exc: BaseException) -> Iterator[BaseException]:
         yield current
         linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
         queue.extend(e for e in linked if isinstance(e, BaseException))
+
+
+def _capped(text: str) -> str:
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    return f"{text[: MAX_MESSAGE_CHARS - 40]}...(cut from {len(text)} characters)"

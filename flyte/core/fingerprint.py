@@ -23,6 +23,10 @@ REMOTE_VALIDATORS = (
 )  # fmt: skip
 
 
+#: The key of a remote identity that no validator backs (a one-off value): such a source is read on every run.
+UNVERIFIABLE = "unverifiable"
+
+
 @dataclass
 class SourceFingerprint:
     """The identity of a source's bytes and of how they are read: ingest's cache key.
@@ -57,7 +61,7 @@ def remote_fingerprint(url: str, info: dict, spec: DatasetSpec) -> SourceFingerp
     if not validators:
         # Size alone cannot tell an edit from the same file: never reuse a cached read of this source.
         log.info("%s: the store reports no ETag, generation or modification time; it will be read on every run", url)
-        validators = {"unverifiable": uuid.uuid4().hex}
+        validators = {UNVERIFIABLE: uuid.uuid4().hex}
     if "size" in info:
         validators["size"] = str(info["size"])
     return SourceFingerprint(identity=json.dumps({"url": url, **validators}, sort_keys=True), reading=reading_digest(spec))

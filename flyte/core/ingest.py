@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from pathlib import Path
 from typing import NamedTuple
@@ -22,7 +23,7 @@ from flyte.core.dataset import (  # noqa: F401  (re-exported: the spec and profi
     local_path,
     resolve_format,
 )
-from flyte.core.errors import DataValidationError
+from flyte.core.errors import DataValidationError, SourceChangedError
 from flyte.core.profile import ProfileBuilder
 from flyte.core.parquet_reader import ParquetSource
 from flyte.core.readers import CsvSource, LineTooLong, Roles, roles_for
@@ -37,15 +38,20 @@ class IngestResult(NamedTuple):
 
 
 def ingest_table(
-    path: Path, spec: DatasetSpec, destination: Path, split: SplitParams | None = None, known_sha256: str = ""
+    path: Path, spec: DatasetSpec, destination: Path, split: SplitParams | None = None, expected_sha256: str = ""
 ) -> IngestResult:
     """Read ``path`` (a local copy of ``spec.source``) batch by batch, validate every batch, and write the
     table as Parquet into the new directory ``destination``.
 
     Memory holds about one batch, whatever the file's size. Raises DataValidationError naming the source,
     column, line or value for any unusable input, including classes ``split`` could not split; then
-    ``destination`` is never created. The source file is only read, never changed. ``known_sha256``
-    is the file's sha256 when the caller already has it (so it is not hashed twice).
+    ``destination`` is never created. The source file is only read, never changed.
+
+    The bytes read are always hashed (sha256, on another core while this one parses), and the file's size,
+    modification time and inode are compared before and after. ``expected_sha256`` is the sha256 the caller
+    keyed its cache on (the fingerprint's), or "" when it has none: if the file read differs from it, or the
+    file changed during the read, SourceChangedError is raised and ``destination`` is removed, so no result
+    computed from other bytes can be stored under that key.
     """
     path, name = Path(path), spec.source
     if not spec.target:
@@ -56,7 +62,8 @@ def ingest_table(
     checked_file(path, name)
     csv = resolve_format(spec, path) == "csv"
     # The source's sha256 is computed on the other core while this one parses (hashlib releases the GIL).
-    hasher = _BackgroundSha256(path, known_sha256)
+    before = _identity(path)
+    hasher = _BackgroundSha256(path)
     try:
         block = None
         for _ in range(4):  # a line longer than the block: read again with a block 8 times larger
@@ -70,6 +77,7 @@ def ingest_table(
             raise DataValidationError(f"{name}: a line is longer than {block // 8 >> 20} MiB; is the delimiter right?")
     finally:
         profile_sha = hasher.result()
+    _check_unchanged(path, name, destination, before, profile_sha, expected_sha256)
     profile.sha256 = profile_sha
     profile.table_sha256 = content
     log.info("ingested %s: %d rows x %d columns, classes %s", name, profile.rows, profile.columns, profile.class_counts)
@@ -125,15 +133,29 @@ def _missing_labels(target: pa.Array) -> np.ndarray | None:
     return missing.to_numpy(zero_copy_only=False)
 
 
+def _identity(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+def _check_unchanged(path: Path, name: str, destination: Path, before, digest: str, expected: str) -> None:
+    """Refuse (removing ``destination``) a read whose bytes are not the ones the caller's cache key names."""
+    changed = _identity(path) != before
+    if not changed and (not expected or digest == expected):
+        return
+    shutil.rmtree(destination, ignore_errors=True)
+    what = "changed while it was read" if changed else f"changed since its fingerprint (sha256 {expected[:12]}..., now {digest[:12]}...)"
+    raise SourceChangedError(f"{name}: the file {what}; nothing was kept", hint="run again once it has stopped changing: a new run fingerprints the new bytes")
+
+
 class _BackgroundSha256:
     """sha256 of a file computed on a thread, so hashing the source overlaps with parsing it."""
 
-    def __init__(self, path: Path, known: str = ""):
-        self._digest: str | None = known or None
+    def __init__(self, path: Path):
+        self._digest: str | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
-        if not known:
-            self._thread.start()
+        self._thread.start()
 
     def _run(self, path: Path) -> None:
         try:

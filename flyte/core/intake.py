@@ -14,7 +14,7 @@ from flyte.core import labels as lbl
 from flyte.core.csv_text import shorten
 from flyte.core.dataset import DatasetSpec, checked_file, resolve_format
 from flyte.core.drift import DriftCounter, DriftSummary, Reference, summarize
-from flyte.core.errors import DataValidationError
+from flyte.core.errors import DataValidationError, shorten_names
 from flyte.core.model_source import read_model_files
 from flyte.core.predict import PREDICTED_COLUMN, PROBABILITY_PREFIX
 from flyte.core.parquet_reader import ParquetSource
@@ -131,13 +131,13 @@ def _roles(names: list[str], spec: DatasetSpec, schema: ModelSchema, options: Ba
     where = spec.source
     absent = [c for c in schema.features if c not in names]
     if absent:
-        raise DataValidationError(f"{where}: lacks feature column(s) {absent} that the model was trained on; columns are {names}")
+        raise DataValidationError(f"{where}: lacks feature column(s) {shorten_names(absent)} that the model was trained on; columns are {shorten_names(names)}")
     if spec.target and spec.target not in names:
-        raise DataValidationError(f"{where}: target column {spec.target!r} not found; columns are {names}",
+        raise DataValidationError(f"{where}: target column {spec.target!r} not found; columns are {shorten_names(names)}",
                                   hint="leave the dataset's target empty to predict rows without labels")  # fmt: skip
     absent = [c for c in options.passthrough_columns if c not in names]
     if absent:
-        raise DataValidationError(f"{where}: passthrough column(s) {absent} not found; columns are {names}")
+        raise DataValidationError(f"{where}: passthrough column(s) {shorten_names(absent)} not found; columns are {shorten_names(names)}")
     if spec.target in options.passthrough_columns:
         raise DataValidationError(f"{where}: the target {spec.target!r} is kept already; do not pass it through")
     # Passthrough columns are read as text (IDs keep leading zeros), unless they are features and so typed as one.

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import xgboost as xgb
 
 from flyte.core.drift import REFERENCE_FILE, Reference
-from flyte.core.errors import DataValidationError
+from flyte.core.errors import DataValidationError, shorten_names
 from flyte.core.manifest import read_manifest, verified_bytes, verify_rest, write_manifest
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema, read_schema  # noqa: F401  (re-exported)
 
@@ -47,7 +47,7 @@ class TrainedModel:
         names = batch.schema.names
         absent = [c for c in self.schema.features if c not in names]
         if absent:
-            raise DataValidationError(f"table lacks feature column(s) {absent} that the model was trained on")
+            raise DataValidationError(f"table lacks feature column(s) {shorten_names(absent)} that the model was trained on")
         out = {}
         for col, booster_name in zip(self.schema.features, self.schema.booster_features):
             values = batch.column(col)

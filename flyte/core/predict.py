@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import pyarrow as pa
 
-from flyte.core.errors import DataValidationError
+from flyte.core.errors import DataValidationError, shorten_names
 from flyte.core.tables import TableWriter, iter_batches, prefetch, schema
 
 if TYPE_CHECKING:  # the model module loads XGBoost; readers of predictions tables (score) need not
@@ -51,7 +51,7 @@ def predict_table(model: TrainedModel, table: Path, destination: Path, passthrou
     names = schema(table).names
     absent = [c for c in passthrough if c not in names]
     if absent:
-        raise DataValidationError(f"{table}: no passthrough column(s) {absent}; the table has {names}")
+        raise DataValidationError(f"{table}: no passthrough column(s) {shorten_names(absent)}; the table has {shorten_names(names)}")
     columns = [c for c in model.schema.features if c in names]
     columns += [c for c in passthrough if c not in columns]
     out_schema = predictions_schema(model)

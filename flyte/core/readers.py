@@ -15,8 +15,9 @@ import pyarrow.csv as pacsv
 from flyte.core.compression import codec_of, open_bytes
 from flyte.core.csv_text import CommentBlanker, LineNumbers, check_text, leading_lines_to_skip, null_markers, safe_text, shorten
 from flyte.core.dataset import DatasetSpec
-from flyte.core.errors import DataValidationError
+from flyte.core.errors import DataValidationError, shorten_names
 from flyte.core.labels import is_number_text
+from flyte.core.tables import batch_rows
 
 #: Rows of CSV parsed per batch, estimated from the first line's length; the block size is clamped
 #: between these byte counts so a wide table still gets hundreds of rows per batch and a narrow one
@@ -58,11 +59,11 @@ def roles_for(names: list[str], spec: DatasetSpec, hint: str = "") -> Roles:
     hint: advice for a column that is not found (the source's ``header_hint``)."""
     name = spec.source
     if spec.target not in names:
-        raise DataValidationError(f"{name}: target column {spec.target!r} not found; columns are {shorten(str(names))}", hint=hint)
+        raise DataValidationError(f"{name}: target column {spec.target!r} not found; columns are {shorten_names(names)}", hint=hint)
     for option in ("categorical_columns", "drop_columns", "feature_columns"):
         absent = [c for c in getattr(spec, option) if c not in names]
         if absent:
-            raise DataValidationError(f"{name}: {option} names column(s) {absent} not found; columns are {shorten(str(names))}", hint=hint)
+            raise DataValidationError(f"{name}: {option} names column(s) {shorten_names(absent)} not found; columns are {shorten_names(names)}", hint=hint)
     if spec.feature_columns:
         features = [c for c in names if c in spec.feature_columns]
     else:

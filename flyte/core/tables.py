@@ -16,7 +16,7 @@ T = TypeVar("T")
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flyte.core.errors import DataValidationError
+from flyte.core.errors import DataValidationError, shorten_names
 
 PART_PATTERN = "part-{:05d}.parquet"
 
@@ -65,7 +65,7 @@ def iter_batches(directory: Path, columns: Sequence[str] | None = None, rows: in
         pf = pq.ParquetFile(part)
         absent = [c for c in columns or () if c not in pf.schema_arrow.names]
         if absent:  # pyarrow would silently return no column for a name it does not know
-            raise DataValidationError(f"{directory}: no column(s) {absent}; the table has {pf.schema_arrow.names}")
+            raise DataValidationError(f"{directory}: no column(s) {shorten_names(absent)}; the table has {shorten_names(pf.schema_arrow.names)}")
         size = rows or batch_rows(len(columns) if columns is not None else len(pf.schema_arrow))
         for group in range(pf.metadata.num_row_groups):
             table = pf.read_row_group(group, columns=list(columns) if columns is not None else None)
@@ -79,7 +79,7 @@ def read_columns(directory: Path, columns: Sequence[str]) -> pa.Table:
     names = schema(directory).names
     absent = [c for c in columns if c not in names]
     if absent:
-        raise DataValidationError(f"{directory}: no column(s) {absent}; the table has {names}")
+        raise DataValidationError(f"{directory}: no column(s) {shorten_names(absent)}; the table has {shorten_names(names)}")
     return pa.concat_tables(pq.read_table(p, columns=list(columns)) for p in part_files(directory))
 
 

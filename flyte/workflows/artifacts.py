@@ -14,6 +14,8 @@ from flytekit.types.structured import StructuredDataset
 from flytekit.types.structured.structured_dataset import PARQUET
 
 from flyte.core.errors import disk_full, is_disk_full
+from flyte.core.manifest import MANIFEST_FILE
+from flyte.core.tables import file_sha256
 from flyte.workflows import config
 
 #: Every table between tasks is a StructuredDataset: a directory of Parquet parts.
@@ -29,6 +31,17 @@ def content_hash(table: StructuredDataset) -> str:
 #: stored: a scheduled run that re-reads unchanged data re-uses the cached split, fit and score.
 HashedTable = Annotated[StructuredDataset, PARQUET, HashMethod(content_hash)]
 HTMLFile = FlyteFile[TypeVar("html")]
+
+
+def model_hash(model: FlyteDirectory) -> str:
+    """The sha256 of the model directory's manifest.json, which holds the sha256 of every other file in it: the
+    same booster, schema and reference hash the same at any path."""
+    return file_sha256(Path(model.path) / MANIFEST_FILE)
+
+
+#: Fit's output carries its content's hash, so the stages after it (predict, score, publish, the gate) are keyed
+#: on what the model is, not where it was written: a refit that makes the same bytes is a cache hit downstream.
+HashedModel = Annotated[FlyteDirectory, HashMethod(model_hash)]
 
 
 def use_cpus(preset: config.ResourcePreset) -> None:

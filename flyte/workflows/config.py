@@ -45,7 +45,6 @@ ARROW = ("pyarrow", "numpy")
 XGBOOST = ("xgboost", "pyarrow", "numpy", "pandas")
 INGEST_CACHE_VERSION = derived("3.0", "flyte.core.ingest", ARROW)
 SPLIT_CACHE_VERSION = derived("3.0", "flyte.core.split", ARROW)
-FIT_CACHE_VERSION = derived("3.0", "flyte.core.fit", XGBOOST)
 PREDICT_CACHE_VERSION = derived("3.0", "flyte.core.predict", XGBOOST)
 SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluate", ARROW)
 
@@ -62,6 +61,9 @@ SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluate", ARROW)
 # task uses the second core when the node has it free.
 LIGHT = preset(request_cpu="500m", request_mib=640, limit_cpus=2, limit_mib=1024)
 TRAIN = preset(request_cpu="1", request_mib=1024, limit_cpus=2, limit_mib=2048)
+#: Fit reads TRAIN's cpus (XGBoost's threads) and memory (the external-memory choice), and either can change the
+#: booster's bytes: both are in its cache version, so a new preset never serves a model fit under the old one.
+FIT_CACHE_VERSION = derived("3.0", "flyte.core.fit", XGBOOST, settings={"cpus": TRAIN.cpus, "memory_mib": TRAIN.memory_mib})
 
 # Fetching a remote source can fail for reasons that pass: a 5xx or 429 answer, a reset connection, a
 # timeout. The ingest task raises those as recoverable, and Flyte runs it again up to this many more times
@@ -124,7 +126,8 @@ TUNING_TASKS_MODULE = "flyte.workflows.tuning_tasks"
 SAMPLE_CACHE_VERSION = derived("1.0", "flyte.core.search", ("numpy",), tasks_module=TUNING_TASKS_MODULE)
 #: The per-trial cache: a trial's result is keyed on this, its trial (index and hyperparameters), the train and
 #: validation tables, the profile and the folds; so a re-run with more trials re-uses every finished one.
-TRIAL_CACHE_VERSION = derived("1.0", "flyte.core.cross_validation", XGBOOST, tasks_module=TUNING_TASKS_MODULE)
+TRIAL_CACHE_VERSION = derived("1.0", "flyte.core.cross_validation", XGBOOST, tasks_module=TUNING_TASKS_MODULE,
+                              settings={"cpus": TRAIN.cpus})  # fmt: skip
 SELECT_CACHE_VERSION = derived("1.0", "flyte.core.trials_report", ("numpy",), tasks_module=TUNING_TASKS_MODULE)
 #: At most this many trials run at once (the map task's concurrency). Each trial is a TRAIN pod; on the 2-cpu
 #: sandbox only one fits at a time anyway and the rest wait Pending, which is harmless. On a real cluster it caps
@@ -141,7 +144,6 @@ TUNING_NIGHTLY_CRON = "0 3 * * *"
 # card and the full manifest (flyte/core/publish.py). Its cache version follows publish's code closure; the card
 # template is a task input, so editing it misses the cache by itself.
 # flytekit and pandas too: the manifest records their versions, so an upgrade of either must publish afresh.
-PUBLISH_CACHE_VERSION = derived("1.0", "flyte.core.publish", (*ARROW, "flytekit", "pandas", "xgboost"))
 #: The intended-use and limitations text of every model card, edited by the user in model_card.md beside this
 #: file ($dataset, $target, $labels, $rows and $features are filled in; docs/model-directory.md).
 MODEL_CARD_TEMPLATE = (Path(__file__).resolve().parent / "model_card.md").read_text(encoding="utf-8")
@@ -154,6 +156,15 @@ CARD_BOOTSTRAP_ROW_BUDGET = 200_000_000
 CARD_MIN_REPLICATES = 100
 #: Equal-width bins of the card's calibration curve.
 CARD_CALIBRATION_BINS = 10
+#: The card's bootstrap and calibration settings are read from here, not passed as inputs: they are in publish's
+#: cache version, so a cached card never reports a resample count or bins that no longer apply.
+PUBLISH_CACHE_VERSION = derived(
+    "1.0", "flyte.core.publish", (*ARROW, "flytekit", "pandas", "xgboost"),
+    settings={
+        "replicates": CARD_BOOTSTRAP_REPLICATES, "seed": CARD_BOOTSTRAP_SEED, "row_budget": CARD_BOOTSTRAP_ROW_BUDGET,
+        "min_replicates": CARD_MIN_REPLICATES, "bins": CARD_CALIBRATION_BINS,
+    },
+)  # fmt: skip
 
 
 # --- Quality gate and promotion (issue 8; flyte/workflows/gate_tasks.py, promotion.py; docs/gate-and-registry.md) ---
@@ -185,7 +196,9 @@ GATE_REPLACE_INCOMPATIBLE = False
 MODEL_REGISTRY = f"{os.environ.get('PIPELINE_LOCAL_DIR') or '.flyte-local'}/registry"
 NIGHTLY_MODEL_REGISTRY = "s3://my-s3-bucket/flyte-xgboost/registry"
 GATE_TASKS = "flyte.workflows.gate_tasks"
-JUDGE_CACHE_VERSION = derived("1.0", "flyte.core.gate", XGBOOST, tasks_module=GATE_TASKS)
+#: GATE_BOOTSTRAP_BUDGET caps judge's resamples (the rest of its settings are the GateCriteria input).
+JUDGE_CACHE_VERSION = derived("1.0", "flyte.core.gate", XGBOOST, tasks_module=GATE_TASKS,
+                              settings={"bootstrap_budget": GATE_BOOTSTRAP_BUDGET})  # fmt: skip
 KEEP_CACHE_VERSION = derived("1.0", "flyte.core.gate", ARROW, tasks_module=GATE_TASKS)
 #: Reading the champion pointer is one small GET; writing a version is a few MB: minutes are plenty.
 REGISTRY_TIMEOUT = timedelta(minutes=10)
@@ -200,9 +213,6 @@ REGISTRY_TIMEOUT = timedelta(minutes=10)
 # taken): requests sum to 1.5 cpu and 2.5 GiB. `make bench-dask` measured each worker's peak RSS with 2 workers (docs/dask.md,
 # "Distributed training on Dask": 740-758 MiB at 10M rows x 8 features; 30M rows trained at 1639-1725 MiB, at the
 # 80% pause line; 40M lost a worker). So these presets train up to about 30M rows; add workers beyond that.
-DASK_FIT_CACHE_VERSION = derived(
-    "1.0", "flyte.core.distributed_fit", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed_tasks"
-)
 DASK_PREDICT_CACHE_VERSION = derived(
     "1.0", "flyte.core.distributed_predict", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed_tasks"
 )
@@ -215,6 +225,16 @@ DASK_WORKERS = 2
 # sharing the driver's memory limit less what the driver process itself holds.
 DASK_LOCAL_WORKERS = 2
 DASK_LOCAL_DRIVER_RESERVE_MIB = 512
+#: How many workers hold the rows (and so how they are partitioned), and their sizes, can change the booster: all are
+#: in the Dask fit's cache version.
+DASK_FIT_CACHE_VERSION = derived(
+    "1.0", "flyte.core.distributed_fit", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed_tasks",
+    settings={
+        "workers": DASK_WORKERS, "worker_cpus": DASK_WORKER.cpus, "worker_mib": DASK_WORKER.memory_mib,
+        "local_workers": DASK_LOCAL_WORKERS, "driver_cpus": DASK_DRIVER.cpus, "driver_mib": DASK_DRIVER.memory_mib,
+        "driver_reserve_mib": DASK_LOCAL_DRIVER_RESERVE_MIB,
+    },
+)  # fmt: skip
 #: Seconds to wait for the plugin's scheduler to accept the connection (its pod may still be starting).
 DASK_CONNECT_TIMEOUT_S = 300
 #: Seconds to wait for all DASK_WORKERS workers to join: worker pods pull the image and may queue for a node. Training
@@ -258,3 +278,13 @@ NIGHTLY_NOTIFY_EMAIL = recipients("PIPELINE_NOTIFY_EMAIL", ("ml-pipeline-alerts@
 NIGHTLY_NOTIFY_SLACK = recipients("PIPELINE_NOTIFY_SLACK", ())
 #: PagerDuty service integration email addresses; PIPELINE_NOTIFY_PAGERDUTY overrides. None by default.
 NIGHTLY_NOTIFY_PAGERDUTY = recipients("PIPELINE_NOTIFY_PAGERDUTY", ())
+
+# --- Source bounds (flyte/core/fetch.py, flyte/workflows/sources.py) ---------------------------------------------------
+#: The largest http(s) body a download accepts, in bytes: refused as soon as the server announces more or more
+#: arrives, so a runaway or hostile server cannot fill the pod's disk. 20 GiB is twice the 10M-row bench's CSV x 10.
+FETCH_MAX_BYTES = 20 << 30
+#: Seconds one http(s) download may take in all, redirects included: a server trickling bytes, each in time for
+#: FETCH_READ_TIMEOUT_S, still fails here. Well inside LIGHT_TIMEOUT; at 20 MB/s it allows about 18 GB.
+FETCH_DEADLINE_S = 900.0
+#: Redirects an http(s) download or HEAD follows; each target is checked against the allow-lists above first.
+FETCH_MAX_REDIRECTS = 5

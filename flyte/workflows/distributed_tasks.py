@@ -15,7 +15,7 @@ from flyte.core.dataset import DataProfile
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.intake import BatchOptions
 from flyte.workflows import config
-from flyte.workflows.artifacts import Table, as_table, local_model, local_table, table_uri, use_cpus, workdir, writes_to
+from flyte.workflows.artifacts import HashedModel, Table, as_table, local_model, local_table, table_uri, use_cpus, workdir, writes_to
 from flyte.workflows.batch_tasks import PredictOutputs
 from flyte.workflows.dask_cluster import dask_client
 
@@ -54,7 +54,7 @@ DASK_CLUSTER = Dask(
     requests=config.DASK_DRIVER.requests,
     limits=config.DASK_DRIVER.limits,
 )
-def fit_distributed(train: Table, validation: Table, profile: DataProfile, hyperparameters: Hyperparameters) -> FlyteDirectory:
+def fit_distributed(train: Table, validation: Table, profile: DataProfile, hyperparameters: Hyperparameters) -> HashedModel:
     """Fit XGBoost with early stopping on a Dask cluster; the same model directory as ``tasks.fit`` writes.
 
     On a Flyte cluster with the Dask plugin this pod is the DaskJob's driver and the plugin's workers do the

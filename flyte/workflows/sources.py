@@ -11,9 +11,10 @@ from flytekit import FlyteContextManager
 from flytekit.exceptions.user import FlyteRecoverableException
 
 from flyte.core.dataset import is_local, local_path
-from flyte.core.errors import ActionableError, DataValidationError, SourceUnavailableError
-from flyte.core.fetch import http_download
+from flyte.core.errors import ActionableError, DataValidationError, SourceUnavailableError, shorten
+from flyte.core.fetch import FetchLimits, http_download
 from flyte.workflows import config
+
 
 def check_source_allowed(source: str) -> None:
     """Refuse a source whose scheme (or host, when hosts are listed) config does not allow."""
@@ -21,12 +22,31 @@ def check_source_allowed(source: str) -> None:
     scheme = "" if len(parsed.scheme) == 1 else parsed.scheme  # a Windows drive letter is a path
     if scheme not in config.ALLOWED_SOURCE_SCHEMES:
         raise DataValidationError(
-            f"{source}: scheme {scheme!r} is not allowed; allowed: {', '.join(repr(s) for s in config.ALLOWED_SOURCE_SCHEMES)}",
+            f"{shorten(source)}: scheme {shorten(scheme, 40)!r} is not allowed; allowed: {', '.join(repr(s) for s in config.ALLOWED_SOURCE_SCHEMES)}",
             hint="see ALLOWED_SOURCE_SCHEMES in flyte/workflows/config.py",
         )
     if config.ALLOWED_SOURCE_HOSTS and parsed.netloc and scheme not in ("file", "bundled"):
         if parsed.hostname not in config.ALLOWED_SOURCE_HOSTS:
-            raise DataValidationError(f"{source}: host {parsed.hostname!r} is not in ALLOWED_SOURCE_HOSTS")
+            raise DataValidationError(f"{shorten(source)}: host {shorten(str(parsed.hostname), 60)!r} is not in ALLOWED_SOURCE_HOSTS")
+
+
+def check_download_allowed(url: str) -> None:
+    """Refuse a URL an http(s) download may not request: the source itself and every redirect target must be
+    http(s) and pass ``check_source_allowed`` (a redirect must not lead to a host the allow-list leaves out)."""
+    if urlparse(url).scheme not in ("http", "https"):
+        raise DataValidationError(f"{shorten(url)}: a download may only request http(s) URLs")
+    check_source_allowed(url)
+
+
+def fetch_limits() -> FetchLimits:
+    """The bounds on every http(s) download, from config."""
+    return FetchLimits(
+        connect_timeout_s=config.FETCH_CONNECT_TIMEOUT_S,
+        read_timeout_s=config.FETCH_READ_TIMEOUT_S,
+        deadline_s=config.FETCH_DEADLINE_S,
+        max_bytes=config.FETCH_MAX_BYTES,
+        max_redirects=config.FETCH_MAX_REDIRECTS,
+    )
 
 
 @contextmanager
@@ -41,7 +61,7 @@ def reading(source: str, failure: str) -> Iterator[None]:
     except ActionableError:
         raise
     except Exception as exc:  # the data layer raises several types; all mean the same to the user
-        raise DataValidationError(f"{source}: {failure}: {exc}") from exc
+        raise DataValidationError(f"{shorten(source)}: {failure}: {shorten(str(exc))}") from exc
 
 
 def fetch_source(source: str) -> Path:
@@ -66,6 +86,6 @@ def download(source: str, destination: Path) -> Path:
     others (s3, gs, ...) through flytekit's data layer; failures sorted by ``reading`` (retried when they may pass)."""
     with reading(source, "cannot fetch"):
         if urlparse(source).scheme in ("http", "https"):
-            return http_download(source, destination, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S)
+            return http_download(source, destination, limits=fetch_limits(), allow=check_download_allowed)
         FlyteContextManager.current_context().file_access.get_data(source, str(destination))
     return Path(destination)

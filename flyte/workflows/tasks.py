@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlparse
 
 from flytekit import Cache, Deck, FlyteContextManager, current_context, task
+from flytekit.exceptions.user import FlyteRecoverableException
 from flytekit.types.directory import FlyteDirectory
 
 from flyte.core.dataset import DataProfile, DatasetSpec, checked_file, is_local, local_path
+from flyte.core.errors import DataValidationError, SourceChangedError, shorten
 from flyte.core.fetch import http_head
-from flyte.core.fingerprint import SourceFingerprint, local_fingerprint, remote_fingerprint
+from flyte.core.fingerprint import UNVERIFIABLE, SourceFingerprint, local_fingerprint, remote_fingerprint
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.score import Metrics
 from flyte.core.split import PART_NAMES, SplitParams
 from flyte.workflows import config
 from flyte.workflows.artifacts import (  # noqa: F401  (Table and HTMLFile re-exported for the workflows)
+    HashedModel,
     HashedTable,
     HTMLFile,
     Table,
@@ -32,7 +36,7 @@ from flyte.workflows.artifacts import (  # noqa: F401  (Table and HTMLFile re-ex
     workdir,
     writes_to,
 )
-from flyte.workflows.sources import check_source_allowed, fetch_source, reading  # noqa: F401  (re-exported)
+from flyte.workflows.sources import check_download_allowed, check_source_allowed, fetch_source, reading  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +71,38 @@ def fingerprint(dataset: DatasetSpec) -> SourceFingerprint:
     if is_local(source):
         result = local_fingerprint(checked_file(local_path(source), source), dataset)
     else:
-        with reading(source, "cannot reach"):
-            if urlparse(source).scheme in ("http", "https"):
-                info = http_head(source, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S)
-            else:
-                info = FlyteContextManager.current_context().file_access.get_filesystem_for_path(source).info(source)
-        result = remote_fingerprint(source, info, dataset)
+        result = remote_fingerprint(source, remote_info(source), dataset)
     log.info("fingerprint of %s: %s", source, result.identity)
     return result
+
+
+def remote_info(source: str) -> dict:
+    """What the remote object's store says of it now (validators and size), without reading its bytes."""
+    with reading(source, "cannot reach"):
+        if urlparse(source).scheme in ("http", "https"):
+            return http_head(
+                source, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S,
+                allow=check_download_allowed, max_redirects=config.FETCH_MAX_REDIRECTS,
+            )  # fmt: skip
+        return FlyteContextManager.current_context().file_access.get_filesystem_for_path(source).info(source)
+
+
+def fetch_as_fingerprinted(dataset: DatasetSpec, source: SourceFingerprint) -> Path:
+    """The source's bytes as a local file, refusing (recoverably) a remote object that is no longer the one
+    ``source`` names: its store's validators are read again after the download, so an object replaced between
+    the fingerprint and the end of the download is never cached under the old fingerprint."""
+    path = fetch_source(dataset.source)
+    if is_local(dataset.source) or UNVERIFIABLE in source.identity:
+        return path  # a local file's bytes are checked by ingest itself; an unverifiable one is never reused
+    now = remote_fingerprint(dataset.source, remote_info(dataset.source), dataset)
+    if UNVERIFIABLE in now.identity:  # the store no longer says what the object is: nothing to compare with
+        log.warning("%s: the store reports no validators after the download; it cannot be checked", shorten(dataset.source))
+        return path
+    with reading(dataset.source, "cannot read"):  # a SourceChangedError becomes recoverable there
+        if now.identity != source.identity:
+            raise SourceChangedError(f"{shorten(dataset.source)}: the object changed since its fingerprint; nothing was kept",
+                                     hint="run again: a new run fingerprints the new object")  # fmt: skip
+    return path
 
 
 @task(
@@ -95,9 +123,13 @@ def ingest(dataset: DatasetSpec, source: SourceFingerprint, split_params: SplitP
 
     use_cpus(config.LIGHT)
     with writes_to(workdir("table")):
-        result = ingest_table(
-            fetch_source(dataset.source), dataset, workdir("table"), split=split_params, known_sha256=source.content_sha256
-        )
+        try:
+            result = ingest_table(
+                fetch_as_fingerprinted(dataset, source), dataset, workdir("table"), split=split_params,
+                expected_sha256=source.content_sha256,
+            )  # fmt: skip
+        except SourceChangedError as exc:  # recoverable: Flyte retries, and the retry reads (and hashes) again
+            raise FlyteRecoverableException(str(exc)) from exc
     log.info("ingest: table content sha256 %s (downstream cache key)", result.content_sha256)
     return IngestOutputs(table=hashed_table(workdir("table"), result.content_sha256), profile=result.profile)
 
@@ -127,7 +159,7 @@ def split(table: Table, profile: DataProfile, params: SplitParams) -> SplitOutpu
     requests=config.TRAIN.requests,
     limits=config.TRAIN.limits,
 )
-def fit(train: Table, validation: Table, profile: DataProfile, hyperparameters: Hyperparameters) -> FlyteDirectory:
+def fit(train: Table, validation: Table, profile: DataProfile, hyperparameters: Hyperparameters) -> HashedModel:
     """Fit XGBoost with early stopping; the model directory holds model.ubj, schema.json and manifest.json (their sha256)."""
     from flyte.core.fit import train_model
     from flyte.core.model import save_model

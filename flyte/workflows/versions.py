@@ -6,11 +6,14 @@
 # import statements, not by importing them: XGBoost stays unloaded), the thin task wiring in tasks.py, and the
 # installed versions of the libraries that shape its outputs. The trade-off: any edit in that closure, even a
 # comment, misses the cache once; a stale hit is impossible. The manual part stays for deliberate bumps.
+# Settings a task reads from flyte/workflows/config.py rather than from its inputs (bootstrap counts, thread
+# counts, memory budgets) are in no input, and config.py is in no closure: each stage names them in ``settings``.
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -96,7 +99,16 @@ def code_digest(root: str, libraries: tuple[str, ...], tasks_module: str = TASKS
     return digest.hexdigest()
 
 
-def derived(manual: str, root: str, libraries: tuple[str, ...], tasks_module: str = TASKS_MODULE) -> str:
-    """The cache version of a stage: ``<manual>-<16 hex of code_digest>``; ``tasks_module`` is the module whose
-    task runs the stage."""
-    return f"{manual}-{code_digest(root, libraries, tasks_module)[:16]}"
+def settings_digest(settings: dict) -> str:
+    """sha256 of a stage's settings (name to a JSON value: numbers, text, booleans), keys sorted."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def derived(
+    manual: str, root: str, libraries: tuple[str, ...], tasks_module: str = TASKS_MODULE, settings: dict | None = None
+) -> str:
+    """The cache version of a stage: ``<manual>-<16 hex of code_digest>``, then ``-<12 hex of settings_digest>``
+    when the stage reads ``settings`` (config constants that shape its outputs, by name); ``tasks_module`` is the
+    module whose task runs the stage."""
+    version = f"{manual}-{code_digest(root, libraries, tasks_module)[:16]}"
+    return f"{version}-{settings_digest(settings)[:12]}" if settings else version
