@@ -270,7 +270,13 @@ def main(argv: list[str] | None = None) -> None:
     """Run pyflyte with ``argv`` (default: this process's arguments) in the project's local directory."""
     if "flytekit" in sys.modules:
         raise RuntimeError(f"{PROG} must set up its directories before flytekit is imported; run it in a fresh process")
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    from flyte import summary
+    from flyte.workflows import stage_log
+
+    argv, options = summary.split_options(sys.argv[1:] if argv is None else argv)
+    if options.quiet:
+        os.environ[stage_log.QUIET_ENV] = "1"  # read by the logging set-up, here and in any process this one starts
+    stage_log.configure()
     dirs = local_dirs()
     prepare(dirs)
     from flytekit.core import local_cache
@@ -280,7 +286,8 @@ def main(argv: list[str] | None = None) -> None:
     local_cache.CACHE_LOCATION = str(dirs.cache)
     if pruned := prune_stale_cache(dirs.cache):
         log.warning("Removed %d cached task result(s) whose files under %s were deleted; those tasks run again.", pruned, dirs.root)
-    _command(dirs).main(args=sys.argv[1:] if argv is None else argv, prog_name=PROG)
+    with summary.summarized(options, dirs.flytekit):
+        _command(dirs).main(args=argv, prog_name=PROG)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import urlparse
 
-from flytekit import Cache, Deck, FlyteContextManager, current_context, task
+from flytekit import Cache, Deck, FlyteContextManager, current_context
 from flytekit.types.directory import FlyteDirectory
 
 from flyte.core.dataset import DataProfile, DatasetSpec, is_local, local_path
@@ -20,6 +20,7 @@ from flyte.core.fingerprint import SourceFingerprint, local_fingerprint, remote_
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.score import Metrics
 from flyte.core.split import PART_NAMES, SplitParams
+from flyte.workflows.stage_log import task  # flytekit's task, logging each run's start, end and rows
 from flyte.workflows import config
 from flyte.workflows.artifacts import (  # noqa: F401  (Table and HTMLFile re-exported for the workflows)
     HashedTable,
