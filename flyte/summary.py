@@ -195,12 +195,13 @@ def drift_line(drift) -> str:
     if not drift.flagged:
         return head + f"no feature past PSI {drift.threshold:g}"
     head += f"{len(drift.flagged)} of {len(drift.features)} features past PSI {drift.threshold:g}: "
-    shown = []
+    shown: list[str] = []
     for name in drift.flagged:
         item = f"{name} ({psi.get(name, float('nan')):.2f})"
-        rest = len(drift.flagged) - len(shown) - 1
-        if len(head) + len(", ".join([*shown, item])) + len(f", … and {rest} more") > MAX_LINE_CHARS:
-            return head + ", ".join(shown) + f", … and {len(drift.flagged) - len(shown)} more (the report lists them all)"
+        tail = f", … and {len(drift.flagged) - len(shown) - 1} more (the report lists them all)"
+        if len(head) + len(", ".join([*shown, item])) + len(tail) > MAX_LINE_CHARS and name != drift.flagged[-1]:
+            listed = ", ".join(shown) + (", " if shown else "")
+            return head + listed + f"… and {len(drift.flagged) - len(shown)} more (the report lists them all)"
         shown.append(item)
     return head + ", ".join(shown)
 
