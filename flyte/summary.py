@@ -78,14 +78,20 @@ def summarized(options: Options, decks_under: Path, echo: Callable[[str], None] 
 
 
 def decks_written(root: Path, since: float) -> list[tuple[str, Path]]:
-    """The Deck pages under ``root`` written at or after ``since`` (epoch seconds): (the page's tabs, path), oldest first."""
+    """The Deck pages under ``root`` written at or after ``since`` (epoch seconds), oldest first, each with the tabs it
+    adds: in a local run each task's page repeats the earlier tasks' tabs, so the last page holds them all."""
     pages = []
     for path in root.rglob("deck.html") if root.is_dir() else []:
         stat = path.stat()
         if stat.st_mtime >= since - 1:
             tabs = [t for t in _TAB.findall(path.read_text(encoding="utf-8", errors="replace")) if t not in _FLYTEKIT_TABS]
-            pages.append((stat.st_mtime, ", ".join(tabs) or "task inputs and outputs", path))
-    return [(tabs, path) for _, tabs, path in sorted(pages)]
+            pages.append((stat.st_mtime, tabs, path))
+    out, seen = [], set()
+    for _, tabs, path in sorted(pages):
+        new = [t for t in tabs if t not in seen]
+        seen.update(tabs)
+        out.append((", ".join(new) or "no new tab", path))
+    return out
 
 
 def summary_lines(outputs: Any, decks: list[tuple[str, Path]]) -> list[str]:
@@ -98,7 +104,7 @@ def summary_lines(outputs: Any, decks: list[tuple[str, Path]]) -> list[str]:
     else:
         lines = _generic(outputs)
     if decks:
-        lines.append("Decks written this run:")
+        lines.append("Decks written this run (the last page holds every tab):")
         lines.extend(f"  {tabs}: {path}" for tabs, path in decks)
     elif fields & {"report"}:
         lines.append("Decks: none written this run (every stage with a Deck was served from the cache)")
