@@ -108,3 +108,23 @@ def test_decks_written_lists_this_runs_pages_by_their_tabs(tmp_path):
     assert summary.decks_written(tmp_path, since=5000) == [("Model report, Quality gate", new)]
     # Each page is named by the tabs it adds: a local run's later pages repeat the earlier ones'.
     assert summary.decks_written(tmp_path, since=0) == [("Model report", old), ("Quality gate", new)]
+
+
+def test_a_tuning_summary_adds_the_trials_report_the_search_and_the_chosen_settings():
+    from flyte.core.hyperparameters import Hyperparameters
+    from flyte.core.search import TrialResult
+    from flyte.workflows.tuning import TuningOutputs
+
+    best = Hyperparameters(learning_rate=0.1, max_depth=4)
+    trials = [TrialResult(index=0, mean_log_loss=0.52, std_log_loss=0.02), TrialResult(index=3, hyperparameters=best, mean_log_loss=0.48, std_log_loss=0.01)]
+    outputs = TuningOutputs(
+        best_hyperparameters=best, cv_results=trials, model=FlyteDirectory("/runs/t/published"), metrics=METRICS,
+        decision=GateDecision(promote=True, reasons=["every floor holds"], promoted_version="v9"),
+        report=FlyteFile("/runs/t/report.html"), trials_report=FlyteFile("/runs/t/trials.html"),
+    )  # fmt: skip
+    lines = summary.summary_lines(outputs, [])
+    assert "Trials:  /runs/t/trials.html" in lines and "Model:   /runs/t/published" in lines
+    assert "Search:  2 trials; best trial 3: cross-validated log loss 0.4800 ± 0.0100" in lines
+    best_line = next(line for line in lines if line.startswith("Best:"))
+    assert "learning_rate=0.1" in best_line and "max_depth=4" in best_line
+    assert lines[-1].startswith("Next: python -m flyte.cli run flyte/workflows/batch_prediction.py batch_predict --model /runs/t/published")
