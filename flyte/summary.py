@@ -120,7 +120,7 @@ def _path(value: Any) -> str:
         return "-"
     literal = getattr(value, "_literal_sd", None)  # a table: its location is in the literal it was decoded from
     if literal is not None and literal.uri:
-        return literal.uri
+        return literal.uri.rstrip("/") or literal.uri
     for attr in ("path", "uri"):
         found = getattr(value, attr, None)
         if found:
