@@ -285,7 +285,13 @@ def main(argv: list[str] | None = None) -> None:
     """Run pyflyte with ``argv`` (default: this process's arguments) in the project's local directory."""
     if "flytekit" in sys.modules:
         raise RuntimeError(f"{PROG} must set up its directories before flytekit is imported; run it in a fresh process")
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    from flyte import summary
+    from flyte.workflows import stage_log
+
+    argv, options = summary.split_options(sys.argv[1:] if argv is None else argv)
+    if options.quiet:
+        os.environ[stage_log.QUIET_ENV] = "1"  # read by the logging set-up, here and in any process this one starts
+    stage_log.configure()
     dirs = local_dirs()
     prepare(dirs)
     from flytekit.core import local_cache
@@ -295,13 +301,13 @@ def main(argv: list[str] | None = None) -> None:
     local_cache.CACHE_LOCATION = str(dirs.cache)
     if pruned := prune_stale_cache(dirs.cache):
         log.warning("Removed %d cached task result(s) whose files under %s were deleted; those tasks run again.", pruned, dirs.root)
-    argv = sys.argv[1:] if argv is None else argv
     try:
         check_json_arguments(argv)  # pyflyte's json.loads would exhaust recursion on a deep one
     except ActionableError as exc:
         print("\n".join(format_problem(Problem(exc.message, exc.hint), traceback_shown=True)), file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
-    _command(dirs).main(args=argv, prog_name=PROG)
+    with summary.summarized(options, dirs.flytekit):
+        _command(dirs).main(args=argv, prog_name=PROG)
 
 
 if __name__ == "__main__":

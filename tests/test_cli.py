@@ -44,7 +44,8 @@ def project_run(
     """
     for name in ("home", "systemp", "local"):
         (tmp_path / name).mkdir(exist_ok=True)
-    env = clean_env(tmp_path / "home", TMPDIR=str(tmp_path / "systemp"), PIPELINE_LOCAL_DIR=str(tmp_path / "local"), **env)
+    # Quiet unless a test says otherwise: these tests read the error lines; the stage lines have tests of their own.
+    env = clean_env(tmp_path / "home", TMPDIR=str(tmp_path / "systemp"), PIPELINE_LOCAL_DIR=str(tmp_path / "local"), **{"PIPELINE_QUIET": "1", **env})
     command = ["-m", "flyte.cli"]
     if prelude:
         command = ["-c", f"{prelude}\nimport sys\nfrom flyte.cli import main\nmain(sys.argv[1:])"]
@@ -58,9 +59,9 @@ def dataset(source, **fields) -> list[str]:
 
 
 def outputs_of(run: Run) -> dict[str, Path]:
-    found = dict(re.findall(r"(model|report)=(/\S+?)[,)]", run.stdout))
-    assert set(found) == {"model", "report"}, run.stdout[-2000:] + run.stderr[-2000:]
-    return {k: Path(v) for k, v in found.items()}
+    found = dict(re.findall(r"^(Model|Report): +(/\S+)$", run.stdout, flags=re.MULTILINE))
+    assert set(found) == {"Model", "Report"}, run.stdout[-2000:] + run.stderr[-2000:]
+    return {k.lower(): Path(v) for k, v in found.items()}
 
 
 # --- errors a user can act on ----------------------------------------------------------------------------
@@ -77,6 +78,15 @@ def test_bad_data_is_one_line_first_then_a_pointer_to_the_traceback(tmp_path):
         TRACEBACK_HINT,
     ]
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_without_quiet_the_error_still_comes_last_after_the_failed_stages_line(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,y\n1,2,0\n3,oops,1\n")
+    run = project_run(tmp_path, *dataset(bad), PIPELINE_QUIET="0")
+    assert run.returncode == cli.EXIT_USER_ERROR
+    assert run.err_lines[-2].startswith(f"Error: ingest failed: {bad}: column 'b'") and run.err_lines[-1] == TRACEBACK_HINT
+    assert re.fullmatch(r"\d\d:\d\d:\d\d ingest: failed after \d+\.\d s \(DataValidationError\)", run.err_lines[-3]), run.stderr
 
 
 def test_a_missing_http_source_names_the_status(tmp_path):
@@ -222,7 +232,7 @@ def test_a_rerun_after_outputs_were_deleted_recomputes(tmp_path, deleted):
     shutil.rmtree(gone)
     run = project_run(tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
-    pruned = re.match(r"Removed (\d+) cached task result\(s\) whose files under .* were deleted", run.err_lines[0])
+    pruned = re.search(r"Removed (\d+) cached task result\(s\) whose files under .* were deleted", run.err_lines[0])
     assert pruned and int(pruned[1]) >= 1, run.stderr
     rebuilt = outputs_of(run)
     assert (rebuilt["model"] / "model.ubj").is_file() and rebuilt["report"].is_file()

@@ -10,11 +10,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from flyte.core.progress import Progress
 from flyte.core.score import _validated
+
+log = logging.getLogger(__name__)
 
 #: The metrics given an interval, as named in score.Metrics.
 METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "log_loss", "precision", "recall", "f1")
@@ -72,7 +76,9 @@ def replicate_metrics(y: np.ndarray, proba: np.ndarray, labels: list, replicates
     rankers = [WeightedAuc(y == c, proba[:, c]) for c in ([1] if k == 2 else range(k))]
     rng = np.random.default_rng(seed)
     out = {name: np.empty(replicates) for name in METRICS}
+    progress = Progress(log)
     for r in range(replicates):
+        progress.report("bootstrap: %d of %d replicates done", r, replicates)
         w = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
         cm = np.bincount(cell, weights=w, minlength=k * k).reshape(k, k)
         tp, true_count, pred_count = np.diag(cm), cm.sum(axis=1), cm.sum(axis=0)

@@ -15,6 +15,7 @@ from flyte.core.dataset import DataProfile
 from flyte.core.drift import build_reference
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.model import ModelSchema, TrainedModel
+from flyte.core.progress import Progress
 from flyte.core.tables import iter_batches, num_rows
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def train_model(
             evals=[(dvalid, "validation")],
             early_stopping_rounds=params.early_stopping_rounds,
             verbose_eval=False,
+            callbacks=[FitProgress(params.max_rounds)],
         )
         del dtrain, dvalid
     best = int(booster.best_iteration)
@@ -120,6 +122,29 @@ def train_model(
     log.info("best iteration %d of at most %d rounds", best, params.max_rounds)
     reference = build_reference(train, schema.features, schema.categories)  # what batch prediction's drift compares to
     return TrainedModel(booster=booster, schema=schema, reference=reference)
+
+
+class FitProgress(xgb.callback.TrainingCallback):
+    """Logs the boosting round and the best validation score so far, at most one line per ``progress`` interval.
+
+    The score is the first validation metric's (log loss: lower is better), best_round counts from 0 as
+    XGBoost's best_iteration does. Only observes: the booster trains the same with or without it."""
+
+    def __init__(self, max_rounds: int, progress: Progress | None = None):
+        super().__init__()
+        self.max_rounds, self.progress = max_rounds, progress or Progress(log)
+        self.metric, self.best, self.best_round = "", float("inf"), -1
+
+    def after_iteration(self, model, epoch: int, evals_log: dict) -> bool:
+        for metric, scores in list(evals_log.get("validation", {}).items())[:1]:
+            if scores and float(scores[-1]) < self.best:
+                self.metric, self.best, self.best_round = metric, float(scores[-1]), epoch
+        if self.progress.due():
+            self.progress.report(
+                "round %d of at most %d; best validation %s %.5f at round %d",
+                epoch + 1, self.max_rounds, self.metric or "score", self.best, self.best_round,
+            )  # fmt: skip
+        return False  # never stops training: early stopping is XGBoost's own callback
 
 
 def use_external_memory(setting: str, rows: int, features: int, memory_budget: int | None) -> bool:

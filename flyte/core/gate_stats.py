@@ -7,13 +7,17 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from flyte.core.bootstrap import WeightedAuc
+from flyte.core.progress import Progress
 from flyte.core.score import _auc
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -112,7 +116,9 @@ def paired_bootstrap(
     rng = np.random.default_rng(seed)
     accuracy_diffs = np.empty(replicates)
     auc_diffs = np.full(replicates, np.nan)
+    progress = Progress(log)
     for r in range(replicates):
+        progress.report("paired bootstrap: %d of %d replicates done", r, replicates)
         weights = np.bincount(rng.integers(0, n, size=n), minlength=n).astype(np.float64)
         accuracy_diffs[r] = np.dot(weights, correct_gain) / n
         pairs = [(a.auc(weights), b.auc(weights)) for a, b in sorted_scores]

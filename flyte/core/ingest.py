@@ -26,6 +26,7 @@ from flyte.core.dataset import (  # noqa: F401  (re-exported: the spec and profi
 from flyte.core.errors import DataValidationError, SourceChangedError
 from flyte.core.profile import ProfileBuilder
 from flyte.core.parquet_reader import ParquetSource
+from flyte.core.progress import Progress
 from flyte.core.readers import CsvSource, LineTooLong, Roles, roles_for
 from flyte.core.split import SplitParams
 from flyte.core.tables import TableWriter, file_sha256, prefetch
@@ -88,10 +89,12 @@ def _ingest(source, spec: DatasetSpec, destination: Path, split: SplitParams | N
     roles = roles_for(source.names, spec, source.header_hint)
     profile = ProfileBuilder(spec, roles, count_nan=isinstance(source, ParquetSource), where=source.where)
     with TableWriter(destination, source.output_schema(roles)) as writer:
+        progress = Progress(log)
         for batch, first in prefetch(source.batches(roles)):
             _check_batch(batch, roles, source, first)
             profile.add(batch, first)
             writer.write(batch)
+            progress.report("read %s rows so far", f"{first + batch.num_rows:,}")
         result = profile.finish(split)
         content = writer.commit()
     return result, content

@@ -17,6 +17,7 @@ from flyte.core.errors import disk_full, is_disk_full
 from flyte.core.manifest import MANIFEST_FILE
 from flyte.core.tables import file_sha256
 from flyte.workflows import config
+from flyte.workflows.stage_log import note_rows
 
 #: Every table between tasks is a StructuredDataset: a directory of Parquet parts.
 Table = Annotated[StructuredDataset, PARQUET]
@@ -60,11 +61,13 @@ def local_table(table: StructuredDataset) -> Path:
     """A local directory (or file) holding the table's Parquet parts; a remote table is downloaded once."""
     ctx = FlyteContextManager.current_context()
     uri = table_uri(table)
-    if not ctx.file_access.is_remote(uri):
-        return Path(uri)
-    destination = ctx.file_access.get_random_local_directory()
-    ctx.file_access.get_data(uri, destination, is_multipart=True)
-    return Path(destination)
+    if ctx.file_access.is_remote(uri):
+        local = Path(ctx.file_access.get_random_local_directory())
+        ctx.file_access.get_data(uri, str(local), is_multipart=True)
+    else:
+        local = Path(uri)
+    note_rows(local, written=False)
+    return local
 
 
 def table_uri(table: StructuredDataset) -> str:
@@ -74,6 +77,7 @@ def table_uri(table: StructuredDataset) -> str:
 
 
 def as_table(directory: Path) -> StructuredDataset:
+    note_rows(directory, written=True)
     return StructuredDataset(uri=str(directory), file_format=PARQUET)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, Optional
 
-from flytekit import Cache, Deck, task
+from flytekit import Cache, Deck
 from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import CSVFile
 
@@ -22,6 +22,7 @@ from flyte.core.intake import BatchOptions, CheckSummary
 from flyte.core.manifest import MANIFEST_FILE
 from flyte.core.model_source import child, manifest_digest
 from flyte.core.score import Metrics
+from flyte.workflows.stage_log import task  # flytekit's task, logging each run's start, end and rows
 from flyte.workflows import config
 from flyte.workflows.artifacts import HashedTable, HTMLFile, Table, as_table, hashed_table, local_model, local_table, use_cpus, workdir, writes_to
 from flyte.workflows.sources import check_source_allowed, download, fetch_source

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlparse
 
-from flytekit import Cache, FlyteContextManager, task
+from flytekit import Cache, FlyteContextManager
 from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import CSVFile
 from flytekit.types.structured import StructuredDataset
@@ -14,6 +14,7 @@ from flytekitplugins.dask import Dask, Scheduler, WorkerGroup
 from flyte.core.dataset import DataProfile
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.intake import BatchOptions
+from flyte.workflows.stage_log import task  # flytekit's task, logging each run's start, end and rows
 from flyte.workflows import config
 from flyte.workflows.artifacts import HashedModel, Table, as_table, local_model, local_table, table_uri, use_cpus, workdir, writes_to
 from flyte.workflows.batch_tasks import PredictOutputs

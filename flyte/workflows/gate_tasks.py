@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from flytekit import Cache, Deck, FlyteContextManager, task
+from flytekit import Cache, Deck, FlyteContextManager
 from flytekit.types.directory import FlyteDirectory
 
 from flyte.core.errors import DataValidationError
@@ -16,6 +16,7 @@ from flyte.core.gate import GateDecision, GateRules
 from flyte.core.registry import Registry
 from flyte.core.score import Metrics
 from flyte.core.validation import strict
+from flyte.workflows.stage_log import task  # flytekit's task, logging each run's start, end and rows
 from flyte.workflows import config
 from flyte.workflows.artifacts import Table, local_model, local_table, use_cpus, workdir
 

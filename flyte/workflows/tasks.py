@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlparse
 
-from flytekit import Cache, Deck, FlyteContextManager, current_context, task
+from flytekit import Cache, Deck, FlyteContextManager, current_context
 from flytekit.exceptions.user import FlyteRecoverableException
 from flytekit.types.directory import FlyteDirectory
 
@@ -22,6 +22,7 @@ from flyte.core.fingerprint import UNVERIFIABLE, SourceFingerprint, local_finger
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.score import Metrics
 from flyte.core.split import PART_NAMES, SplitParams
+from flyte.workflows.stage_log import task  # flytekit's task, logging each run's start, end and rows
 from flyte.workflows import config
 from flyte.workflows.artifacts import (  # noqa: F401  (Table and HTMLFile re-exported for the workflows)
     HashedModel,

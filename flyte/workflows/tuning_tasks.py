@@ -8,13 +8,14 @@ import functools
 import logging
 from typing import NamedTuple
 
-from flytekit import Cache, Deck, FlyteContextManager, task
+from flytekit import Cache, Deck, FlyteContextManager
 from flytekit.core.array_node_map_task import ArrayNodeMapTask
 from flytekit.core.type_engine import TypeEngine
 
 from flyte.core.dataset import DataProfile
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.search import CrossValidation, SearchSpace, Trial, TrialResult
+from flyte.workflows.stage_log import task  # flytekit's task, logging each run's start, end and rows
 from flyte.workflows import config
 from flyte.workflows.artifacts import HTMLFile, Table, local_table, use_cpus, workdir, writes_to
 
