@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import threading
 
-import mashumaro.jsonschema.schema as mashumaro_schema
 from flytekit.core.type_engine import DataclassTransformer, TypeEngine
 from flytekit.models.types import LiteralType
 
@@ -41,14 +40,16 @@ class MemoizedDataclassTransformer(DataclassTransformer):
             pass
         except TypeError:  # an unhashable annotation: build it every time, as flytekit does
             return super().get_literal_type(t)
+        fast_defaults()
         built = super().get_literal_type(t)
         with self._lock:
             return self._literal_types.setdefault(t, built)
 
 
-#: mashumaro's renderer of a field default, kept for every default that is not a plain scalar.
-_slow_default = getattr(mashumaro_schema, "_default", None)
 _PLAIN = (int, float, str, bool)
+#: mashumaro's renderer of a field default, kept for every default that is not a plain scalar (None until a first
+#: schema is built: importing mashumaro's JSON schema builder costs a module that builds none, such as the CLI's).
+_slow_default = None
 
 
 def _default(f_type, f_value, config_cls):
@@ -59,11 +60,24 @@ def _default(f_type, f_value, config_cls):
     return _slow_default(f_type, f_value, config_cls)
 
 
+def fast_defaults() -> bool:
+    """Render plain scalar defaults without mashumaro's compiled class (idempotent). False when this mashumaro no
+    longer has the hook: defaults are then rendered the slow way, and correctly."""
+    global _slow_default
+    import mashumaro.jsonschema.schema as mashumaro_schema
+
+    current = getattr(mashumaro_schema, "_default", None)
+    if current is _default:
+        return True
+    if not callable(current):
+        return False
+    _slow_default, mashumaro_schema._default = current, _default
+    return True
+
+
 def install() -> bool:
     """Make flytekit use the memoised transformer for every dataclass (idempotent). False, with a warning, when
     this flytekit no longer has the hook: interfaces are then built the slow way, and correctly."""
-    if _slow_default is not None and getattr(mashumaro_schema, "_default", None) is _slow_default:
-        mashumaro_schema._default = _default
     current = getattr(TypeEngine, "_DATACLASS_TRANSFORMER", None)
     if isinstance(current, MemoizedDataclassTransformer):
         return True

@@ -32,8 +32,9 @@ def test_the_hook_flytekit_and_mashumaro_must_keep_is_installed():
     """Fails when a flytekit or mashumaro upgrade moves what flytekit_compat patches: fix that module, then this."""
     assert type(TypeEngine._DATACLASS_TRANSFORMER) is flytekit_compat.MemoizedDataclassTransformer
     assert TypeEngine.get_transformer(GateCriteria) is TypeEngine._DATACLASS_TRANSFORMER
-    assert mashumaro_schema._default is flytekit_compat._default
-    assert flytekit_compat.install() is True  # idempotent
+    assert mashumaro_schema._default is flytekit_compat._default  # the workflow import built schemas
+    assert flytekit_compat.install() is True and flytekit_compat.fast_defaults() is True  # idempotent
+    assert callable(flytekit_compat._slow_default) and flytekit_compat._slow_default is not flytekit_compat._default
 
 
 def test_every_interface_dataclass_has_flytekits_own_literal_type_schema_included():
