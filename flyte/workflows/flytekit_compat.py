@@ -22,11 +22,14 @@ import threading
 from flytekit.core.type_engine import DataclassTransformer, TypeEngine
 from flytekit.models.types import LiteralType
 
+from flyte.workflows import literal_type_cache
+
 log = logging.getLogger(__name__)
 
 
 class MemoizedDataclassTransformer(DataclassTransformer):
-    """flytekit's dataclass transformer, keeping each type's literal type (schema included) after its first build."""
+    """flytekit's dataclass transformer, keeping each type's literal type (schema included) after its first build,
+    in memory and on disk (flyte.workflows.literal_type_cache)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -40,8 +43,11 @@ class MemoizedDataclassTransformer(DataclassTransformer):
             pass
         except TypeError:  # an unhashable annotation: build it every time, as flytekit does
             return super().get_literal_type(t)
-        fast_defaults()
-        built = super().get_literal_type(t)
+        built = literal_type_cache.load(t)
+        if built is None:
+            fast_defaults()
+            built = super().get_literal_type(t)
+            literal_type_cache.store(t, built)
         with self._lock:
             return self._literal_types.setdefault(t, built)
 

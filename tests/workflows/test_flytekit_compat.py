@@ -11,9 +11,17 @@ import pytest
 from flytekit.core.type_engine import DataclassTransformer, TypeEngine
 
 import flyte.workflows.training  # noqa: F401  (declares every training task, so the memo holds their types)
-from flyte.workflows import flytekit_compat
+from flyte.workflows import flytekit_compat, literal_type_cache
 from flyte.workflows.gate_tasks import GateCriteria
 from flyte.workflows.training import training_pipeline
+
+
+@pytest.fixture(autouse=True)
+def own_type_cache(monkeypatch, tmp_path_factory):
+    """Each test starts from an empty disk cache of literal types, and mashumaro's default hook in place (a
+    process that found every type on disk never built a schema, so never installed it)."""
+    monkeypatch.setenv(literal_type_cache.CACHE_ENV, str(tmp_path_factory.mktemp("types")))
+    assert flytekit_compat.fast_defaults() is True
 
 
 def interface_dataclasses() -> set[type]:
@@ -32,7 +40,7 @@ def test_the_hook_flytekit_and_mashumaro_must_keep_is_installed():
     """Fails when a flytekit or mashumaro upgrade moves what flytekit_compat patches: fix that module, then this."""
     assert type(TypeEngine._DATACLASS_TRANSFORMER) is flytekit_compat.MemoizedDataclassTransformer
     assert TypeEngine.get_transformer(GateCriteria) is TypeEngine._DATACLASS_TRANSFORMER
-    assert mashumaro_schema._default is flytekit_compat._default  # the workflow import built schemas
+    assert mashumaro_schema._default is flytekit_compat._default
     assert flytekit_compat.install() is True and flytekit_compat.fast_defaults() is True  # idempotent
     assert callable(flytekit_compat._slow_default) and flytekit_compat._slow_default is not flytekit_compat._default
 
@@ -53,7 +61,8 @@ def test_every_interface_dataclass_has_flytekits_own_literal_type_schema_include
         assert plain[t].metadata and plain[t].metadata.get("properties"), t  # a real schema was compared
 
 
-def test_a_type_schema_is_built_once_per_process(monkeypatch):
+def test_a_type_schema_is_built_once_per_process(monkeypatch, tmp_path):
+    monkeypatch.setenv(literal_type_cache.CACHE_ENV, str(tmp_path))
     builds = []
     real = mashumaro.jsonschema.build_json_schema
     monkeypatch.setattr(mashumaro.jsonschema, "build_json_schema", lambda t, *a, **k: builds.append(t) or real(t, *a, **k))
@@ -78,3 +87,43 @@ def test_a_fast_default_renders_as_mashumaro_renders_it(f_type, value):
     from mashumaro.config import BaseConfig as config
     assert flytekit_compat._default(f_type, value, config) == flytekit_compat._slow_default(f_type, value, config)
     assert type(flytekit_compat._default(f_type, value, config)) is type(flytekit_compat._slow_default(f_type, value, config))
+
+
+def test_a_later_process_reads_each_literal_type_from_disk_as_built(monkeypatch, tmp_path):
+    """A fresh transformer (as in the next process) builds no schema, and gets flytekit's own bytes."""
+    monkeypatch.setenv(literal_type_cache.CACHE_ENV, str(tmp_path))
+    types = interface_dataclasses()
+    first = {t: flytekit_compat.MemoizedDataclassTransformer().get_literal_type(t) for t in types}
+    assert len(list(tmp_path.glob("*.pb"))) == len(types)
+    builds = []
+    monkeypatch.setattr(mashumaro.jsonschema, "build_json_schema", lambda t, *a, **k: builds.append(t))
+    later = flytekit_compat.MemoizedDataclassTransformer()
+    for t in types:
+        assert later.get_literal_type(t).to_flyte_idl() == first[t].to_flyte_idl(), t
+    assert builds == []
+
+
+def make(default=0.5, kind=float, inner_default=1, metadata=None):
+    """A fresh dataclass named like every other one made here, with one nested dataclass."""
+    inner = dataclasses.make_dataclass("Inner", [("n", int, dataclasses.field(default=inner_default))])
+    fields = [("rate", kind, dataclasses.field(default=default)),
+              ("inner", inner, dataclasses.field(default_factory=inner, metadata=metadata or {}))]  # fmt: skip
+    return dataclasses.make_dataclass("Outer", fields)
+
+
+def test_the_disk_key_changes_with_anything_that_shapes_the_literal_type():
+    same = literal_type_cache.key(make())
+    assert literal_type_cache.key(make()) == same  # an identical definition, in another class object
+    for changed in (make(default=0.25), make(kind=int, default=1), make(inner_default=2), make(metadata={"description": "x"})):
+        assert literal_type_cache.key(changed) != same
+
+
+def test_an_off_or_unwritable_cache_only_means_building(monkeypatch, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    for setting in ("off", str(blocked)):
+        monkeypatch.setenv(literal_type_cache.CACHE_ENV, setting)
+        built = flytekit_compat.MemoizedDataclassTransformer().get_literal_type(make())
+        assert built.metadata["properties"]["rate"]["default"] == 0.5
+        assert literal_type_cache.load(make()) is None
+    assert blocked.read_text() == "not a directory"
