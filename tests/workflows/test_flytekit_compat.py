@@ -8,10 +8,11 @@ import typing
 import mashumaro.jsonschema
 import mashumaro.jsonschema.schema as mashumaro_schema
 import pytest
+from flytekit.core.base_task import PythonTask
 from flytekit.core.type_engine import DataclassTransformer, TypeEngine
 
 import flyte.workflows.training  # noqa: F401  (declares every training task, so the memo holds their types)
-from flyte.workflows import flytekit_compat, literal_type_cache
+from flyte.workflows import flytekit_compat, gate_tasks, literal_type_cache, tasks
 from flyte.workflows.gate_tasks import GateCriteria
 from flyte.workflows.training import training_pipeline
 
@@ -25,8 +26,10 @@ def own_type_cache(monkeypatch, tmp_path_factory):
 
 
 def interface_dataclasses() -> set[type]:
-    """Every dataclass the training workflow's interface and its fields name, nested ones included."""
-    found, pending = set(), [*training_pipeline.python_interface.inputs.values(), *training_pipeline.python_interface.outputs.values()]
+    """Every dataclass the training workflow's and its tasks' interfaces and their fields name, nested ones included."""
+    entities = [training_pipeline, *(e for m in (tasks, gate_tasks) for e in vars(m).values() if isinstance(e, PythonTask))]
+    pending = [t for e in entities for t in (*e.python_interface.inputs.values(), *e.python_interface.outputs.values())]
+    found = set()
     while pending:
         t = pending.pop()
         if dataclasses.is_dataclass(t) and t not in found:
@@ -49,7 +52,9 @@ def test_every_interface_dataclass_has_flytekits_own_literal_type_schema_include
     """The memoised, fast-defaults result is byte for byte what plain flytekit builds: the registered interface
     cannot change."""
     types = interface_dataclasses()
-    assert {"DatasetSpec", "Hyperparameters", "GateCriteria", "GateDecision", "Metrics"} <= {t.__name__ for t in types}
+    assert {"DatasetSpec", "Hyperparameters", "GateCriteria", "GateDecision", "Metrics", "DataProfile", "SourceFingerprint"} <= {
+        t.__name__ for t in types
+    }
     memoised = TypeEngine._DATACLASS_TRANSFORMER
     try:
         mashumaro_schema._default = flytekit_compat._slow_default
