@@ -1,18 +1,17 @@
-"""The one place that reaches into flytekit's private API: a dataclass type's Flyte literal type, built once per type.
+"""The one place using flytekit's and mashumaro's private API: each dataclass's literal type, built once."""
 
-flytekit's dataclass transformer builds a mashumaro JSON schema each time a dataclass appears in a task or
-workflow interface, and mashumaro compiles a throwaway class for every field default while doing so: about
-a tenth of a second per dataclass. The pipeline's interfaces name ten dataclasses 55 times (nested ones
-counted), which made importing a workflow module cost over a second more than flytekit itself. The literal type
-of a class does not change while the process runs, so it is kept after the first build; the result is the object
-flytekit would have built, so the registered interface and the one seen at execution stay identical.
-
-The first build is made cheaper too: mashumaro renders a field's default by compiling a one-field class around
-it, which for a plain ``int``, ``float``, ``str`` or ``bool`` default gives back the value itself; those skip
-the compilation. tests/workflows/test_flytekit_compat.py fails loudly if flytekit or mashumaro move what this
-relies on (``TypeEngine._DATACLASS_TRANSFORMER``, ``DataclassTransformer.get_literal_type``,
-``mashumaro.jsonschema.schema._default``), and checks every interface dataclass's schema against the slow path.
-"""
+# flytekit's dataclass transformer builds a mashumaro JSON schema each time a dataclass appears in a task or
+# workflow interface, and mashumaro compiles a throwaway class for every field default while doing so: about
+# a tenth of a second per dataclass. The pipeline's interfaces name ten dataclasses 55 times (nested ones
+# counted), which made importing a workflow module cost over a second more than flytekit itself. The literal type
+# of a class does not change while the process runs, so it is kept after the first build; the result is the object
+# flytekit would have built, so the registered interface and the one seen at execution stay identical.
+#
+# The first build is made cheaper too: mashumaro renders a field's default by compiling a one-field class around
+# it, which for a plain ``int``, ``float``, ``str`` or ``bool`` default gives back the value itself; those skip
+# the compilation. tests/workflows/test_flytekit_compat.py fails loudly if flytekit or mashumaro move what this
+# relies on (``TypeEngine._DATACLASS_TRANSFORMER``, ``DataclassTransformer.get_literal_type``,
+# ``mashumaro.jsonschema.schema._default``), and checks every interface dataclass's schema against the slow path.
 
 from __future__ import annotations
 

@@ -1,14 +1,13 @@
-"""Dataclass literal types kept on disk between processes, keyed on everything that shapes them.
+"""Dataclass literal types kept on disk between processes, keyed on everything that shapes them."""
 
-A cached local rerun imports the workflow module again, and building the ten interface dataclasses' JSON schemas
-(with the import of mashumaro's schema builder) was the largest part of that import once each type was built
-only once per process. The key is the flytekit, mashumaro and Python versions plus, for the dataclass and every
-dataclass its fields name, each field's name, type, default and metadata and the class's mashumaro ``Config``:
-what flytekit's and mashumaro's builders read. Change any of them and the key changes, so a stale entry is never
-read; an entry is the serialized literal type the builder made, so a hit is byte for byte what a build gives.
-Entries live in ``$PIPELINE_TYPE_CACHE`` (default ``~/.cache/flyte-pipeline/literal-types``); set it to ``off`` to
-always build. An unreadable or unwritable directory (a pod's read-only home) only means building, never a failure.
-"""
+# A cached local rerun imports the workflow module again, and building the ten interface dataclasses' JSON schemas
+# (with the import of mashumaro's schema builder) was the largest part of that import once each type was built
+# only once per process. The key is the flytekit, mashumaro and Python versions plus, for the dataclass and every
+# dataclass its fields name, each field's name, type, default and metadata and the class's mashumaro ``Config``:
+# what flytekit's and mashumaro's builders read. Change any of them and the key changes, so a stale entry is never
+# read; an entry is the serialized literal type the builder made, so a hit is byte for byte what a build gives.
+# Entries live in ``$PIPELINE_TYPE_CACHE`` (default ``~/.cache/flyte-pipeline/literal-types``); set it to ``off`` to
+# always build. An unreadable or unwritable directory (a pod's read-only home) only means building, never a failure.
 
 from __future__ import annotations
 
