@@ -30,7 +30,12 @@ SHARED_WIRING = ("flyte.workflows.artifacts", "flyte.workflows.sources")
 
 def module_file(module: str) -> Path | None:
     """The source file of a project module, or None when it is not part of the project."""
-    base = ROOT.joinpath(*module.split("."))
+    return _module_file(ROOT, module)
+
+
+@functools.lru_cache(maxsize=None)  # every stage's closure asks for the same modules: look each up once
+def _module_file(root: Path, module: str) -> Path | None:
+    base = root.joinpath(*module.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.is_file():
             return candidate
@@ -46,6 +51,16 @@ _IMPORT = re.compile(
 )
 
 
+def _source(path: Path) -> bytes:
+    stat = path.stat()
+    return _read(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=None)  # keyed on mtime and size, like the imports: an edited file is read again
+def _read(path: Path, _mtime_ns: int, _size: int) -> bytes:
+    return path.read_bytes()
+
+
 def _imports(path: Path) -> frozenset[str]:
     stat = path.stat()
     return _parsed_imports(path, stat.st_mtime_ns, stat.st_size)
@@ -55,7 +70,7 @@ def _imports(path: Path) -> frozenset[str]:
 def _parsed_imports(path: Path, _mtime_ns: int, _size: int) -> frozenset[str]:
     names = set()
     # Comments go first: one inside a parenthesised import may hold parentheses of its own.
-    for found in _IMPORT.finditer(re.sub(r"#[^\n]*", "", path.read_text(encoding="utf-8"))):
+    for found in _IMPORT.finditer(re.sub(r"#[^\n]*", "", _read(path, _mtime_ns, _size).decode("utf-8"))):
         module, imported, plain = found.groups()
         if plain:
             names.add(plain)
@@ -83,8 +98,12 @@ def closure(root: str) -> list[Path]:
 
 def library_version(name: str) -> str:
     """``<distribution>==<version>`` as installed (``xgboost-cpu`` on Linux), ``<name>==absent`` when it is not."""
-    dist, version = installed(name)
+    dist, version = _installed(name)
     return f"{dist}=={version or 'absent'}"
+
+
+#: Installed versions, read once per process: each read parses the distribution's metadata file.
+_installed = functools.lru_cache(maxsize=None)(installed)
 
 
 def code_digest(root: str, libraries: tuple[str, ...], tasks_module: str = TASKS_MODULE) -> str:
@@ -93,7 +112,7 @@ def code_digest(root: str, libraries: tuple[str, ...], tasks_module: str = TASKS
     digest = hashlib.sha256()
     files = closure(root) + [module_file(m) for m in (tasks_module, *SHARED_WIRING)]
     for path in files:
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + _source(path) + b"\0")
     for name in sorted(libraries):
         digest.update(library_version(name).encode() + b"\0")
     return digest.hexdigest()

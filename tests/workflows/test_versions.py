@@ -103,3 +103,18 @@ def test_the_fast_import_reader_agrees_with_pythons_parser_on_every_project_file
     assert len(files) > 20
     for path in files:
         assert set(versions._imports(path)) == reference(path), path
+
+
+def test_a_second_digest_in_the_same_process_reads_no_metadata_and_no_unchanged_file(monkeypatch):
+    """Each of the seventeen stages' versions used to parse every library's metadata and read every file of its
+    closure again; what one stage read, the next reuses (an edited file is read again: the test above)."""
+    import flyte.core.provenance as provenance
+
+    def refuse(*args):
+        raise AssertionError(f"read again: {args}")
+
+    monkeypatch.setattr(provenance.metadata, "version", refuse)
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(Path, "read_text", refuse)
+    manual = config.FIT_CACHE_VERSION.rsplit("-", 1)[0]
+    assert versions.derived(manual, "flyte.core.fit", config.XGBOOST) == config.FIT_CACHE_VERSION

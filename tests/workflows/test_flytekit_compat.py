@@ -1,0 +1,134 @@
+"""The memoised dataclass literal types: installed, built once per type, and identical to flytekit's own."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+import mashumaro.jsonschema
+import mashumaro.jsonschema.schema as mashumaro_schema
+import pytest
+from flytekit.core.base_task import PythonTask
+from flytekit.core.type_engine import DataclassTransformer, TypeEngine
+
+import flyte.workflows.training  # noqa: F401  (declares every training task, so the memo holds their types)
+from flyte.workflows import flytekit_compat, gate_tasks, literal_type_cache, tasks
+from flyte.workflows.gate_tasks import GateCriteria
+from flyte.workflows.training import training_pipeline
+
+
+@pytest.fixture(autouse=True)
+def own_type_cache(monkeypatch, tmp_path_factory):
+    """Each test starts from an empty disk cache of literal types, and mashumaro's default hook in place (a
+    process that found every type on disk never built a schema, so never installed it)."""
+    monkeypatch.setenv(literal_type_cache.CACHE_ENV, str(tmp_path_factory.mktemp("types")))
+    assert flytekit_compat.fast_defaults() is True
+
+
+def interface_dataclasses() -> set[type]:
+    """Every dataclass the training workflow's and its tasks' interfaces and their fields name, nested ones included."""
+    entities = [training_pipeline, *(e for m in (tasks, gate_tasks) for e in vars(m).values() if isinstance(e, PythonTask))]
+    pending = [t for e in entities for t in (*e.python_interface.inputs.values(), *e.python_interface.outputs.values())]
+    found = set()
+    while pending:
+        t = pending.pop()
+        if dataclasses.is_dataclass(t) and t not in found:
+            found.add(t)
+            pending.extend(typing.get_type_hints(t).values())
+        pending.extend(typing.get_args(t))
+    return found
+
+
+def test_the_hook_flytekit_and_mashumaro_must_keep_is_installed():
+    """Fails when a flytekit or mashumaro upgrade moves what flytekit_compat patches: fix that module, then this."""
+    assert type(TypeEngine._DATACLASS_TRANSFORMER) is flytekit_compat.MemoizedDataclassTransformer
+    assert TypeEngine.get_transformer(GateCriteria) is TypeEngine._DATACLASS_TRANSFORMER
+    assert mashumaro_schema._default is flytekit_compat._default
+    assert flytekit_compat.install() is True and flytekit_compat.fast_defaults() is True  # idempotent
+    assert callable(flytekit_compat._slow_default) and flytekit_compat._slow_default is not flytekit_compat._default
+
+
+def test_every_interface_dataclass_has_flytekits_own_literal_type_schema_included():
+    """The memoised, fast-defaults result is byte for byte what plain flytekit builds: the registered interface
+    cannot change."""
+    types = interface_dataclasses()
+    assert {"DatasetSpec", "Hyperparameters", "GateCriteria", "GateDecision", "Metrics", "DataProfile", "SourceFingerprint"} <= {
+        t.__name__ for t in types
+    }
+    memoised = TypeEngine._DATACLASS_TRANSFORMER
+    try:
+        mashumaro_schema._default = flytekit_compat._slow_default
+        plain = {t: DataclassTransformer().get_literal_type(t) for t in types}
+    finally:
+        mashumaro_schema._default = flytekit_compat._default
+    for t in types:
+        assert memoised.get_literal_type(t).to_flyte_idl() == plain[t].to_flyte_idl(), t
+        assert plain[t].metadata and plain[t].metadata.get("properties"), t  # a real schema was compared
+
+
+def test_a_type_schema_is_built_once_per_process(monkeypatch, tmp_path):
+    monkeypatch.setenv(literal_type_cache.CACHE_ENV, str(tmp_path))
+    builds = []
+    real = mashumaro.jsonschema.build_json_schema
+    monkeypatch.setattr(mashumaro.jsonschema, "build_json_schema", lambda t, *a, **k: builds.append(t) or real(t, *a, **k))
+
+    @dataclasses.dataclass
+    class Fresh:
+        rate: float = 0.5
+        name: str = "x"
+
+    transformer = flytekit_compat.MemoizedDataclassTransformer()
+    first = transformer.get_literal_type(Fresh)
+    assert transformer.get_literal_type(Fresh) is first
+    assert builds == [Fresh]
+    assert first.metadata["properties"]["rate"]["default"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("f_type", "value"), [(float, 0.25), (int, 3), (str, "a"), (bool, True), (float, 1), (typing.Optional[float], None), (tuple, (1, 2))]
+)
+def test_a_fast_default_renders_as_mashumaro_renders_it(f_type, value):
+    """Plain scalars skip mashumaro's compiled class; anything else (an int given to a float field too) takes it."""
+    from mashumaro.config import BaseConfig as config
+    assert flytekit_compat._default(f_type, value, config) == flytekit_compat._slow_default(f_type, value, config)
+    assert type(flytekit_compat._default(f_type, value, config)) is type(flytekit_compat._slow_default(f_type, value, config))
+
+
+def test_a_later_process_reads_each_literal_type_from_disk_as_built(monkeypatch, tmp_path):
+    """A fresh transformer (as in the next process) builds no schema, and gets flytekit's own bytes."""
+    monkeypatch.setenv(literal_type_cache.CACHE_ENV, str(tmp_path))
+    types = interface_dataclasses()
+    first = {t: flytekit_compat.MemoizedDataclassTransformer().get_literal_type(t) for t in types}
+    assert len(list(tmp_path.glob("*.pb"))) == len(types)
+    builds = []
+    monkeypatch.setattr(mashumaro.jsonschema, "build_json_schema", lambda t, *a, **k: builds.append(t))
+    later = flytekit_compat.MemoizedDataclassTransformer()
+    for t in types:
+        assert later.get_literal_type(t).to_flyte_idl() == first[t].to_flyte_idl(), t
+    assert builds == []
+
+
+def make(default=0.5, kind=float, inner_default=1, metadata=None):
+    """A fresh dataclass named like every other one made here, with one nested dataclass."""
+    inner = dataclasses.make_dataclass("Inner", [("n", int, dataclasses.field(default=inner_default))])
+    fields = [("rate", kind, dataclasses.field(default=default)),
+              ("inner", inner, dataclasses.field(default_factory=inner, metadata=metadata or {}))]  # fmt: skip
+    return dataclasses.make_dataclass("Outer", fields)
+
+
+def test_the_disk_key_changes_with_anything_that_shapes_the_literal_type():
+    same = literal_type_cache.key(make())
+    assert literal_type_cache.key(make()) == same  # an identical definition, in another class object
+    for changed in (make(default=0.25), make(kind=int, default=1), make(inner_default=2), make(metadata={"description": "x"})):
+        assert literal_type_cache.key(changed) != same
+
+
+def test_an_off_or_unwritable_cache_only_means_building(monkeypatch, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    for setting in ("off", str(blocked)):
+        monkeypatch.setenv(literal_type_cache.CACHE_ENV, setting)
+        built = flytekit_compat.MemoizedDataclassTransformer().get_literal_type(make())
+        assert built.metadata["properties"]["rate"]["default"] == 0.5
+        assert literal_type_cache.load(make()) is None
+    assert blocked.read_text() == "not a directory"
