@@ -109,9 +109,16 @@ class Registry:
 
     # --- reading --------------------------------------------------------------------------------------------
 
-    def _pointer(self) -> tuple[ChampionPointer | None, Versioned]:
+    def _pointer(self, repair: bool = False) -> tuple[ChampionPointer | None, Versioned]:
+        """The pointer and its stored bytes; ``repair``: a malformed pointer reads as none (to be overwritten)."""
         stored = self.store.read(self._path(POINTER))
-        pointer = None if stored.data is None else parse_pointer(stored.data, f"{self.location}/{POINTER}")
+        try:
+            pointer = None if stored.data is None else parse_pointer(stored.data, f"{self.location}/{POINTER}")
+        except DataValidationError as exc:
+            if not repair:
+                raise
+            log.warning("%s; replacing it", exc.message)
+            pointer = None
         return pointer, stored
 
     def champion(self) -> ChampionPointer | None:
@@ -218,7 +225,7 @@ class Registry:
 
     def point(self, version: str, reasons: list[str], when: datetime, expected_champion: str | None = None) -> ChampionPointer:
         """Make ``version`` (complete) the champion, if the champion is still ``expected_champion`` (an identity, ""
-        for none; None: whatever it is now). The check and the write are one compare-and-set: if the champion
+        for none; None: whatever it is now, even a malformed pointer). The check and the write are one compare-and-set: if the champion
         changes in between, ChampionMoved is raised and nothing is written."""
         digest = self.manifest_digest(version)
         if not digest:
@@ -229,8 +236,9 @@ class Registry:
             )
         pointer = ChampionPointer(version=version, manifest_sha256=digest, promoted_at=when.isoformat(), reasons=list(reasons))
         data = json.dumps(asdict(pointer), indent=2).encode()
+        repair = expected_champion is None  # a pointer move by hand may replace a malformed pointer
         for _ in range(_CAS_ATTEMPTS):
-            current, stored = self._pointer()
+            current, stored = self._pointer(repair)
             if expected_champion is None:
                 expected_champion = current.identity if current else ""
             self._check_expected(current, expected_champion)

@@ -108,7 +108,11 @@ def list_command(args) -> int:
 
 def rollback_command(args) -> int:
     registry = _entry(args.registry, args.name)
-    previous = registry.champion()
+    try:
+        previous = registry.champion()
+    except DataValidationError as exc:  # a malformed pointer: the rollback replaces it
+        log.warning("%s", exc.message)
+        previous = None
     digest = registry.manifest_digest(args.version)
     if digest:  # every file verified before the pointer moves to it
         with tempfile.TemporaryDirectory() as scratch:
