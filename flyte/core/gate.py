@@ -103,7 +103,7 @@ class GateDecision:
 
     champion: the champion judged against, ``<version>@<manifest sha256>`` ("" when none);
     champion_version: its version name; promoted_version: the version the challenger was stored under
-    ("" unless promoted).
+    ("" unless promoted); model_name: the registry entry judged and promoted into ("" when not set).
     """
 
     promote: bool = False
@@ -113,6 +113,7 @@ class GateDecision:
     champion: str = ""
     champion_version: str = ""
     promoted_version: str = ""
+    model_name: str = ""
 
 
 class Judgement(NamedTuple):

@@ -11,9 +11,11 @@ from typing import NamedTuple
 from flytekit import Cache, Deck, FlyteContextManager, task
 from flytekit.types.directory import FlyteDirectory
 
+from flyte.core.dataset import DatasetSpec
 from flyte.core.errors import DataValidationError
 from flyte.core.gate import GateDecision, GateRules
 from flyte.core.registry import Registry
+from flyte.core.registry_names import entry_location, resolve_model_name
 from flyte.core.score import Metrics
 from flyte.core.validation import strict
 from flyte.workflows import config
@@ -36,6 +38,13 @@ class GateCriteria(GateRules):
     bootstrap_seed: int = config.GATE_BOOTSTRAP_SEED
     require_better: bool = config.GATE_REQUIRE_BETTER
     replace_incompatible: bool = config.GATE_REPLACE_INCOMPATIBLE
+
+
+class Champion(NamedTuple):
+    #: ``<version>@<manifest sha256>`` of the model name's champion, or "" when it has none.
+    identity: str
+    #: The model name: the registry entry the challenger is judged against and promoted into.
+    model_name: str
 
 
 class Judged(NamedTuple):
@@ -64,11 +73,13 @@ def registry_at(location: str) -> Registry:
     requests=config.LIGHT.requests,
     limits=config.LIGHT.limits,
 )
-def champion_fingerprint(registry: str) -> str:
-    """The current champion as ``<version>@<manifest sha256>``, or "" when the registry has none (one small read)."""
-    identity = registry_at(registry).champion_identity()
-    log.info("registry %s: champion %s", registry, identity or "none")
-    return identity
+def champion_fingerprint(registry: str, model_name: str, dataset: DatasetSpec) -> Champion:
+    """The model name (``model_name``, or one derived from the dataset's file name when empty) and its current
+    champion as ``<version>@<manifest sha256>``, or "" when it has none (one small read)."""
+    name = resolve_model_name(model_name, dataset.source)
+    identity = registry_at(entry_location(registry, name)).champion_identity()
+    log.info("registry %s, model %s: champion %s", registry, name, identity or "none")
+    return Champion(identity=identity, model_name=name)
 
 
 @task(
@@ -82,19 +93,23 @@ def champion_fingerprint(registry: str) -> str:
     deck_fields=(),
 )
 def judge(
-    model: FlyteDirectory, test: Table, predictions: Table, metrics: Metrics, registry: str, champion: str, criteria: GateCriteria
-) -> Judged:
-    """Floors on the challenger's metrics, then a paired comparison with ``champion`` on the same test rows."""
+    model: FlyteDirectory, test: Table, predictions: Table, metrics: Metrics, registry: str, champion: str, criteria: GateCriteria,
+    model_name: str,
+) -> Judged:  # fmt: skip
+    """Floors on the challenger's metrics, then a paired comparison with ``champion`` (model ``model_name``'s) on
+    the same test rows."""
     from flyte.core.gate import judge as judge_challenger
 
     use_cpus(config.LIGHT)
-    registry_at(registry)
+    entry = entry_location(registry, model_name)
+    registry_at(entry)
     result = judge_challenger(
-        local_model(model), local_table(test), local_table(predictions), metrics, registry, champion, criteria,
+        local_model(model), local_table(test), local_table(predictions), metrics, entry, champion, criteria,
         scratch=workdir(), n_threads=config.LIGHT.cpus, bootstrap_budget=config.GATE_BOOTSTRAP_BUDGET,
     )  # fmt: skip
     Deck("Quality gate", result.html)
-    return Judged(decision=result.decision, promote=result.decision.promote)
+    decision = dataclasses.replace(result.decision, model_name=model_name)
+    return Judged(decision=decision, promote=decision.promote)
 
 
 @task(
@@ -105,11 +120,13 @@ def judge(
     limits=config.LIGHT.limits,
 )
 def promote(model: FlyteDirectory, registry: str, decision: GateDecision) -> GateDecision:
-    """Store the model as a new version and make it the champion, if the champion is still the one judged against."""
-    pointer = registry_at(registry).promote(
+    """Store the model as a new version of ``decision.model_name`` and make it the champion, if the champion is still
+    the one judged against (ChampionMoved, never retried, when another promotion changed it first)."""
+    entry = entry_location(registry, decision.model_name)
+    pointer = registry_at(entry).promote(
         local_model(model), decision.reasons, datetime.now(timezone.utc), expected_champion=decision.champion
     )
-    log.info("promoted %s in %s", pointer.version, registry)
+    log.info("promoted %s in %s", pointer.version, entry)
     return dataclasses.replace(decision, promoted_version=pointer.version)
 
 
