@@ -105,3 +105,28 @@ def s3(s3_server, monkeypatch) -> S3Bucket:
 
 def _fsspec_credentials() -> dict[str, str]:
     return {"key": CREDENTIALS["AWS_ACCESS_KEY_ID"], "secret": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
+
+
+@pytest.fixture
+def s3_as_a_pod(s3, monkeypatch) -> S3Bucket:
+    """The bucket reached only as a Flyte pod reaches its store: through FLYTE_AWS_* (flytekit's data config), with
+    no AWS_ENDPOINT_URL and no fsspec defaults; flytekit's file access is rebuilt from that environment."""
+    import fsspec.config
+    import s3fs
+    from flytekit import FlyteContextManager
+    from flytekit.configuration import DataConfig
+    from flytekit.core.data_persistence import FileAccessProvider
+
+    keep = ("FLYTE_AWS_", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED", "AWS_DEFAULT_REGION")
+    for name in environment(s3.endpoint):
+        if not name.startswith(keep):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setitem(fsspec.config.conf, "s3", {})
+    s3fs.S3FileSystem.clear_instance_cache()
+    ctx = FlyteContextManager.current_context()
+    provider = FileAccessProvider(
+        local_sandbox_dir=ctx.file_access.local_sandbox_dir, raw_output_prefix=ctx.file_access.raw_output_prefix,
+        data_config=DataConfig.auto(),
+    )  # fmt: skip
+    with FlyteContextManager.with_context(ctx.with_file_access(provider)):
+        yield s3

@@ -93,14 +93,15 @@ def version_name(manifest_digest: str, when: datetime) -> str:
 
 class Registry:
     """One model name's entry at ``location`` (``<registry>/<name>``, see ``registry_names.entry_location``): a
-    local path (relative to the working directory), ``file://``, ``s3://``, ``gs://``, or ``memory://`` in tests."""
+    local path (relative to the working directory), ``file://``, ``s3://``, ``gs://``, or ``memory://`` in tests.
+    ``storage_options``: the fsspec options of an object store (endpoint, keys); None for the environment's."""
 
-    def __init__(self, location: str):
+    def __init__(self, location: str, storage_options: dict | None = None):
         if not location:
             raise DataValidationError("the model registry location is empty", hint="pass --registry DIR or s3://bucket/prefix")
         self.location = location
         # No listings cache: another process may have written since this one last listed.
-        self.fs, self.root = fsspec.core.url_to_fs(location, use_listings_cache=False)
+        self.fs, self.root = fsspec.core.url_to_fs(location, use_listings_cache=False, **(storage_options or {}))
         self.local = isinstance(self.fs, LocalFileSystem)
         self.store = ConditionalStore(self.fs, self.root, location)
 

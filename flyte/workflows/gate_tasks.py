@@ -55,7 +55,9 @@ class Judged(NamedTuple):
 
 
 def registry_at(location: str) -> Registry:
-    """The registry, refusing a relative local path inside a pod, where it would vanish with the pod."""
+    """The registry entry at ``location``, refusing a relative local path inside a pod, where it would vanish with the
+    pod. An object store is reached with the storage options flytekit itself uses (a pod's FLYTE_AWS_* endpoint and
+    keys, or GCP's settings), so the registry is where the pod's other reads and writes go."""
     ctx = FlyteContextManager.current_context()
     local_run = ctx.execution_state is None or ctx.execution_state.is_local_execution()
     if not local_run and "://" not in location and not location.startswith("/"):
@@ -63,7 +65,12 @@ def registry_at(location: str) -> Registry:
             f"model registry {location!r} is a relative path inside a pod: it would be lost when the pod ends",
             hint=f"pass --registry s3://bucket/prefix (the sandbox: {config.NIGHTLY_MODEL_REGISTRY})",
         )
-    return Registry(location)
+    if not ctx.file_access.is_remote(location):
+        return Registry(location)
+    from flytekit.core.data_persistence import get_fsspec_storage_options
+
+    protocol = location.split("://", 1)[0]
+    return Registry(location, get_fsspec_storage_options(protocol, ctx.file_access.data_config))
 
 
 @task(
