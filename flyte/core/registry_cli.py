@@ -1,8 +1,7 @@
-"""The registry's commands (``python -m flyte.core.registry ...``): list names and versions, roll back, clean staging.
+"""The registry's commands (``python -m flyte.core.registry ...``): list names and versions, roll back, clean staging."""
 
-Every failure prints one line on stderr and exits non-zero: 2 for something the user can fix (a missing version,
-a malformed pointer, an unknown name), 1 for a storage error.
-"""
+# Every failure prints one line on stderr and exits non-zero: 2 for something the user can fix (a missing version,
+# a malformed pointer, an unknown name), 1 for a storage error.
 
 from __future__ import annotations
 

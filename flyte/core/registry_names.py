@@ -1,7 +1,6 @@
-"""Model names: each name is an entry of its own in a registry, ``<registry>/<name>/``, with its versions and champion.
+"""Model names: each name is an entry of its own in a registry, ``<registry>/<name>/``, with its versions and champion."""
 
-A champion predicting one target never stands in the way of a model of another dataset: they have different names.
-"""
+# A champion predicting one target never stands in the way of a model of another dataset: they have different names.
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""Conditional writes of small objects: compare-and-set and create-once, on local disk, S3 and GCS.
+"""Conditional writes of small objects: compare-and-set and create-once, on local disk, S3 and GCS."""
 
-The registry's champion pointer and its digest claims are written only through these, so a write that would
-overwrite a change it never saw fails (``Conflict``) instead of silently undoing that change.
-"""
-
+# The registry's champion pointer and its digest claims are written only through these, so a write that would
+# overwrite a change it never saw fails (``Conflict``) instead of silently undoing that change.
+#
 # How each store makes "check, then write" one step:
 #  - Local disk: an exclusive advisory lock (fcntl.flock, or msvcrt.locking on Windows) on the lock file
 #    <entry>/.lock, held only for the few milliseconds of compare-and-replace. The kernel drops the lock when its
