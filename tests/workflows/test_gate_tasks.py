@@ -116,3 +116,25 @@ def test_gate_criteria_are_strict():
     with pytest.raises(DataValidationError, match="unknown key 'min_acuracy'; did you mean 'min_accuracy'"):
         GateCriteria.from_json('{"min_acuracy": 0.8}')
     assert GateCriteria.from_json('{"min_accuracy": 0.8}') == GateCriteria(min_accuracy=0.8)
+
+
+def test_a_promotion_whose_champion_moved_fails_in_one_line_and_is_not_retried(tmp_path):
+    """The judged-against champion was replaced before promote ran: promote refuses (never reverting the new one),
+    and the project's command line prints it as one actionable line."""
+    from datetime import datetime, timezone
+
+    from flyte import cli
+    from flyte.core.dataset import PIMA_MODEL, local_path
+    from flyte.core.gate import GateDecision
+    from flyte.core.registry import ChampionMoved
+    from flyte.workflows.gate_tasks import promote
+
+    location = str(tmp_path / "r")
+    newer = pima(location).promote(local_path(PIMA_MODEL), ["meanwhile"], datetime(2026, 1, 1, tzinfo=timezone.utc), "")
+    decision = GateDecision(promote=True, reasons=["judged against none"], champion="", model_name=PIMA)
+    with pytest.raises(Exception) as caught:
+        promote(model=str(local_path(PIMA_MODEL)), registry=location, decision=decision)
+    assert any(isinstance(e, ChampionMoved) for e in cli.causes(caught.value))  # a user error: flytekit retries none
+    problem = cli.describe(caught.value)
+    assert "\n" not in problem.message and f"the champion is {newer.identity}" in problem.message
+    assert pima(location).champion() == newer
