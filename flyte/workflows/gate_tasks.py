@@ -108,8 +108,7 @@ def judge(
     from flyte.core.gate import judge as judge_challenger
 
     use_cpus(config.LIGHT)
-    entry = entry_location(registry, model_name)
-    registry_at(entry)
+    entry = registry_at(entry_location(registry, model_name))
     result = judge_challenger(
         local_model(model), local_table(test), local_table(predictions), metrics, entry, champion, criteria,
         scratch=workdir(), n_threads=config.LIGHT.cpus, bootstrap_budget=config.GATE_BOOTSTRAP_BUDGET,

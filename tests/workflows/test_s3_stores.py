@@ -39,6 +39,9 @@ def test_train_from_s3_promote_into_s3_and_score_with_that_champion(s3_as_a_pod,
     entry = Registry(entry_location(registry, "pima"), {"endpoint_url": s3.endpoint, "key": "testing", "secret": "testing"})
     assert entry.champion().version == out.decision.promoted_version
     assert s3.fs.exists(s3.url(f"registry/pima/versions/{out.decision.promoted_version}/model.ubj"))
+    # A second model is judged against that champion, fetched from the store by the judge task.
+    again = training_pipeline(dataset=spec, hyperparameters=Hyperparameters(max_rounds=20, early_stopping_rounds=5), registry=registry)
+    assert again.decision.comparison.compared and again.decision.champion_version == out.decision.promoted_version
 
     scored = batch_predict(model=registry, model_name="pima", dataset=pima_new_rows_spec())
     predictions = scored.predictions.open(pd.DataFrame).all()
