@@ -23,6 +23,8 @@ ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:528257d48c1da0dcecc2e725d1ae3449
 # deps: install the locked requirements into /opt/venv. This stage depends only on requirements.txt and wheels/,
 # so a code change rebuilds none of it.
 FROM ${BASE_IMAGE} AS deps
+# The project's label on both stages: `make clean` removes the dangling images a rebuild leaves, and only them.
+LABEL io.flyte-xgboost.project="flyte-xgboost"
 
 # Where packages come from:
 #   PIP_OFFLINE=auto  (default) install from the wheelhouse if wheels/ holds any .whl, else from the package index
@@ -72,6 +74,7 @@ RUN cd /opt/venv/lib/python3*/site-packages \
 # ---------------------------------------------------------------------------------------------------------------
 # runtime: the base image, the venv and the code; runs as an unprivileged user.
 FROM ${BASE_IMAGE}
+LABEL io.flyte-xgboost.project="flyte-xgboost"
 
 ARG APP_USER=flyte
 ARG APP_UID=1000

@@ -51,9 +51,23 @@ lock:
 UV_COMPILE = .lock-venv/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-## Remove the virtualenv, test caches, and local runs' outputs and task cache (.flyte-local/).
+## Remove the virtualenv, test caches, the wheelhouse (wheels/), and local runs' outputs and task cache (everything in
+## .flyte-local/ but the model registry: promoted models stay until `make clean-registry`). Where a Docker engine
+## answers, also the images the image tests tag (flyte-xgboost:pytest-*) and the project's dangling images (the
+## Dockerfile labels both stages); without Docker that step is skipped.
 clean:
-	rm -rf $(VENV) .pytest_cache .flyte-local
+	rm -rf $(VENV) .pytest_cache wheels
+	if [ -d .flyte-local ]; then find .flyte-local -mindepth 1 -maxdepth 1 ! -name registry -exec rm -rf {} +; fi
+	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+		docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '/flyte-xgboost:pytest-' | xargs -r docker image rm --force; \
+		docker image prune --force --filter label=io.flyte-xgboost.project=flyte-xgboost; \
+	else echo "no Docker engine answers: no images to remove"; fi
+
+.PHONY: clean-registry
+
+## Delete the local model registry (.flyte-local/registry): every promoted model of every name, and their champions.
+clean-registry:
+	rm -rf .flyte-local/registry
 
 .PHONY: bench bench-large bench-tuning
 

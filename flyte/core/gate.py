@@ -103,7 +103,7 @@ class GateDecision:
 
     champion: the champion judged against, ``<version>@<manifest sha256>`` ("" when none);
     champion_version: its version name; promoted_version: the version the challenger was stored under
-    ("" unless promoted).
+    ("" unless promoted); model_name: the registry entry judged and promoted into ("" when not set).
     """
 
     promote: bool = False
@@ -113,6 +113,7 @@ class GateDecision:
     champion: str = ""
     champion_version: str = ""
     promoted_version: str = ""
+    model_name: str = ""
 
 
 class Judgement(NamedTuple):
@@ -220,11 +221,12 @@ def probabilities(predictions: Path, texts: list[str], rows: int) -> np.ndarray:
 
 
 def judge(
-    model_dir: Path, test: Path, predictions: Path, metrics: Metrics, registry: str, champion: str,
+    model_dir: Path, test: Path, predictions: Path, metrics: Metrics, registry: str | Registry, champion: str,
     rules: GateRules, scratch: Path, n_threads: int = 1, bootstrap_budget: int = 0,
 ) -> Judgement:  # fmt: skip
     """Judge the challenger in ``model_dir`` (its ``predictions`` and ``metrics`` on ``test``) against ``champion``,
-    the identity ``<version>@<sha256>`` read from ``registry`` ("" for none), under ``rules``.
+    the identity ``<version>@<sha256>`` read from ``registry`` (a model name's entry, or its location; "" for none),
+    under ``rules``.
     ``bootstrap_budget``: the most resamples x rows the bootstrap may cost (0: no cap)."""
     from flyte.core.gate_report import render_gate
 
@@ -250,7 +252,8 @@ def judge(
             return Judgement(decision, render_gate(decision, schema.target))
         from flyte.core.model import load_model
 
-        reigning = load_model(Registry(registry).fetch(version, digest, Path(scratch) / "champion"), n_threads=n_threads)
+        entry = registry if isinstance(registry, Registry) else Registry(registry)
+        reigning = load_model(entry.fetch(version, digest, Path(scratch) / "champion"), n_threads=n_threads)
         why = incompatibility(reigning.schema, schema, table_schema(test).names)
         if why and not rules.replace_incompatible:
             decision = GateDecision(False, [f"the champion {version} cannot be compared on these test rows: {why}",

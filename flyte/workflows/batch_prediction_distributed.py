@@ -19,6 +19,7 @@ def batch_predict_distributed(
     dataset: DatasetSpec = pima_new_rows_spec(),
     options: BatchOptions = BatchOptions(),
     data_as_of: datetime = UNVERSIONED,
+    model_name: str = "",
 ) -> BatchOutputs:
     """batch_predict with the predictions made by a Dask cluster's workers: same inputs, same outputs, same table.
 
@@ -26,7 +27,7 @@ def batch_predict_distributed(
     are shared with it); only the predict stage differs: predict_rows_distributed, whose workers read the checked
     rows' Parquet parts and write the predictions' parts themselves.
     """
-    return score_rows(model, dataset, options, data_as_of, predict_rows_distributed)
+    return score_rows(model, dataset, options, data_as_of, predict_rows_distributed, model_name)
 
 
 #: Launched by hand, with the workflow's defaults; no schedule: the nightly scoring is batch_predict_nightly.

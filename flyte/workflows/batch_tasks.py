@@ -29,6 +29,9 @@ from flyte.workflows.sources import check_source_allowed, download, fetch_source
 
 log = logging.getLogger(__name__)
 
+#: How a user finds the model names a registry holds.
+LIST_COMMAND = "python -m flyte.core.registry list REGISTRY"
+
 
 class ModelFingerprint(NamedTuple):
     uri: str
@@ -70,19 +73,27 @@ def get_file(uri: str, destination: Path) -> None:
     retries=config.MODEL_FETCH_RETRIES,
     timeout=config.FINGERPRINT_TIMEOUT,
 )
-def model_fingerprint(model: str) -> ModelFingerprint:
+def model_fingerprint(model: str, model_name: str = "") -> ModelFingerprint:
     """What the model at ``model`` is now (uncached, so it runs every time): the sha256 of its manifest.json, the
     only file read. The manifest holds every other file's sha256, so its digest names the whole model.
 
-    ``model`` may also be a model registry (it holds champion.json, flyte/core/registry.py): then the model is
-    its current champion, and its manifest must be the one the pointer names."""
+    With ``model_name``, ``model`` is a model registry (flyte/core/registry.py) and the model is that name's
+    current champion, whose manifest must be the one its pointer names. Without it, ``model`` may still be one
+    name's entry in a registry (``<registry>/<name>``, holding champion.json), meaning its champion likewise."""
     from flyte.core.registry import POINTER, champion_uri, parse_pointer
+    from flyte.core.registry_names import entry_location
 
+    if model_name:
+        model = entry_location(model, model_name)
     pointer_path, expected = workdir(POINTER), ""
     with writes_to(pointer_path):
         try:
             get_file(child(model, POINTER), pointer_path)
         except DataValidationError:  # no champion.json there: a model directory (a failing fetch is retried)
+            if model_name:
+                raise DataValidationError(
+                    f"{model}: no champion for the model name {model_name!r}", hint=f"list the names: {LIST_COMMAND}"
+                ) from None
             pointer_path = None
     if pointer_path is not None:
         pointer = parse_pointer(pointer_path.read_bytes(), child(model, POINTER))
@@ -96,7 +107,7 @@ def model_fingerprint(model: str) -> ModelFingerprint:
         raise DataValidationError(
             f"{child(model, MANIFEST_FILE)}: sha256 {digest[:12]}... is not the {expected[:12]}... its registry's "
             f"champion pointer names; the version was changed after it was promoted",
-            hint="roll back to a sound version: python -m flyte.core.registry rollback REGISTRY VERSION",
+            hint="roll back to a sound version: python -m flyte.core.registry rollback REGISTRY NAME VERSION",
         )
     log.info("model %s: manifest sha256 %s", model, digest)
     return ModelFingerprint(uri=model, manifest_sha256=digest)

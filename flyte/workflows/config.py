@@ -195,6 +195,9 @@ GATE_REPLACE_INCOMPATIBLE = False
 #: bucket) instead. docs/gate-and-registry.md has both.
 MODEL_REGISTRY = f"{os.environ.get('PIPELINE_LOCAL_DIR') or '.flyte-local'}/registry"
 NIGHTLY_MODEL_REGISTRY = "s3://my-s3-bucket/flyte-xgboost/registry"
+#: The model name the nightly launch plans train, promote and score under (the name a run on the bundled Pima data
+#: derives), so batch_predict_nightly follows the champion the nightly training promotes.
+NIGHTLY_MODEL_NAME = "pima-indians-diabetes"
 GATE_TASKS = "flyte.workflows.gate_tasks"
 #: GATE_BOOTSTRAP_BUDGET caps judge's resamples (the rest of its settings are the GateCriteria input).
 JUDGE_CACHE_VERSION = derived("1.0", "flyte.core.gate", XGBOOST, tasks_module=GATE_TASKS,

@@ -11,9 +11,11 @@ from typing import NamedTuple
 from flytekit import Cache, Deck, FlyteContextManager
 from flytekit.types.directory import FlyteDirectory
 
+from flyte.core.dataset import DatasetSpec
 from flyte.core.errors import DataValidationError
 from flyte.core.gate import GateDecision, GateRules
 from flyte.core.registry import Registry
+from flyte.core.registry_names import entry_location, resolve_model_name
 from flyte.core.score import Metrics
 from flyte.core.validation import strict
 from flyte.workflows.stage_log import task  # flytekit's task, logging each run's start, end and rows
@@ -39,6 +41,13 @@ class GateCriteria(GateRules):
     replace_incompatible: bool = config.GATE_REPLACE_INCOMPATIBLE
 
 
+class Champion(NamedTuple):
+    #: ``<version>@<manifest sha256>`` of the model name's champion, or "" when it has none.
+    identity: str
+    #: The model name: the registry entry the challenger is judged against and promoted into.
+    model_name: str
+
+
 class Judged(NamedTuple):
     decision: GateDecision
     #: decision.promote again, as a plain output: flytekit 1.16's conditions compare primitives only, and refuse
@@ -47,7 +56,9 @@ class Judged(NamedTuple):
 
 
 def registry_at(location: str) -> Registry:
-    """The registry, refusing a relative local path inside a pod, where it would vanish with the pod."""
+    """The registry entry at ``location``, refusing a relative local path inside a pod, where it would vanish with the
+    pod. An object store is reached with the storage options flytekit itself uses (a pod's FLYTE_AWS_* endpoint and
+    keys, or GCP's settings), so the registry is where the pod's other reads and writes go."""
     ctx = FlyteContextManager.current_context()
     local_run = ctx.execution_state is None or ctx.execution_state.is_local_execution()
     if not local_run and "://" not in location and not location.startswith("/"):
@@ -55,7 +66,12 @@ def registry_at(location: str) -> Registry:
             f"model registry {location!r} is a relative path inside a pod: it would be lost when the pod ends",
             hint=f"pass --registry s3://bucket/prefix (the sandbox: {config.NIGHTLY_MODEL_REGISTRY})",
         )
-    return Registry(location)
+    if not ctx.file_access.is_remote(location):
+        return Registry(location)
+    from flytekit.core.data_persistence import get_fsspec_storage_options
+
+    protocol = location.split("://", 1)[0]
+    return Registry(location, get_fsspec_storage_options(protocol, ctx.file_access.data_config))
 
 
 @task(
@@ -65,11 +81,13 @@ def registry_at(location: str) -> Registry:
     requests=config.LIGHT.requests,
     limits=config.LIGHT.limits,
 )
-def champion_fingerprint(registry: str) -> str:
-    """The current champion as ``<version>@<manifest sha256>``, or "" when the registry has none (one small read)."""
-    identity = registry_at(registry).champion_identity()
-    log.info("registry %s: champion %s", registry, identity or "none")
-    return identity
+def champion_fingerprint(registry: str, model_name: str, dataset: DatasetSpec) -> Champion:
+    """The model name (``model_name``, or one derived from the dataset's file name when empty) and its current
+    champion as ``<version>@<manifest sha256>``, or "" when it has none (one small read)."""
+    name = resolve_model_name(model_name, dataset.source)
+    identity = registry_at(entry_location(registry, name)).champion_identity()
+    log.info("registry %s, model %s: champion %s", registry, name, identity or "none")
+    return Champion(identity=identity, model_name=name)
 
 
 @task(
@@ -83,19 +101,22 @@ def champion_fingerprint(registry: str) -> str:
     deck_fields=(),
 )
 def judge(
-    model: FlyteDirectory, test: Table, predictions: Table, metrics: Metrics, registry: str, champion: str, criteria: GateCriteria
-) -> Judged:
-    """Floors on the challenger's metrics, then a paired comparison with ``champion`` on the same test rows."""
+    model: FlyteDirectory, test: Table, predictions: Table, metrics: Metrics, registry: str, champion: str, criteria: GateCriteria,
+    model_name: str,
+) -> Judged:  # fmt: skip
+    """Floors on the challenger's metrics, then a paired comparison with ``champion`` (model ``model_name``'s) on
+    the same test rows."""
     from flyte.core.gate import judge as judge_challenger
 
     use_cpus(config.LIGHT)
-    registry_at(registry)
+    entry = registry_at(entry_location(registry, model_name))
     result = judge_challenger(
-        local_model(model), local_table(test), local_table(predictions), metrics, registry, champion, criteria,
+        local_model(model), local_table(test), local_table(predictions), metrics, entry, champion, criteria,
         scratch=workdir(), n_threads=config.LIGHT.cpus, bootstrap_budget=config.GATE_BOOTSTRAP_BUDGET,
     )  # fmt: skip
     Deck("Quality gate", result.html)
-    return Judged(decision=result.decision, promote=result.decision.promote)
+    decision = dataclasses.replace(result.decision, model_name=model_name)
+    return Judged(decision=decision, promote=decision.promote)
 
 
 @task(
@@ -106,11 +127,13 @@ def judge(
     limits=config.LIGHT.limits,
 )
 def promote(model: FlyteDirectory, registry: str, decision: GateDecision) -> GateDecision:
-    """Store the model as a new version and make it the champion, if the champion is still the one judged against."""
-    pointer = registry_at(registry).promote(
+    """Store the model as a new version of ``decision.model_name`` and make it the champion, if the champion is still
+    the one judged against (ChampionMoved, never retried, when another promotion changed it first)."""
+    entry = entry_location(registry, decision.model_name)
+    pointer = registry_at(entry).promote(
         local_model(model), decision.reasons, datetime.now(timezone.utc), expected_champion=decision.champion
     )
-    log.info("promoted %s in %s", pointer.version, registry)
+    log.info("promoted %s in %s", pointer.version, entry)
     return dataclasses.replace(decision, promoted_version=pointer.version)
 
 

@@ -39,6 +39,7 @@ def training_pipeline(
     data_as_of: datetime = UNVERSIONED,
     registry: str = config.MODEL_REGISTRY,
     gate: GateCriteria = GateCriteria(),
+    model_name: str = "",
 ) -> TrainingOutputs:
     """Ingest, split, fit, predict on the test rows, score, publish the model with its card, and gate: promote the
     published model if it earns it.
@@ -50,6 +51,9 @@ def training_pipeline(
         serving its cached result. The nightly schedule sets it to the kickoff time.
     registry: where promoted models are kept (a directory, or an s3:// / gs:// prefix).
     gate: the floors and the champion comparison's settings (docs/gate-and-registry.md).
+    model_name: the name the model is judged and promoted under: each name has its own versions and champion in
+        the registry. Empty: derived from the dataset's file name (``pima-indians-diabetes`` for the default); the
+        decision output names it.
     """
     source = fingerprint(dataset=dataset)
     ingested = ingest(dataset=dataset, source=source, split_params=split_params, data_as_of=data_as_of)
@@ -57,10 +61,12 @@ def training_pipeline(
     model = fit(
         train=parts.train, validation=parts.validation, profile=ingested.profile, hyperparameters=hyperparameters
     )
-    return evaluate_publish_gate(model, parts, ingested, dataset, split_params, hyperparameters, registry, gate)
+    return evaluate_publish_gate(model, parts, ingested, dataset, split_params, hyperparameters, registry, gate, model_name)
 
 
-def evaluate_publish_gate(model, parts, ingested, dataset, split_params, hyperparameters, registry, gate) -> TrainingOutputs:
+def evaluate_publish_gate(
+    model, parts, ingested, dataset, split_params, hyperparameters, registry, gate, model_name
+) -> TrainingOutputs:
     """The stages after a fit, shared by every training workflow (called while a workflow is compiled, so its
     tasks become that workflow's nodes): predict and score on the test rows, publish the model with its card and
     full manifest, and gate the published directory, which is what a registry version must carry."""
@@ -71,7 +77,8 @@ def evaluate_publish_gate(model, parts, ingested, dataset, split_params, hyperpa
         dataset=dataset, split_params=split_params, hyperparameters=hyperparameters, card_template=config.MODEL_CARD_TEMPLATE,
     )  # fmt: skip
     decision = gate_and_promote(
-        model=published, test=parts.test, predictions=predictions, metrics=scored.metrics, registry=registry, criteria=gate
+        model=published, test=parts.test, predictions=predictions, metrics=scored.metrics, registry=registry, criteria=gate,
+        model_name=model_name, dataset=dataset,
     )
     return TrainingOutputs(model=published, metrics=scored.metrics, decision=decision, report=scored.report)
 
@@ -84,7 +91,7 @@ training_pipeline_lp = LaunchPlan.get_or_create(training_pipeline)
 nightly_training_lp = LaunchPlan.get_or_create(
     training_pipeline,
     name="training_pipeline_nightly",
-    default_inputs={"registry": config.NIGHTLY_MODEL_REGISTRY},
+    default_inputs={"registry": config.NIGHTLY_MODEL_REGISTRY, "model_name": config.NIGHTLY_MODEL_NAME},
     schedule=CronSchedule(schedule=config.NIGHTLY_CRON, kickoff_time_input_arg="data_as_of"),
     notifications=nightly_notifications(),
 )

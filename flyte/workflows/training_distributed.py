@@ -25,6 +25,7 @@ def training_pipeline_distributed(
     data_as_of: datetime = UNVERSIONED,
     registry: str = config.MODEL_REGISTRY,
     gate: GateCriteria = GateCriteria(),
+    model_name: str = "",
 ) -> TrainingOutputs:
     """training_pipeline with the fit on a Dask cluster: same inputs, same outputs, same model directory.
 
@@ -37,7 +38,7 @@ def training_pipeline_distributed(
     model = fit_distributed(
         train=parts.train, validation=parts.validation, profile=ingested.profile, hyperparameters=hyperparameters
     )
-    return evaluate_publish_gate(model, parts, ingested, dataset, split_params, hyperparameters, registry, gate)
+    return evaluate_publish_gate(model, parts, ingested, dataset, split_params, hyperparameters, registry, gate, model_name)
 
 
 #: Launched by hand, with the workflow's defaults.
@@ -48,7 +49,7 @@ training_pipeline_distributed_lp = LaunchPlan.get_or_create(training_pipeline_di
 nightly_training_distributed_lp = LaunchPlan.get_or_create(
     training_pipeline_distributed,
     name="training_pipeline_distributed_nightly",
-    default_inputs={"registry": config.NIGHTLY_MODEL_REGISTRY},
+    default_inputs={"registry": config.NIGHTLY_MODEL_REGISTRY, "model_name": config.NIGHTLY_MODEL_NAME},
     schedule=CronSchedule(schedule=config.NIGHTLY_CRON, kickoff_time_input_arg="data_as_of"),
     notifications=nightly_notifications(),
 )

@@ -41,6 +41,7 @@ def tuning_pipeline(
     data_as_of: datetime = UNVERSIONED,
     registry: str = config.MODEL_REGISTRY,
     gate: GateCriteria = GateCriteria(),
+    model_name: str = "",
 ) -> TuningOutputs:
     """Ingest and split as training_pipeline does, search hyperparameters by cross-validation on the train and
     validation rows, refit the best on train (early-stopped on validation), then predict, score, publish and gate as training does.
@@ -49,7 +50,7 @@ def tuning_pipeline(
     hyperparameters: the base: every setting the search does not vary (max_rounds, seed, ...), and trial 0
         when ``search.include_base``.
     search: where each tunable hyperparameter is searched, the trial count, the seed and the folds.
-    registry, gate: as in training_pipeline: the tuned model is promoted only if it passes the same gate.
+    registry, gate, model_name: as in training_pipeline: the tuned model is promoted only if it passes the same gate.
     """
     source = fingerprint(dataset=dataset)
     ingested = ingest(dataset=dataset, source=source, split_params=split_params, data_as_of=data_as_of)
@@ -61,7 +62,7 @@ def tuning_pipeline(
     )
     chosen = select_best(results=results, space=search)
     model = fit(train=parts.train, validation=parts.validation, profile=ingested.profile, hyperparameters=chosen.best)
-    trained = evaluate_publish_gate(model, parts, ingested, dataset, split_params, chosen.best, registry, gate)
+    trained = evaluate_publish_gate(model, parts, ingested, dataset, split_params, chosen.best, registry, gate, model_name)
     return TuningOutputs(
         best_hyperparameters=chosen.best, cv_results=chosen.cv_results, model=trained.model, metrics=trained.metrics,
         decision=trained.decision, report=trained.report, trials_report=chosen.report,
@@ -76,7 +77,7 @@ tuning_pipeline_lp = LaunchPlan.get_or_create(tuning_pipeline)
 nightly_tuning_lp = LaunchPlan.get_or_create(
     tuning_pipeline,
     name="tuning_pipeline_nightly",
-    default_inputs={"registry": config.NIGHTLY_MODEL_REGISTRY},
+    default_inputs={"registry": config.NIGHTLY_MODEL_REGISTRY, "model_name": config.NIGHTLY_MODEL_NAME},
     schedule=CronSchedule(schedule=config.TUNING_NIGHTLY_CRON, kickoff_time_input_arg="data_as_of"),
     notifications=nightly_notifications(),
 )

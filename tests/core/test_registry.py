@@ -16,6 +16,8 @@ from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.manifest import MANIFEST_FILE
 from flyte.core.model import load_model, save_model
 from flyte.core.registry import POINTER, ChampionMoved, Registry
+from flyte.core.registry_cli import main
+from flyte.core.registry_names import entry_location
 from tests.data_factory import binary_frame, split_frame
 
 T1 = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
@@ -74,7 +76,7 @@ def test_an_interrupted_promotion_leaves_the_old_champion(location, models, tmp_
     registry = Registry(location)
     first = registry.promote(models[0], ["first"], T1, expected_champion="")
 
-    def crash(self, data):
+    def crash(self, data, token):
         raise KeyboardInterrupt("pod killed before the pointer moved")
 
     with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
@@ -145,15 +147,17 @@ def test_a_malformed_pointer_is_refused_naming_it(tmp_path):
 
 def test_rollback_command_moves_the_pointer_to_an_older_version(models, tmp_path, capsys):
     location = str(tmp_path / "registry")
-    registry = Registry(location)
+    registry = Registry(entry_location(location, "pima"))
     first = registry.promote(models[0], ["first"], T1, expected_champion="")
     registry.promote(models[1], ["second"], T2, expected_champion=first.identity)
-    assert reg.main(["rollback", location, first.version]) == 0
-    pointer = Registry(location).champion()
+    assert main(["rollback", location, "pima", first.version]) == 0
+    pointer = registry.champion()
     assert pointer.version == first.version and pointer.manifest_sha256 == first.manifest_sha256
     assert pointer.reasons[0].startswith("rollback by hand from 20260302")
-    assert len(Registry(location).versions()) == 2  # nothing deleted
-    assert reg.main(["list", location]) == 0
+    assert len(registry.versions()) == 2  # nothing deleted
+    assert main(["list", location, "pima"]) == 0
     assert f"* {first.version}" in capsys.readouterr().out
-    with pytest.raises(DataValidationError, match="no such complete version"):
-        reg.main(["rollback", location, "nope"])
+    assert main(["rollback", location, "pima", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nope: no such complete version" in err
+    assert registry.champion() == pointer

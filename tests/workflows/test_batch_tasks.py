@@ -126,23 +126,29 @@ def test_tasks_chain_with_a_target_and_without(model_dir, tmp_path):
     assert reported.metrics is None and "Drift against the training rows" in html and "Confusion matrix" not in html
 
 
-def test_a_registry_location_means_its_champion_and_its_pointer_is_held_to(model_dir, tmp_path):
-    """batch_predict's model may be a registry (the nightly's is): the fingerprint follows champion.json to the
-    version it names, and refuses a version whose manifest is not the one the pointer recorded."""
+def test_a_registry_and_a_model_name_mean_that_names_champion_and_its_pointer_is_held_to(model_dir, tmp_path):
+    """batch_predict's model may be a registry with a model name (the nightly's is): the fingerprint follows the
+    name's champion.json to the version it names, and refuses a version whose manifest is not the one the pointer
+    recorded. The name's entry itself (<registry>/<name>) means the same without a name."""
     import json
     from datetime import datetime, timezone
 
     from flyte.core.registry import POINTER, Registry
+    from flyte.core.registry_names import entry_location
 
     registry = tmp_path / "registry"
-    pointer = Registry(str(registry)).promote(model_dir, ["test"], datetime(2026, 1, 1, tzinfo=timezone.utc), expected_champion="")
-    found = batch_tasks.model_fingerprint(model=str(registry))
-    assert found.uri == f"{registry}/versions/{pointer.version}"
+    entry = Registry(entry_location(str(registry), "churned"))
+    pointer = entry.promote(model_dir, ["test"], datetime(2026, 1, 1, tzinfo=timezone.utc), expected_champion="")
+    found = batch_tasks.model_fingerprint(model=str(registry), model_name="churned")
+    assert found.uri == f"{registry}/churned/versions/{pointer.version}"
     assert found.manifest_sha256 == pointer.manifest_sha256 == sha256((model_dir / MANIFEST_FILE).read_bytes())
+    assert batch_tasks.model_fingerprint(model=entry.location) == found
     fetched = Path(batch_tasks.fetch_model(model=found.uri, manifest_sha256=found.manifest_sha256).download())
     assert sorted(p.name for p in fetched.iterdir()) == sorted(p.name for p in model_dir.iterdir())
+    with pytest.raises(DataValidationError, match="no champion for the model name 'pima'"):
+        batch_tasks.model_fingerprint(model=str(registry), model_name="pima")
 
-    raw = json.loads((registry / POINTER).read_text())
-    (registry / POINTER).write_text(json.dumps({**raw, "manifest_sha256": "0" * 64}))
+    raw = json.loads((registry / "churned" / POINTER).read_text())
+    (registry / "churned" / POINTER).write_text(json.dumps({**raw, "manifest_sha256": "0" * 64}))
     with pytest.raises(DataValidationError, match="is not the 000000000000... its registry's champion pointer names"):
-        batch_tasks.model_fingerprint(model=str(registry))
+        batch_tasks.model_fingerprint(model=str(registry), model_name="churned")

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from flyte.core.registry import Registry
+from flyte.core.registry_names import entry_location
 from tests.data_factory import write_mixed_csv
 from tests.flyte_package import BIN, REPO, clean_env, pyflyte_run
 
@@ -30,7 +31,7 @@ def test_second_run_is_served_from_the_cache(cli_default_run, cli_home):
     # The first run promoted into its registry (a temp directory, never the repo); the second, the same model,
     # found it already the champion: one version, the pointer unchanged.
     assert "promote=True" in cli_default_run.stdout and "already the champion" in again.stdout
-    registry = Registry(str(cli_home / "registry"))
+    registry = Registry(entry_location(str(cli_home / "registry"), "pima-indians-diabetes"))
     assert len(registry.versions()) == 1 and registry.champion().version == registry.versions()[0]
 
 

@@ -8,9 +8,12 @@ import pytest
 
 from flyte.core import gate
 from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.dataset import pima_spec
 from flyte.core.registry import Registry
+from flyte.core.registry_names import derive_model_name, entry_location
 from flyte.workflows.gate_tasks import GateCriteria
 from flyte.workflows.training import training_pipeline
+from tests.data_factory import write_mixed_csv
 
 #: One boosting round at a small learning rate: every probability stays near the base rate, so it predicts the
 #: majority class for almost every row. A deliberately worse model, but one whose ROC AUC is not nothing.
@@ -19,15 +22,24 @@ WEAK = Hyperparameters(max_rounds=1, early_stopping_rounds=1, learning_rate=0.05
 NO_FLOORS = GateCriteria(min_accuracy=0.0, min_roc_auc=0.0, max_log_loss=10.0)
 
 
-def run(registry, hyperparameters=Hyperparameters(), gate_criteria=GateCriteria()):
-    return training_pipeline(registry=registry, hyperparameters=hyperparameters, gate=gate_criteria)
+#: The model name a run on the bundled Pima data promotes under when none is given.
+PIMA = derive_model_name(pima_spec().source)
+
+
+def run(registry, hyperparameters=Hyperparameters(), gate_criteria=GateCriteria(), model_name=""):
+    return training_pipeline(registry=registry, hyperparameters=hyperparameters, gate=gate_criteria, model_name=model_name)
+
+
+def pima(location: str, name: str = PIMA) -> Registry:
+    """The registry entry of the Pima runs."""
+    return Registry(entry_location(location, name))
 
 
 def test_the_floors_refuse_a_weak_first_model(tmp_path):
     out = run(str(tmp_path / "r"), WEAK)
     assert not out.decision.promote
     assert any(r.startswith("accuracy") and "fails the floor" in r for r in out.decision.reasons)
-    assert Registry(str(tmp_path / "r")).versions() == []  # the keep branch ran: nothing written
+    assert pima(str(tmp_path / "r")).versions() == []  # the keep branch ran: nothing written
 
 
 def test_a_worse_challenger_is_refused_and_the_champion_kept(tmp_path):
@@ -39,7 +51,7 @@ def test_a_worse_challenger_is_refused_and_the_champion_kept(tmp_path):
     assert not worse.decision.promote and c.compared and c.rows == 254
     assert c.champion_only > c.challenger_only and c.mcnemar_p < 0.05
     assert any("significantly worse" in r for r in worse.decision.reasons)
-    registry = Registry(location)
+    registry = pima(location)
     assert registry.versions() == [champion.decision.promoted_version]
     assert registry.champion().version == champion.decision.promoted_version
 
@@ -53,20 +65,35 @@ def test_a_better_challenger_is_promoted_and_every_version_kept(tmp_path):
     assert better.decision.promote, better.decision.reasons
     assert c.challenger_only > c.champion_only and c.mcnemar_p < 0.05 and c.accuracy_ci_low > 0
     assert better.decision.champion_version == weak.decision.promoted_version
-    registry = Registry(location)
+    registry = pima(location)
     assert registry.versions() == sorted([weak.decision.promoted_version, better.decision.promoted_version])
     assert registry.champion().version == better.decision.promoted_version
 
 
 def test_an_incompatible_champion_is_a_reason_not_a_crash(tmp_path, mixed_csv):
+    """Two datasets promoted under one name given by hand: the second cannot be compared with the first's champion."""
     location = str(tmp_path / "r")
     _, spec = mixed_csv
-    assert training_pipeline(registry=location, dataset=spec).decision.promote  # a champion for another target
-    refused = run(location)
+    assert training_pipeline(registry=location, dataset=spec, model_name="shared").decision.promote  # another target
+    refused = run(location, model_name="shared")
     assert not refused.decision.promote
     assert "cannot be compared on these test rows: the champion predicts 'label', the challenger 'class'" in refused.decision.reasons[0]
-    replaced = run(location, gate_criteria=GateCriteria(replace_incompatible=True))
-    assert replaced.decision.promote and len(Registry(location).versions()) == 2
+    replaced = run(location, gate_criteria=GateCriteria(replace_incompatible=True), model_name="shared")
+    assert replaced.decision.promote and len(pima(location, "shared").versions()) == 2
+
+
+def test_a_second_dataset_promotes_under_its_own_name(tmp_path):
+    """After the Pima run, a model of another file is judged against its own name's champion (none), not Pima's."""
+    location = str(tmp_path / "r")
+    first = run(location)
+    assert first.decision.promote and first.decision.model_name == PIMA
+    path = tmp_path / "churned.csv"
+    spec = write_mixed_csv(path)
+    second = training_pipeline(registry=location, dataset=spec)
+    assert second.decision.model_name == "churned"
+    assert second.decision.promote and second.decision.champion == "", second.decision.reasons
+    assert pima(location).champion().version == first.decision.promoted_version  # Pima's champion untouched
+    assert pima(location, "churned").champion().version == second.decision.promoted_version
 
 
 def test_judge_is_cached_per_champion(tmp_path):
@@ -80,7 +107,7 @@ def test_judge_is_cached_per_champion(tmp_path):
         assert not second.decision.promote and "already the champion" in second.decision.reasons[0]
         run(location)
         assert spy.call_count == 2
-    assert len(Registry(location).versions()) == 1
+    assert len(pima(location).versions()) == 1
 
 
 def test_gate_criteria_are_strict():
@@ -89,3 +116,25 @@ def test_gate_criteria_are_strict():
     with pytest.raises(DataValidationError, match="unknown key 'min_acuracy'; did you mean 'min_accuracy'"):
         GateCriteria.from_json('{"min_acuracy": 0.8}')
     assert GateCriteria.from_json('{"min_accuracy": 0.8}') == GateCriteria(min_accuracy=0.8)
+
+
+def test_a_promotion_whose_champion_moved_fails_in_one_line_and_is_not_retried(tmp_path):
+    """The judged-against champion was replaced before promote ran: promote refuses (never reverting the new one),
+    and the project's command line prints it as one actionable line."""
+    from datetime import datetime, timezone
+
+    from flyte import cli
+    from flyte.core.dataset import PIMA_MODEL, local_path
+    from flyte.core.gate import GateDecision
+    from flyte.core.registry import ChampionMoved
+    from flyte.workflows.gate_tasks import promote
+
+    location = str(tmp_path / "r")
+    newer = pima(location).promote(local_path(PIMA_MODEL), ["meanwhile"], datetime(2026, 1, 1, tzinfo=timezone.utc), "")
+    decision = GateDecision(promote=True, reasons=["judged against none"], champion="", model_name=PIMA)
+    with pytest.raises(Exception) as caught:
+        promote(model=str(local_path(PIMA_MODEL)), registry=location, decision=decision)
+    assert any(isinstance(e, ChampionMoved) for e in cli.causes(caught.value))  # a user error: flytekit retries none
+    problem = cli.describe(caught.value)
+    assert "\n" not in problem.message and f"the champion is {newer.identity}" in problem.message
+    assert pima(location).champion() == newer

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from flyteidl.core import tasks_pb2
 
+from flyte.core.dataset import pima_spec
+from flyte.core.registry_names import derive_model_name
 from flyte.workflows import config
 from tests.flyte_package import package
 
@@ -138,7 +140,7 @@ def test_workflow_wires_the_six_tasks(pkg):
     used = sorted(n.task_node.reference_id.name for n in template.nodes if n.HasField("task_node"))
     assert used == sorted(PREFIX + t for t in TASKS + UNCACHED)
     assert sorted(template.interface.outputs.variables) == ["decision", "metrics", "model", "report"]
-    inputs = ["data_as_of", "dataset", "gate", "hyperparameters", "registry", "split_params"]
+    inputs = ["data_as_of", "dataset", "gate", "hyperparameters", "model_name", "registry", "split_params"]
     assert sorted(template.interface.inputs.variables) == inputs
     gated = [n for n in template.nodes if n.HasField("workflow_node")]
     assert [n.workflow_node.sub_workflow_ref.name for n in gated] == [GATE_WORKFLOW]
@@ -152,11 +154,14 @@ def test_nightly_launch_plan_schedule_and_bound_inputs(pkg):
     assert lp.spec.workflow_id.name == WORKFLOW
     parameters = lp.spec.default_inputs.parameters
     unbound = [name for name, p in parameters.items() if p.required or not p.HasField("default")]
-    assert sorted(parameters) == ["data_as_of", "dataset", "gate", "hyperparameters", "registry", "split_params"]
+    assert sorted(parameters) == ["data_as_of", "dataset", "gate", "hyperparameters", "model_name", "registry", "split_params"]
     assert unbound == [], f"a scheduled run cannot supply {unbound}"
     # A pod's files vanish with it: the nightly promotes into the object store, not the local default.
     assert parameters["registry"].default.scalar.primitive.string_value == config.NIGHTLY_MODEL_REGISTRY
     assert config.NIGHTLY_MODEL_REGISTRY.startswith("s3://")
+    # Under the name batch_predict_nightly scores with: the one the default (Pima) data derives.
+    assert parameters["model_name"].default.scalar.primitive.string_value == config.NIGHTLY_MODEL_NAME
+    assert derive_model_name(pima_spec().source) == config.NIGHTLY_MODEL_NAME
 
 
 def test_default_launch_plan_has_no_schedule(pkg):

@@ -21,7 +21,7 @@ CACHED = {
     "predict_rows": ("BATCH_PREDICT_CACHE_VERSION", "STAGE_RETRIES", "LIGHT_TIMEOUT"),
     "batch_report": ("BATCH_REPORT_CACHE_VERSION", "STAGE_RETRIES", "LIGHT_TIMEOUT"),
 }
-INPUTS = ["data_as_of", "dataset", "model", "options"]
+INPUTS = ["data_as_of", "dataset", "model", "model_name", "options"]
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +91,7 @@ def test_nightly_launch_plan_schedule_and_every_input_bound(pkg):
     assert unbound == [], f"a scheduled run cannot supply {unbound}"
     # The nightly scores with the champion the nightly training promotes into the object-store registry.
     assert parameters["model"].default.scalar.primitive.string_value == config.NIGHTLY_MODEL_REGISTRY
+    assert parameters["model_name"].default.scalar.primitive.string_value == config.NIGHTLY_MODEL_NAME
 
 
 def test_default_launch_plan_has_no_schedule_and_every_default(pkg):

@@ -86,7 +86,7 @@ def test_distributed_workflow_reuses_the_stages_and_swaps_only_the_fit(pkg):
     expected = [PREFIX + t for t in ("fingerprint", "ingest", "split", "predict", "score", "publish")] + [DASK_TASK]
     assert used == sorted(expected)
     assert sorted(template.interface.outputs.variables) == ["decision", "metrics", "model", "report"]
-    assert sorted(template.interface.inputs.variables) == ["data_as_of", "dataset", "gate", "hyperparameters", "registry", "split_params"]
+    assert sorted(template.interface.inputs.variables) == ["data_as_of", "dataset", "gate", "hyperparameters", "model_name", "registry", "split_params"]
     assert any(n.HasField("workflow_node") for n in template.nodes)  # the gate sub-workflow, as training has it
 
 

@@ -52,7 +52,7 @@ def test_gate_tasks_cache_retries_timeout_and_resources(pkg, name):
 
 def test_judge_is_keyed_on_the_champion_and_the_criteria(pkg):
     inputs = pkg.tasks[PREFIX + "judge"].template.interface.inputs.variables
-    assert sorted(inputs) == ["champion", "criteria", "metrics", "model", "predictions", "registry", "test"]
+    assert sorted(inputs) == ["champion", "criteria", "metrics", "model", "model_name", "predictions", "registry", "test"]
     assert list(pkg.tasks[PREFIX + "judge"].template.metadata.cache_ignore_input_vars) == []
     assert sorted(pkg.tasks[PREFIX + "judge"].template.interface.outputs.variables) == ["decision", "promote"]
 
@@ -62,7 +62,10 @@ def test_the_conditional_promotes_only_on_the_judges_flag(gate):
     fingerprint, judge = nodes["champion_fingerprint"], nodes["judge"]
     # judge reads the champion's identity from the uncached fingerprint node: the cache key follows the champion.
     champion = [b for b in judge.inputs if b.var == "champion"][0].binding.promise
-    assert champion.node_id == fingerprint.id
+    assert (champion.node_id, champion.var) == (fingerprint.id, "identity")
+    # The model name the fingerprint resolved (given, or derived from the dataset) is the one judged and promoted.
+    name = [b for b in judge.inputs if b.var == "model_name"][0].binding.promise
+    assert (name.node_id, name.var) == (fingerprint.id, "model_name")
     (branch,) = [n for n in gate.nodes if n.HasField("branch_node")]
     case = branch.branch_node.if_else.case
     comparison = case.condition.comparison
@@ -87,5 +90,6 @@ def test_training_gates_the_published_model_after_score(pkg, gate):
     assert by_id[sources["predictions"].node_id].metadata.name == "predict"
     assert by_id[sources["model"].node_id].metadata.name == "publish"  # a version carries its card and manifest
     assert sources["registry"].var == "registry" and sources["criteria"].var == "gate"
+    assert sources["model_name"].var == "model_name" and sources["dataset"].var == "dataset"
     decision = [b for b in template.outputs if b.var == "decision"][0].binding.promise
     assert decision.node_id == gated.id

@@ -83,13 +83,16 @@ def test_the_nightly_plan_scores_with_a_registrys_champion_as_pods(tmp_path, pkg
 
     from flyte.core.dataset import PIMA_MODEL, local_path
     from flyte.core.registry import Registry
+    from flyte.core.registry_names import entry_location
+    from flyte.workflows import config
 
     registry = tmp_path / "registry"
-    pointer = Registry(str(registry)).promote(local_path(PIMA_MODEL), ["test"], datetime(2026, 1, 1, tzinfo=timezone.utc), "")
+    entry = Registry(entry_location(str(registry), config.NIGHTLY_MODEL_NAME))
+    pointer = entry.promote(local_path(PIMA_MODEL), ["test"], datetime(2026, 1, 1, tzinfo=timezone.utc), "")
     inputs = {"model": string_literal(str(registry))}  # the nightly's own default is the sandbox's object store
     outputs = run_as_pods(pkg, WORKFLOW, "batch_predict_nightly", tmp_path, local_executor(tmp_path), inputs=inputs)
     assert python(outputs, "drift", DriftSummary).rows == 100
     found = literals_pb2.LiteralMap()
     found.ParseFromString((tmp_path / "pods" / "n0" / "out" / "outputs.pb").read_bytes())  # model_fingerprint's pod
-    assert found.literals["uri"].scalar.primitive.string_value == f"{registry}/versions/{pointer.version}"
+    assert found.literals["uri"].scalar.primitive.string_value == f"{entry.location}/versions/{pointer.version}"
     assert found.literals["manifest_sha256"].scalar.primitive.string_value == pointer.manifest_sha256
