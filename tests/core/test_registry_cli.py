@@ -80,6 +80,7 @@ def test_each_name_has_its_own_versions_and_champion(models, tmp_path):
 
 
 def run(argv, capsys) -> tuple[int, str, str]:
+    capsys.readouterr()  # only what this command writes: the set-up's promotions log their own lines
     code = main(argv)
     out, err = capsys.readouterr()
     return code, out, err
