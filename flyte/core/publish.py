@@ -15,7 +15,8 @@ import numpy as np
 
 from flyte.core import labels as lbl
 from flyte.core import provenance
-from flyte.core.bootstrap import bootstrap_intervals
+from flyte.core.analytic import analytic_intervals
+from flyte.core.bootstrap import Intervals, bootstrap_intervals
 from flyte.core.calibration import calibration
 from flyte.core.class_metrics import class_metrics
 from flyte.core.dataset import DataProfile, DatasetSpec
@@ -25,7 +26,7 @@ from flyte.core.manifest import Manifest, read_manifest, verified_bytes, write_m
 from flyte.core.model_card import as_json, render_card
 from flyte.core.predict import probability_column
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, parse_schema
-from flyte.core.score import Metrics, score_predictions
+from flyte.core.score import Metrics, _validated
 from flyte.core.split import SplitParams
 from flyte.core.tables import read_columns
 
@@ -43,6 +44,8 @@ class CardSettings:
         (bounding its time on large test sets: about 57 ms a replicate at 1M binary rows).
     min_replicates: the fewest replicates drawn, whatever the budget.
     seed: the bootstrap's random seed; level: the intervals' coverage; bins: the calibration curve's bins.
+    analytic_rows: from this many test rows on, the intervals are analytic (Wilson, DeLong, delta-method normal:
+        analytic.py) instead of bootstrapped; below it, the percentile bootstrap as above.
     """
 
     replicates: int = 1000
@@ -51,6 +54,7 @@ class CardSettings:
     seed: int = 0
     level: float = 0.95
     bins: int = 10
+    analytic_rows: int = 10_000
 
     def replicates_for(self, rows: int) -> int:
         """The replicates drawn for ``rows`` test rows: ``replicates``, fewer past the budget, never under the minimum."""
@@ -106,11 +110,8 @@ def publish_model(
                 f"{profile.target!r} over {profile.labels}: not the data this model was trained on"
             )
         y, proba = _scored_rows(test, predictions, schema.target, texts, schema.label_kind)
-        _check_agrees(metrics, score_predictions(y, proba, texts))
-        started = time.perf_counter()
-        replicates = settings.replicates_for(len(y))
-        intervals = bootstrap_intervals(y, proba, texts, replicates, settings.seed, settings.level)
-        log.info("bootstrap: %d replicates of %d rows in %.2f s", replicates, len(y), time.perf_counter() - started)
+        _check_agrees(metrics, _counts_only(y, proba, texts))
+        intervals = card_intervals(y, proba, texts, settings)
         fields = dict(
             data=provenance.summarize(profile),
             dataset=as_json(dataset),
@@ -139,6 +140,27 @@ def publish_model(
     log.info("published %s: %s, commit %s, execution %s", destination, ", ".join(names + [CARD_FILE]),
              manifest.provenance.git_commit or "unknown", manifest.provenance.execution_id)  # fmt: skip
     return Published(directory=destination, card_html=html, manifest=manifest)
+
+
+def card_intervals(y: np.ndarray, proba: np.ndarray, texts: list[str], settings: CardSettings) -> Intervals:
+    """The card's intervals: bootstrapped below ``settings.analytic_rows`` test rows, analytic from there on."""
+    started = time.perf_counter()
+    if len(y) >= settings.analytic_rows:
+        intervals = analytic_intervals(y, proba, texts, settings.level)
+        log.info("analytic intervals of %d rows in %.2f s", len(y), time.perf_counter() - started)
+        return intervals
+    replicates = settings.replicates_for(len(y))
+    intervals = bootstrap_intervals(y, proba, texts, replicates, settings.seed, settings.level)
+    log.info("bootstrap: %d replicates of %d rows in %.2f s", replicates, len(y), time.perf_counter() - started)
+    return intervals
+
+
+def _counts_only(y: np.ndarray, proba: np.ndarray, texts: list[str]) -> Metrics:
+    """The rows' count, labels and confusion matrix (what ``_check_agrees`` compares), without sorting for AUC."""
+    y, proba = _validated(y, proba, texts)
+    k = len(texts)
+    cm = np.bincount(y * k + proba.argmax(axis=1), minlength=k * k).reshape(k, k)
+    return Metrics(labels=[str(t) for t in texts], confusion_matrix=cm.tolist(), rows=len(y))
 
 
 def _scored_rows(test: Path, predictions: Path, target: str, texts: list[str], kind: str) -> tuple[np.ndarray, np.ndarray]:

@@ -228,6 +228,7 @@ def publish(
         min_replicates=config.CARD_MIN_REPLICATES,
         seed=config.CARD_BOOTSTRAP_SEED,
         bins=config.CARD_CALIBRATION_BINS,
+        analytic_rows=config.CARD_ANALYTIC_ROWS,
     )
     destination = workdir("published")
     with writes_to(destination):

@@ -84,19 +84,22 @@ def library_version(name: str) -> str:
     return f"{dist}=={version or 'absent'}"
 
 
-def code_digest(root: str, libraries: tuple[str, ...], tasks_module: str = TASKS_MODULE) -> str:
-    """sha256 of the stage's source closure, the task wiring (``tasks_module`` and the shared helpers) and its
-    libraries' installed versions."""
+def code_digest(root: str, libraries: tuple[str, ...], tasks_module: str = TASKS_MODULE, settings: tuple = ()) -> str:
+    """sha256 of the stage's source closure, the task wiring (``tasks_module`` and the shared helpers), its
+    libraries' installed versions and ``settings``: the values of config constants its task passes to the core
+    (thresholds, budgets) that are not task inputs, so changing one misses the cache."""
     digest = hashlib.sha256()
     files = closure(root) + [module_file(m) for m in (tasks_module, *SHARED_WIRING)]
     for path in files:
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     for name in sorted(libraries):
         digest.update(library_version(name).encode() + b"\0")
+    if settings:
+        digest.update(repr(tuple(settings)).encode())
     return digest.hexdigest()
 
 
-def derived(manual: str, root: str, libraries: tuple[str, ...], tasks_module: str = TASKS_MODULE) -> str:
+def derived(manual: str, root: str, libraries: tuple[str, ...], tasks_module: str = TASKS_MODULE, settings: tuple = ()) -> str:
     """The cache version of a stage: ``<manual>-<16 hex of code_digest>``; ``tasks_module`` is the module whose
-    task runs the stage."""
-    return f"{manual}-{code_digest(root, libraries, tasks_module)[:16]}"
+    task runs the stage, ``settings`` the config values its task passes to the core besides its inputs."""
+    return f"{manual}-{code_digest(root, libraries, tasks_module, settings)[:16]}"

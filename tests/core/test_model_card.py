@@ -42,7 +42,7 @@ def card(template="Predicts $target from $dataset.", labels=LABELS, feature=HOST
 
 def test_every_section_is_there():
     html = card()
-    for title in ("Intended use and limitations", "Test metrics, with 95% bootstrap intervals", "Per-class metrics",
+    for title in ("Intended use and limitations", "Test metrics, with 95% intervals", "Per-class metrics",
                   "Calibration", "Feature importance (total gain)", "Data profile", "Provenance"):  # fmt: skip
         assert f"<h2>{title}</h2>" in html, title
     assert "Expected calibration error" in html and "a" * 40 + " (uncommitted changes)" in html
