@@ -48,22 +48,24 @@ def wilson(successes: float, trials: float, level: float) -> tuple[float, float]
 def auc_influence(positive: np.ndarray, score: np.ndarray) -> tuple[float, np.ndarray]:
     """One class's ROC AUC (ties count half) and each row's influence on it, scaled so that the sum of squares
     over n squared is DeLong's variance: S10 / m + S01 / q with n - 1 divisors (m positives, q negatives).
-    Needs both kinds of row."""
+    Needs both kinds of row. One sort of the scores; every row of a group of tied scores shares its placement."""
     n = len(score)
-    pos, neg = score[positive], score[~positive]
-    m, q = len(pos), len(neg)
-    pos_sorted, neg_sorted = np.sort(pos), np.sort(neg)
+    order = np.argsort(score)
+    ranked, pos_sorted = score[order], positive[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    pos_g = np.add.reduceat(pos_sorted.astype(np.int64), starts)
+    neg_g = sizes - pos_g
+    m, q = int(pos_g.sum()), int(neg_g.sum())
     # A positive's placement: the share of negatives it outranks (ties half); a negative's: of positives above it.
-    below = np.searchsorted(neg_sorted, pos, side="left")
-    tied = np.searchsorted(neg_sorted, pos, side="right") - below
-    v10 = (below + 0.5 * tied) / q
-    above = m - np.searchsorted(pos_sorted, neg, side="right")
-    tied = np.searchsorted(pos_sorted, neg, side="right") - np.searchsorted(pos_sorted, neg, side="left")
-    v01 = (above + 0.5 * tied) / m
-    auc = float(v10.mean())
+    v10 = (np.cumsum(neg_g) - 0.5 * neg_g) / q
+    v01 = (m - np.cumsum(pos_g) + 0.5 * pos_g) / m
+    auc = float(pos_g @ v10 / m)
+    group = np.repeat(np.arange(len(starts)), sizes)
+    pos_scale = (n / m) * math.sqrt(m / max(m - 1, 1))
+    neg_scale = (n / q) * math.sqrt(q / max(q - 1, 1))
     psi = np.empty(n)
-    psi[positive] = (v10 - auc) * (n / m) * math.sqrt(m / max(m - 1, 1))
-    psi[~positive] = (v01 - auc) * (n / q) * math.sqrt(q / max(q - 1, 1))
+    psi[order] = np.where(pos_sorted, (v10[group] - auc) * pos_scale, (v01[group] - auc) * neg_scale)
     return auc, psi
 
 
@@ -84,65 +86,73 @@ def analytic_intervals(y: np.ndarray, proba: np.ndarray, labels: list, level: fl
     n, k = proba.shape
     z = z_value(level)
     pred = proba.argmax(axis=1)
-    hit = pred == y
     out = Intervals(level=level, replicates=0, seed=0)
 
-    def normal(name: str, estimate: float, psi: np.ndarray, low: float = 0.0, high: float = 1.0) -> None:
-        half = z * math.sqrt(float(psi @ psi)) / n
+    def normal(name: str, estimate: float, psi: np.ndarray, weight: np.ndarray | None = None, low: float = 0.0,
+               high: float = 1.0) -> None:
+        """``estimate +- z sd``, sd from influence values ``psi`` (per row, or per cell with ``weight`` rows each)."""
+        square = float(psi.ravel() @ psi.ravel()) if weight is None else float((weight * psi * psi).sum())
+        half = z * math.sqrt(square) / n
         out.low[name], out.high[name] = max(low, estimate - half), min(high, estimate + half)
         out.method[name], out.undefined[name] = NORMAL, 0
-
-    out.low["accuracy"], out.high["accuracy"] = wilson(int(hit.sum()), n, level)
-    out.method["accuracy"], out.undefined["accuracy"] = WILSON, 0
 
     eps = np.finfo(proba.dtype).eps
     loss = -np.log(np.clip(proba[np.arange(n), y], eps, 1 - eps))
     mean_loss = float(loss.mean())
     normal("log_loss", mean_loss, loss - mean_loss, high=math.inf)
+    del loss
 
     # Per class: recall = TP / true, precision = TP / predicted, F1 = 2 TP / (true + predicted), each a ratio
-    # of counts; its influence is n (numerator row - ratio x denominator row) / denominator (0 for a class whose
-    # denominator is empty: scikit-learn's zero_division=0 makes it a constant).
-    sums = {name: np.zeros(n) for name in ("recall", "precision", "f1", "balanced_accuracy")}
-    values = {name: [] for name in sums}
-    present, positive_f1 = 0, np.zeros(n)
+    # of counts. A row's influence on one is n (its numerator part - ratio x its denominator part) / denominator
+    # (0 for a class whose denominator is empty: scikit-learn's zero_division=0 makes it a constant), and depends
+    # only on the row's (true, predicted) cell: so the variances come from the confusion matrix, in O(k^3).
+    cm = np.bincount(y * k + pred, minlength=k * k).reshape(k, k).astype(np.float64)
+    out.low["accuracy"], out.high["accuracy"] = wilson(float(np.trace(cm)), n, level)
+    out.method["accuracy"], out.undefined["accuracy"] = WILSON, 0
+    true_c, said_c = np.arange(k)[:, None], np.arange(k)[None, :]
+    psi = {name: np.zeros((k, k)) for name in ("recall", "precision", "f1", "balanced_accuracy")}
+    values: dict[str, list[float]] = {name: [] for name in psi}
+    positive_f1 = np.zeros((k, k))
     for c in range(k):
-        is_c, said_c = y == c, pred == c
-        tp = (is_c & said_c).astype(np.float64)
-        for name, den_row, scale in (("recall", is_c, 1.0), ("precision", said_c, 1.0), ("f1", None, 2.0)):
-            den_row = is_c.astype(np.float64) + said_c if den_row is None else den_row.astype(np.float64)
-            den = float(den_row.sum())
-            ratio = scale * float(tp.sum()) / den if den else 0.0
+        tp = ((true_c == c) & (said_c == c)).astype(np.float64)
+        is_c = np.broadcast_to(true_c == c, (k, k)).astype(np.float64)
+        as_c = np.broadcast_to(said_c == c, (k, k)).astype(np.float64)
+        for name, num, den_cell in (("recall", tp, is_c), ("precision", tp, as_c), ("f1", 2 * tp, is_c + as_c)):
+            den = float((cm * den_cell).sum())
+            ratio = float((cm * num).sum()) / den if den else 0.0
             values[name].append(ratio)
             if den:
-                psi = n * (scale * tp - ratio * den_row) / den
-                sums[name] += psi
-                if k == 2 and c == 1 and name == "f1":  # two classes: F1 of the positive class alone
-                    positive_f1 = psi
-        if is_c.any():
-            present += 1
-            sums["balanced_accuracy"] += n * (tp - values["recall"][-1] * is_c) / float(is_c.sum())
-    normal("balanced_accuracy", float(np.mean([r for c, r in enumerate(values["recall"]) if (y == c).any()])),
-           sums["balanced_accuracy"] / present)  # fmt: skip
+                cell = n * (num - ratio * den_cell) / den
+                psi[name] += cell
+                if name == "f1" and c == k - 1:  # two classes: F1 of the positive class alone
+                    positive_f1 = cell
+    present = [c for c in range(k) if cm[c].sum() > 0]
+    for c in present:
+        psi["balanced_accuracy"] += n * (((true_c == c) & (said_c == c)) - values["recall"][c] * (true_c == c)) / cm[c].sum()
+    balanced = float(np.mean([values["recall"][c] for c in present]))
+    normal("balanced_accuracy", balanced, psi["balanced_accuracy"] / len(present), cm)
     if k == 2:
-        tp = float((hit & (y == 1)).sum())
-        for name, den in (("precision", float((pred == 1).sum())), ("recall", float((y == 1).sum()))):
+        tp = float(cm[1, 1])
+        for name, den in (("precision", float(cm[:, 1].sum())), ("recall", float(cm[1].sum()))):
             out.low[name], out.high[name] = wilson(tp, den, level)
             out.method[name], out.undefined[name] = WILSON, 0
-        normal("f1", values["f1"][1], positive_f1)
+        normal("f1", values["f1"][1], positive_f1, cm)
     else:
         for name in ("precision", "recall", "f1"):
-            normal(name, float(np.mean(values[name])), sums[name] / k)
+            normal(name, float(np.mean(values[name])), psi[name] / k, cm)
 
-    classes = [1] if k == 2 else [c for c in range(k) if 0 < np.count_nonzero(y == c) < n]
-    if k == 2 and not 0 < np.count_nonzero(y == 1) < n:
-        classes = []
+    counts = cm.sum(axis=1)
+    classes = [c for c in ([1] if k == 2 else range(k)) if 0 < counts[c] < n]
     if classes:
-        fits = [auc_influence(y == c, proba[:, c]) for c in classes]
-        auc, psi = float(np.mean([a for a, _ in fits])), sum(psi for _, psi in fits) / len(fits)
-        out.low["roc_auc"], out.high["roc_auc"] = logit_interval(auc, math.sqrt(float(psi @ psi)) / n, z)
-        out.method["roc_auc"], out.undefined["roc_auc"] = DELONG, 0
+        aucs, influence = [], np.zeros(n)
+        for c in classes:
+            auc, row_influence = auc_influence(y == c, proba[:, c])
+            aucs.append(auc)
+            influence += row_influence
+        influence /= len(classes)
+        se = math.sqrt(float(influence @ influence)) / n
+        out.low["roc_auc"], out.high["roc_auc"] = logit_interval(float(np.mean(aucs)), se, z)
     else:
         out.low["roc_auc"] = out.high["roc_auc"] = float("nan")
-        out.method["roc_auc"], out.undefined["roc_auc"] = DELONG, 0
+    out.method["roc_auc"], out.undefined["roc_auc"] = DELONG, 0
     return out
