@@ -46,7 +46,11 @@ INGEST_CACHE_VERSION = derived("3.0", "flyte.core.ingest", ARROW)
 SPLIT_CACHE_VERSION = derived("3.0", "flyte.core.split", ARROW)
 FIT_CACHE_VERSION = derived("3.0", "flyte.core.fit", XGBOOST)
 PREDICT_CACHE_VERSION = derived("3.0", "flyte.core.predict", XGBOOST)
-SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluate", ARROW)
+#: From this many test rows on, score streams the rows in batches and takes ROC AUC and the curves from a histogram
+#: of SCORE_AUC_BINS bins per class (error bound logged; docs/incoming/perfstats.md); below, every score is sorted.
+SCORE_EXACT_ROWS = 1_000_000
+SCORE_AUC_BINS = 1 << 18
+SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluate", ARROW, settings=(SCORE_EXACT_ROWS, SCORE_AUC_BINS))
 
 # Presets, sized from `make bench`: every task run as a pod, peak RSS at 100k, 1M, 5M and 10M rows x 8
 # features (docs/scale-and-benchmarks.md). At 10M rows the light tasks peaked at 293-592 MiB (score highest: an exact
