@@ -187,6 +187,9 @@ GATE_BOOTSTRAP_SEED = 7
 #: 85 s: 1000 resamples up to 200k test rows, then fewer (never under 200: at 3.3M rows, 200 take ~4.6 min),
 #: well inside LIGHT_TIMEOUT. Multiclass costs that per class.
 GATE_BOOTSTRAP_BUDGET = 200_000_000
+#: From this many test rows on, judge's intervals are paired normal ones (accuracy from McNemar's discordant counts,
+#: AUC by DeLong's paired variance; gate_stats.paired_analytic) in O(n log n), not a bootstrap that grows with the rows.
+GATE_ANALYTIC_ROWS = 10_000
 GATE_REQUIRE_BETTER = False
 GATE_REPLACE_INCOMPATIBLE = False
 #: Where local runs keep promoted models: `registry/` in the local directory `python -m flyte.cli` writes to
@@ -197,7 +200,9 @@ GATE_REPLACE_INCOMPATIBLE = False
 MODEL_REGISTRY = f"{os.environ.get('PIPELINE_LOCAL_DIR') or '.flyte-local'}/registry"
 NIGHTLY_MODEL_REGISTRY = "s3://my-s3-bucket/flyte-xgboost/registry"
 GATE_TASKS = "flyte.workflows.gate_tasks"
-JUDGE_CACHE_VERSION = derived("1.0", "flyte.core.gate", XGBOOST, tasks_module=GATE_TASKS)
+JUDGE_CACHE_VERSION = derived(
+    "1.0", "flyte.core.gate", XGBOOST, tasks_module=GATE_TASKS, settings=(GATE_BOOTSTRAP_BUDGET, GATE_ANALYTIC_ROWS)
+)
 KEEP_CACHE_VERSION = derived("1.0", "flyte.core.gate", ARROW, tasks_module=GATE_TASKS)
 #: Reading the champion pointer is one small GET; writing a version is a few MB: minutes are plenty.
 REGISTRY_TIMEOUT = timedelta(minutes=10)

@@ -92,6 +92,7 @@ def judge(
     result = judge_challenger(
         local_model(model), local_table(test), local_table(predictions), metrics, registry, champion, criteria,
         scratch=workdir(), n_threads=config.LIGHT.cpus, bootstrap_budget=config.GATE_BOOTSTRAP_BUDGET,
+        analytic_rows=config.GATE_ANALYTIC_ROWS,
     )  # fmt: skip
     Deck("Quality gate", result.html)
     return Judged(decision=result.decision, promote=result.decision.promote)
