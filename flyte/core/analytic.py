@@ -1,11 +1,10 @@
-"""Analytic confidence intervals of the test metrics, for test sets large enough that a bootstrap is slow and needless.
+"""Analytic confidence intervals of the test metrics, for test sets large enough that a bootstrap is slow and needless."""
 
-Wilson score intervals for the proportions (accuracy; the positive class's precision and recall), DeLong's
-variance for ROC AUC on the logit scale (placement values by binary search: O(n log n), one sort per class), and normal intervals
-from each metric's per-row influence (its linear approximation, the delta method) for log loss, balanced
-accuracy, F1 and the macro averages. docs/incoming/perfstats.md argues the choice; the tests check coverage by
-simulation and agreement with the bootstrap.
-"""
+# Wilson score intervals for the proportions (accuracy; the positive class's precision and recall), DeLong's
+# variance for ROC AUC on the logit scale (placement values from one sort per class: O(n log n)), and normal
+# intervals from each metric's per-row influence (its linear approximation, the delta method) for log loss,
+# balanced accuracy, F1 and the macro averages. The docs argue the choice; the tests check coverage by simulation
+# and agreement with the bootstrap.
 
 # Why influence values: every metric here is, to first order, the mean of one value per row (log loss exactly;
 # a ratio of counts or a U-statistic like AUC after linearising), so its variance is the mean square of those

@@ -1,17 +1,16 @@
-"""ROC AUC and ROC curves from a fixed histogram of scores: bounded memory at any row count, with a stated error bound.
+"""ROC AUC and ROC curves from a fixed histogram of scores: bounded memory at any row count, with a stated error bound."""
 
-A class's scores in [0, 1] go to ``bins`` equal-width bins (bin ``min(floor(score x bins), bins - 1)``, monotone in the
-score), counting positives and negatives per bin. A (positive, negative) pair in different bins is ordered exactly as
-by the scores themselves; a pair sharing a bin is counted as a tie (one half), whereas its exact value is 0, 1/2 or 1.
-So the histogram AUC is within
-
-    bound = 1/2 x sum over bins of positives_b x negatives_b / (positives x negatives)
-
-of the exact AUC. Each bin also keeps its lowest and highest score: a bin whose scores are all equal holds only true
-ties, which the histogram counts exactly as the exact AUC does, so only bins holding both kinds AND distinct
-scores enter the sum (``HistogramAuc.error_bound``; tree models give many exactly tied scores). Memory: two int64
-counts and two float64 ends per bin per class (8 MiB per class at 2^18 bins), whatever the row count.
-"""
+# A class's scores in [0, 1] go to ``bins`` equal-width bins (bin ``min(floor(score x bins), bins - 1)``, monotone in the
+# score), counting positives and negatives per bin. A (positive, negative) pair in different bins is ordered exactly as
+# by the scores themselves; a pair sharing a bin is counted as a tie (one half), whereas its exact value is 0, 1/2 or 1.
+# So the histogram AUC is within
+#
+#     bound = 1/2 x sum over bins of positives_b x negatives_b / (positives x negatives)
+#
+# of the exact AUC. Each bin also keeps its lowest and highest score: a bin whose scores are all equal holds only true
+# ties, which the histogram counts exactly as the exact AUC does, so only bins holding both kinds AND distinct
+# scores enter the sum (``HistogramAuc.error_bound``; tree models give many exactly tied scores). Memory: two int64
+# counts and two float64 ends per bin per class (8 MiB per class at 2^18 bins), whatever the row count.
 
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
-"""Scoring tables of any size in bounded memory: the metrics and ROC curves from one pass of batches.
+"""Scoring tables of any size in bounded memory: the metrics and ROC curves from one pass of batches."""
 
-Below ``ScoreSettings.exact_rows`` test rows, evaluate.py scores in memory and exactly (every score sorted). From
-there on, this module reads the target and probability columns batch by batch and keeps only a confusion matrix,
-a log-loss sum and, per scored class, a histogram of its scores (score_hist.py): ROC AUC and the curves come from
-the histograms, within the error bound logged beside them. Memory is one batch plus the histograms, whatever the
-row count.
-"""
+# Below ``ScoreSettings.exact_rows`` test rows, evaluate.py scores in memory and exactly (every score sorted). From
+# there on, this module reads the target and probability columns batch by batch and keeps only a confusion matrix,
+# a log-loss sum and, per scored class, a histogram of its scores (score_hist.py): ROC AUC and the curves come from
+# the histograms, within the error bound logged beside them. Memory is one batch plus the histograms, whatever the
+# row count.
 
 from __future__ import annotations
 

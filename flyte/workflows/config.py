@@ -47,7 +47,7 @@ SPLIT_CACHE_VERSION = derived("3.0", "flyte.core.split", ARROW)
 FIT_CACHE_VERSION = derived("3.0", "flyte.core.fit", XGBOOST)
 PREDICT_CACHE_VERSION = derived("3.0", "flyte.core.predict", XGBOOST)
 #: From this many test rows on, score streams the rows in batches and takes ROC AUC and the curves from a histogram
-#: of SCORE_AUC_BINS bins per class (error bound logged; docs/incoming/perfstats.md); below, every score is sorted.
+#: of SCORE_AUC_BINS bins per class (its error bound is logged); below, every score is sorted.
 SCORE_EXACT_ROWS = 1_000_000
 SCORE_AUC_BINS = 1 << 18
 SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluate", ARROW, settings=(SCORE_EXACT_ROWS, SCORE_AUC_BINS))
@@ -157,8 +157,8 @@ CARD_MIN_REPLICATES = 100
 #: Equal-width bins of the card's calibration curve.
 CARD_CALIBRATION_BINS = 10
 #: From this many test rows on, the card's intervals are analytic (Wilson, DeLong, delta-method normal; analytic.py):
-#: there they agree with the bootstrap to the third decimal, and cost O(n log n) once instead of a pass per resample
-#: (docs/incoming/perfstats.md). Below it, the percentile bootstrap, as good as ever on small test sets.
+#: there they agree closely with the bootstrap (tests/core/test_analytic.py) and cost O(n log n) once, not a pass per resample
+#: (the statistics page of the docs argues it). Below it, the percentile bootstrap, unchanged on small test sets.
 CARD_ANALYTIC_ROWS = 10_000
 #: The card settings above are passed by the publish task, not task inputs: they are part of its cache version.
 PUBLISH_CACHE_VERSION = derived(

@@ -91,7 +91,7 @@ def coverage(interval_of, datasets: int = 200, n: int = 150, seed: int = 2024) -
 
 #: 200 datasets at a true 95% cover 95% +- 1.5 points (one binomial SD); the band is 3 SDs either way, with 2 more
 #: points below for the percentile bootstrap's known small-sample under-coverage. It still fails an interval far too
-#: narrow (a 90% one) or far too wide (a 99.5% one). Larger runs are in docs/incoming/perfstats.md.
+#: narrow (a 90% one) or far too wide (a 99.5% one). Larger runs are in the docs.
 BAND = (0.88, 0.99)
 
 

@@ -103,3 +103,14 @@ def test_the_fast_import_reader_agrees_with_pythons_parser_on_every_project_file
     assert len(files) > 20
     for path in files:
         assert set(versions._imports(path)) == reference(path), path
+
+
+def test_settings_a_task_passes_to_the_core_are_part_of_its_version():
+    plain = versions.derived("1.0", "flyte.core.evaluate", config.ARROW)
+    one = versions.derived("1.0", "flyte.core.evaluate", config.ARROW, settings=(1_000_000, 1 << 18))
+    other = versions.derived("1.0", "flyte.core.evaluate", config.ARROW, settings=(2_000_000, 1 << 18))
+    assert len({plain, one, other}) == 3
+    assert one == versions.derived("1.0", "flyte.core.evaluate", config.ARROW, settings=(1_000_000, 1 << 18))
+    assert config.SCORE_CACHE_VERSION == versions.derived(
+        "3.0", "flyte.core.evaluate", config.ARROW, settings=(config.SCORE_EXACT_ROWS, config.SCORE_AUC_BINS)
+    )
