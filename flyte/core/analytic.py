@@ -78,36 +78,27 @@ def logit_interval(estimate: float, se: float, z: float) -> tuple[float, float]:
     return 1 / (1 + math.exp(half - centre)), 1 / (1 + math.exp(-centre - half))
 
 
-def analytic_intervals(y: np.ndarray, proba: np.ndarray, labels: list, level: float = 0.95) -> Intervals:
-    """Intervals at ``level`` of every metric of ``bootstrap.METRICS`` (arguments as for ``score.score_predictions``),
-    each named in ``Intervals.method``; ROC AUC is undefined (NaN) without rows both of and not of a class."""
-    y, proba = _validated(y, proba, labels)
-    n, k = proba.shape
-    z = z_value(level)
-    pred = proba.argmax(axis=1)
-    out = Intervals(level=level, replicates=0, seed=0)
+def set_normal(out: Intervals, name: str, estimate: float, se: float, z: float, low: float = 0.0, high: float = 1.0) -> None:
+    """Record ``estimate +- z se`` (clipped to [low, high]) as ``name``'s delta-method normal interval in ``out``."""
+    out.low[name], out.high[name] = max(low, estimate - z * se), min(high, estimate + z * se)
+    out.method[name], out.undefined[name] = NORMAL, 0
 
-    def normal(name: str, estimate: float, psi: np.ndarray, weight: np.ndarray | None = None, low: float = 0.0,
-               high: float = 1.0) -> None:
-        """``estimate +- z sd``, sd from influence values ``psi`` (per row, or per cell with ``weight`` rows each)."""
-        square = float(psi.ravel() @ psi.ravel()) if weight is None else float((weight * psi * psi).sum())
-        half = z * math.sqrt(square) / n
-        out.low[name], out.high[name] = max(low, estimate - half), min(high, estimate + half)
-        out.method[name], out.undefined[name] = NORMAL, 0
 
-    eps = np.finfo(proba.dtype).eps
-    loss = -np.log(np.clip(proba[np.arange(n), y], eps, 1 - eps))
-    mean_loss = float(loss.mean())
-    normal("log_loss", mean_loss, loss - mean_loss, high=math.inf)
-    del loss
+def count_intervals(out: Intervals, cm: np.ndarray, level: float) -> None:
+    """Record in ``out`` the intervals of the metrics made of confusion-matrix counts ``cm`` (row = true class):
+    accuracy, balanced accuracy, precision, recall and F1."""
+    cm = np.asarray(cm, dtype=np.float64)
+    k, n, z = len(cm), float(cm.sum()), z_value(level)
 
+    def se(psi: np.ndarray) -> float:  # psi: each cell's influence, cm[cell] rows each
+        return math.sqrt(float((cm * psi * psi).sum())) / n
+
+    out.low["accuracy"], out.high["accuracy"] = wilson(float(np.trace(cm)), n, level)
+    out.method["accuracy"], out.undefined["accuracy"] = WILSON, 0
     # Per class: recall = TP / true, precision = TP / predicted, F1 = 2 TP / (true + predicted), each a ratio
     # of counts. A row's influence on one is n (its numerator part - ratio x its denominator part) / denominator
     # (0 for a class whose denominator is empty: scikit-learn's zero_division=0 makes it a constant), and depends
     # only on the row's (true, predicted) cell: so the variances come from the confusion matrix, in O(k^3).
-    cm = np.bincount(y * k + pred, minlength=k * k).reshape(k, k).astype(np.float64)
-    out.low["accuracy"], out.high["accuracy"] = wilson(float(np.trace(cm)), n, level)
-    out.method["accuracy"], out.undefined["accuracy"] = WILSON, 0
     true_c, said_c = np.arange(k)[:, None], np.arange(k)[None, :]
     psi = {name: np.zeros((k, k)) for name in ("recall", "precision", "f1", "balanced_accuracy")}
     values: dict[str, list[float]] = {name: [] for name in psi}
@@ -129,17 +120,31 @@ def analytic_intervals(y: np.ndarray, proba: np.ndarray, labels: list, level: fl
     for c in present:
         psi["balanced_accuracy"] += n * (((true_c == c) & (said_c == c)) - values["recall"][c] * (true_c == c)) / cm[c].sum()
     balanced = float(np.mean([values["recall"][c] for c in present]))
-    normal("balanced_accuracy", balanced, psi["balanced_accuracy"] / len(present), cm)
+    set_normal(out, "balanced_accuracy", balanced, se(psi["balanced_accuracy"] / len(present)), z)
     if k == 2:
-        tp = float(cm[1, 1])
         for name, den in (("precision", float(cm[:, 1].sum())), ("recall", float(cm[1].sum()))):
-            out.low[name], out.high[name] = wilson(tp, den, level)
+            out.low[name], out.high[name] = wilson(float(cm[1, 1]), den, level)
             out.method[name], out.undefined[name] = WILSON, 0
-        normal("f1", values["f1"][1], positive_f1, cm)
+        set_normal(out, "f1", values["f1"][1], se(positive_f1), z)
     else:
         for name in ("precision", "recall", "f1"):
-            normal(name, float(np.mean(values[name])), psi[name] / k, cm)
+            set_normal(out, name, float(np.mean(values[name])), se(psi[name] / k), z)
 
+
+def analytic_intervals(y: np.ndarray, proba: np.ndarray, labels: list, level: float = 0.95) -> Intervals:
+    """Intervals at ``level`` of every metric of ``bootstrap.METRICS`` (arguments as for ``score.score_predictions``),
+    each named in ``Intervals.method``; ROC AUC is undefined (NaN) without rows both of and not of a class."""
+    y, proba = _validated(y, proba, labels)
+    n, k = proba.shape
+    z = z_value(level)
+    out = Intervals(level=level, replicates=0, seed=0)
+    cm = np.bincount(y * k + proba.argmax(axis=1), minlength=k * k).reshape(k, k)
+    count_intervals(out, cm, level)
+    eps = np.finfo(proba.dtype).eps
+    loss = -np.log(np.clip(proba[np.arange(n), y], eps, 1 - eps))
+    mean_loss = float(loss.mean())
+    set_normal(out, "log_loss", mean_loss, float(loss.std()) / math.sqrt(n), z, high=math.inf)
+    del loss
     counts = cm.sum(axis=1)
     classes = [c for c in ([1] if k == 2 else range(k)) if 0 < counts[c] < n]
     if classes:

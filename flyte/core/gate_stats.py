@@ -1,5 +1,4 @@
-"""Paired comparisons of two models on the same rows: McNemar's exact test, and a paired bootstrap or, on large
-test sets, paired normal intervals (numpy only)."""
+"""Paired comparisons of two models on the same rows: McNemar's exact test, a paired bootstrap, paired normal intervals."""
 
 # Why paired: both models score the very same test rows, so most of the noise (which rows happen to be in the
 # test set) is shared; a paired test sees a real difference that two separate confidence intervals would hide.

@@ -18,6 +18,7 @@ from flyte.core import provenance
 from flyte.core.analytic import analytic_intervals
 from flyte.core.bootstrap import Intervals, bootstrap_intervals
 from flyte.core.calibration import calibration
+from flyte.core.card_stream import streamed_card_stats
 from flyte.core.class_metrics import class_metrics
 from flyte.core.dataset import DataProfile, DatasetSpec
 from flyte.core.errors import DataValidationError
@@ -28,7 +29,7 @@ from flyte.core.predict import probability_column
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, parse_schema
 from flyte.core.score import Metrics, _validated
 from flyte.core.split import SplitParams
-from flyte.core.tables import read_columns
+from flyte.core.tables import num_rows, read_columns
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ class CardSettings:
     min_replicates: the fewest replicates drawn, whatever the budget.
     seed: the bootstrap's random seed; level: the intervals' coverage; bins: the calibration curve's bins.
     analytic_rows: from this many test rows on, the intervals are analytic (Wilson, DeLong, delta-method normal:
-        analytic.py) instead of bootstrapped; below it, the percentile bootstrap as above.
+        analytic.py) instead of bootstrapped, and the rows are read batch by batch (card_stream.py: bounded memory);
+        below it, the percentile bootstrap as above, on the rows held in memory.
+    auc_bins: on the analytic path, the score histogram's bins per class behind DeLong's placements.
     """
 
     replicates: int = 1000
@@ -55,6 +58,7 @@ class CardSettings:
     level: float = 0.95
     bins: int = 10
     analytic_rows: int = 10_000
+    auc_bins: int = 1 << 18
 
     def replicates_for(self, rows: int) -> int:
         """The replicates drawn for ``rows`` test rows: ``replicates``, fewer past the budget, never under the minimum."""
@@ -109,9 +113,19 @@ def publish_model(
                 f"{fit_dir}: the model predicts {schema.target!r} over {texts}, but the profile describes "
                 f"{profile.target!r} over {profile.labels}: not the data this model was trained on"
             )
-        y, proba = _scored_rows(test, predictions, schema.target, texts, schema.label_kind)
-        _check_agrees(metrics, _counts_only(y, proba, texts))
-        intervals = card_intervals(y, proba, texts, settings)
+        if num_rows(test) >= settings.analytic_rows:
+            started = time.perf_counter()
+            stats = streamed_card_stats(test, predictions, schema, settings.level, settings.bins, settings.auc_bins)
+            cm = stats.confusion
+            counts = Metrics(labels=list(texts), confusion_matrix=cm.tolist(), rows=int(cm.sum()))
+            intervals, per_class, curve = stats.intervals, stats.per_class, stats.curve
+            log.info("analytic card statistics of %d rows, streamed, in %.2f s", counts.rows, time.perf_counter() - started)
+        else:
+            y, proba = _scored_rows(test, predictions, schema.target, texts, schema.label_kind)
+            counts = _counts_only(y, proba, texts)
+            intervals = card_intervals(y, proba, texts, settings)
+            per_class, curve = class_metrics(y, proba, texts), calibration(y, proba, texts, settings.bins)
+        _check_agrees(metrics, counts)
         fields = dict(
             data=provenance.summarize(profile),
             dataset=as_json(dataset),
@@ -127,8 +141,8 @@ def publish_model(
             profile,
             metrics,
             intervals,
-            class_metrics(y, proba, texts),
-            calibration(y, proba, texts, settings.bins),
+            per_class,
+            curve,
             schema.feature_importance,
         )
         (staging / CARD_FILE).write_text(html, encoding="utf-8")
@@ -143,7 +157,8 @@ def publish_model(
 
 
 def card_intervals(y: np.ndarray, proba: np.ndarray, texts: list[str], settings: CardSettings) -> Intervals:
-    """The card's intervals: bootstrapped below ``settings.analytic_rows`` test rows, analytic from there on."""
+    """Intervals of rows held in memory: bootstrapped below ``settings.analytic_rows`` test rows, analytic from there
+    on (publish itself streams such test sets through card_stream.py instead of holding them)."""
     started = time.perf_counter()
     if len(y) >= settings.analytic_rows:
         intervals = analytic_intervals(y, proba, texts, settings.level)

@@ -160,11 +160,13 @@ CARD_CALIBRATION_BINS = 10
 #: there they agree closely with the bootstrap (tests/core/test_analytic.py) and cost O(n log n) once, not a pass per resample
 #: (the statistics page of the docs argues it). Below it, the percentile bootstrap, unchanged on small test sets.
 CARD_ANALYTIC_ROWS = 10_000
+#: On that path the rows are streamed, and DeLong's placements come from a histogram of this many bins per class.
+CARD_AUC_BINS = 1 << 18
 #: The card settings above are passed by the publish task, not task inputs: they are part of its cache version.
 PUBLISH_CACHE_VERSION = derived(
     "1.0", "flyte.core.publish", (*ARROW, "flytekit", "pandas", "xgboost"),
     settings=(CARD_BOOTSTRAP_REPLICATES, CARD_BOOTSTRAP_SEED, CARD_BOOTSTRAP_ROW_BUDGET, CARD_MIN_REPLICATES,
-              CARD_CALIBRATION_BINS, CARD_ANALYTIC_ROWS),
+              CARD_CALIBRATION_BINS, CARD_ANALYTIC_ROWS, CARD_AUC_BINS),
 )  # fmt: skip
 
 

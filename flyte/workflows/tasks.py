@@ -231,6 +231,7 @@ def publish(
         seed=config.CARD_BOOTSTRAP_SEED,
         bins=config.CARD_CALIBRATION_BINS,
         analytic_rows=config.CARD_ANALYTIC_ROWS,
+        auc_bins=config.CARD_AUC_BINS,
     )
     destination = workdir("published")
     with writes_to(destination):
