@@ -73,7 +73,7 @@ def streamed_card_stats(
         for y, proba in _paired_batches(test, predictions, schema):
             influence = np.zeros(len(y))
             for c in defined:
-                ids = np.minimum((np.asarray(proba[:, c], dtype=np.float64) * auc_bins).astype(np.int64), auc_bins - 1)
+                ids = hists[c].bin_ids(proba[:, c])
                 pos_values, neg_values = tables[c]
                 influence += np.where(y == c, pos_values[ids], neg_values[ids])
             influence /= len(defined)

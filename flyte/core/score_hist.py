@@ -32,11 +32,15 @@ class HistogramAuc:
     def add(self, positive: np.ndarray, score: np.ndarray) -> None:
         """Count a batch of rows: ``positive`` whether each is of the class, ``score`` its probability in [0, 1]."""
         score = np.asarray(score, dtype=np.float64)
-        ids = np.minimum((score * self.bins).astype(np.int64), self.bins - 1)
+        ids = self.bin_ids(score)
         np.minimum.at(self.low, ids, score)
         np.maximum.at(self.high, ids, score)
         self.pos += np.bincount(ids[positive], minlength=self.bins)
         self.neg += np.bincount(ids[~positive], minlength=self.bins)
+
+    def bin_ids(self, score: np.ndarray) -> np.ndarray:
+        """Each score's bin: ``min(floor(score x bins), bins - 1)``, monotone in the score."""
+        return np.minimum((np.asarray(score, dtype=np.float64) * self.bins).astype(np.int64), self.bins - 1)
 
     @property
     def defined(self) -> bool:
