@@ -22,16 +22,19 @@ log = logging.getLogger(__name__)
 
 #: The metrics given an interval, as named in score.Metrics.
 METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "log_loss", "precision", "recall", "f1")
+#: The method name of a percentile bootstrap interval.
+BOOTSTRAP = "percentile bootstrap"
 
 
 @dataclass
 class Intervals:
-    """Percentile bootstrap intervals of the test metrics.
+    """Confidence intervals of the test metrics: percentile bootstrap, or analytic on large test sets (analytic.py).
 
-    level: the coverage, e.g. 0.95; replicates: how many resamples; seed: the generator's seed.
+    level: the coverage, e.g. 0.95; replicates: how many resamples (0: no bootstrap); seed: the generator's seed.
     low / high: metric name (``METRICS``) to the interval's ends, in the metric's units.
     undefined: metric name to the number of replicates where it had no value (ROC AUC when a resample held
         one class only); those replicates are left out of its interval.
+    method: metric name to the method that made its interval (``BOOTSTRAP``, or one of analytic.py's).
     """
 
     level: float = 0.95
@@ -40,6 +43,7 @@ class Intervals:
     low: dict[str, float] = field(default_factory=dict)
     high: dict[str, float] = field(default_factory=dict)
     undefined: dict[str, int] = field(default_factory=dict)
+    method: dict[str, str] = field(default_factory=dict)
 
 
 def bootstrap_intervals(
@@ -61,6 +65,7 @@ def bootstrap_intervals(
         out.undefined[name] = int(series.size - defined.size)
         low, high = np.percentile(defined, [tail, 100 - tail]) if defined.size else (float("nan"),) * 2
         out.low[name], out.high[name] = float(low), float(high)
+        out.method[name] = BOOTSTRAP
     return out
 
 

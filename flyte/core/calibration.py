@@ -37,6 +37,26 @@ def calibration(y: np.ndarray, proba: np.ndarray, labels: list, bins: int) -> Ca
     Bins as scikit-learn's ``calibration_curve(strategy="uniform")``: edges ``linspace(0, 1, bins + 1)``, a
     probability on an inner edge goes to the lower bin.
     """
+    return calibration_from_sums(calibration_sums(y, proba, labels, bins), len(y))
+
+
+@dataclass
+class CalibrationSums:
+    """What a reliability curve is made of, summed over rows (and over batches with ``merged``): per bin, its
+    rows (``counts``), their predicted probabilities (``sums``) and how many were positive or right (``hits``)."""
+
+    kind: str
+    label: str
+    counts: np.ndarray
+    sums: np.ndarray
+    hits: np.ndarray
+
+    def merged(self, other: "CalibrationSums") -> "CalibrationSums":
+        return CalibrationSums(self.kind, self.label, self.counts + other.counts, self.sums + other.sums, self.hits + other.hits)
+
+
+def calibration_sums(y: np.ndarray, proba: np.ndarray, labels: list, bins: int) -> CalibrationSums:
+    """The per-bin sums of these rows (arguments as for ``calibration``)."""
     if bins < 1:
         raise ValueError(f"bins must be at least 1, got {bins}")
     y, proba = _validated(y, proba, labels)
@@ -48,19 +68,26 @@ def calibration(y: np.ndarray, proba: np.ndarray, labels: list, bins: int) -> Ca
         prob, hit = proba[np.arange(len(y)), pred], pred == y
     edges = np.linspace(0.0, 1.0, bins + 1)
     ids = np.searchsorted(edges[1:-1], prob)
-    counts = np.bincount(ids, minlength=bins)
-    sums = np.bincount(ids, weights=prob, minlength=bins)
-    hits = np.bincount(ids, weights=hit.astype(np.float64), minlength=bins)
-    used = counts > 0
-    confidence, observed = sums[used] / counts[used], hits[used] / counts[used]
-    ece = float(np.sum(counts[used] / len(y) * np.abs(observed - confidence)))
+    return CalibrationSums(
+        kind, label, np.bincount(ids, minlength=bins), np.bincount(ids, weights=prob, minlength=bins),
+        np.bincount(ids, weights=hit.astype(np.float64), minlength=bins),
+    )  # fmt: skip
+
+
+def calibration_from_sums(s: CalibrationSums, rows: int) -> Calibration:
+    """The reliability curve of ``rows`` rows whose per-bin sums are ``s``."""
+    bins = len(s.counts)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    used = s.counts > 0
+    confidence, observed = s.sums[used] / s.counts[used], s.hits[used] / s.counts[used]
+    ece = float(np.sum(s.counts[used] / rows * np.abs(observed - confidence)))
     return Calibration(
-        kind=kind,
-        label=label,
+        kind=s.kind,
+        label=s.label,
         bins=bins,
         lower=edges[:-1][used].tolist(),
         confidence=confidence.tolist(),
         observed=observed.tolist(),
-        counts=counts[used].tolist(),
+        counts=s.counts[used].tolist(),
         ece=ece,
     )

@@ -29,7 +29,12 @@ def class_metrics(y: np.ndarray, proba: np.ndarray, labels: list) -> list[ClassM
     """Each class's metrics, in ``labels`` order; the predicted class is the most probable column."""
     y, proba = _validated(y, proba, labels)
     k = proba.shape[1]
-    cm = np.bincount(y * k + proba.argmax(axis=1), minlength=k * k).reshape(k, k)
+    return class_metrics_from_counts(np.bincount(y * k + proba.argmax(axis=1), minlength=k * k).reshape(k, k), labels)
+
+
+def class_metrics_from_counts(cm: np.ndarray, labels: list) -> list[ClassMetrics]:
+    """Each class's metrics from the confusion matrix ``cm`` (row = true class, column = predicted)."""
+    k = len(labels)
     tp, true_count, pred_count = np.diag(cm), cm.sum(axis=1), cm.sum(axis=0)
 
     def ratio(num, den):

@@ -15,7 +15,8 @@ from flyte.core.predict import probability_column
 from flyte.core.report import render_report
 from flyte.core.schema import ModelSchema
 from flyte.core.score import Metrics, RocCurve, roc_curves, score_predictions
-from flyte.core.tables import read_columns
+from flyte.core.score_stream import ScoreSettings, score_streamed
+from flyte.core.tables import num_rows, read_columns
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +26,26 @@ class Evaluation(NamedTuple):
     report_html: str
 
 
-def evaluate(test: Path, predictions: Path, schema: ModelSchema, profile: DataProfile) -> Evaluation:
+def evaluate(
+    test: Path, predictions: Path, schema: ModelSchema, profile: DataProfile, settings: ScoreSettings = ScoreSettings()
+) -> Evaluation:
     """Metrics and the HTML report for the predictions of the model described by ``schema`` on ``test``.
 
-    Holds the true class codes and the probabilities of the scored rows (a few bytes a row per class),
-    never the feature columns.
+    Below ``settings.exact_rows`` rows, holds the true class codes and the probabilities of the scored rows (a few
+    bytes a row per class), never the feature columns; from there on, one batch at a time (score_stream.py).
     """
-    metrics, curves = score_tables(test, predictions, schema)
+    metrics, curves = score_tables(test, predictions, schema, settings)
     html = render_report(metrics, curves, schema.feature_importance, profile)
     return Evaluation(metrics=metrics, report_html=html)
 
 
-def score_tables(test: Path, predictions: Path, schema: ModelSchema) -> tuple[Metrics, list[RocCurve]]:
-    """Metrics and ROC curves of ``predictions`` against the true labels in ``test`` (same rows, same order)."""
+def score_tables(
+    test: Path, predictions: Path, schema: ModelSchema, settings: ScoreSettings = ScoreSettings()
+) -> tuple[Metrics, list[RocCurve]]:
+    """Metrics and ROC curves of ``predictions`` against the true labels in ``test`` (same rows, same order):
+    exact below ``settings.exact_rows`` rows, streamed with histogram AUCs from there on."""
+    if num_rows(test) >= settings.exact_rows:
+        return score_streamed(test, predictions, schema, settings)
     texts = schema.label_texts
     y = lbl.read_codes(test, schema.target, texts, schema.label_kind)
     proba_table = read_columns(predictions, [probability_column(t) for t in texts])

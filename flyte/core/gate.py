@@ -12,7 +12,7 @@ import numpy as np
 
 from flyte.core import labels as lbl
 from flyte.core.errors import DataValidationError
-from flyte.core.gate_stats import mcnemar_exact, paired_bootstrap
+from flyte.core.gate_stats import mcnemar_exact, paired_intervals
 from flyte.core.manifest import MANIFEST_FILE, sha256
 from flyte.core.predict import probability_column
 from flyte.core.registry import Registry
@@ -144,12 +144,15 @@ def replicates_within(rules: GateRules, rows: int, budget: int) -> int:
     return min(rules.bootstrap_replicates, max(MIN_CAPPED_REPLICATES, budget // max(rows, 1)))
 
 
-def compare(y: np.ndarray, challenger: np.ndarray, champion: np.ndarray, rules: GateRules, budget: int = 0) -> Comparison:
+def compare(
+    y: np.ndarray, challenger: np.ndarray, champion: np.ndarray, rules: GateRules, budget: int = 0, analytic_rows: int = 0
+) -> Comparison:
     """McNemar's exact test on correct / incorrect and a paired bootstrap of the accuracy and AUC differences;
-    ``budget`` caps resamples x rows (see ``replicates_within``)."""
+    ``budget`` caps resamples x rows (see ``replicates_within``); from ``analytic_rows`` rows on (0: never), paired
+    normal intervals replace the bootstrap (gate_stats.paired_analytic)."""
     test = mcnemar_exact(challenger.argmax(axis=1) == y, champion.argmax(axis=1) == y)
     replicates = replicates_within(rules, len(y), budget)
-    boot = paired_bootstrap(y, challenger, champion, replicates, rules.bootstrap_seed, 1 - rules.alpha)
+    boot = paired_intervals(y, challenger, champion, replicates, rules.bootstrap_seed, 1 - rules.alpha, analytic_rows)
     texts = [str(i) for i in range(challenger.shape[1])]
     ours, theirs = score_predictions(y, challenger, texts), score_predictions(y, champion, texts)
     return Comparison(
@@ -222,12 +225,13 @@ def probabilities(predictions: Path, texts: list[str], rows: int) -> np.ndarray:
 
 def judge(
     model_dir: Path, test: Path, predictions: Path, metrics: Metrics, registry: str | Registry, champion: str,
-    rules: GateRules, scratch: Path, n_threads: int = 1, bootstrap_budget: int = 0,
+    rules: GateRules, scratch: Path, n_threads: int = 1, bootstrap_budget: int = 0, analytic_rows: int = 0,
 ) -> Judgement:  # fmt: skip
     """Judge the challenger in ``model_dir`` (its ``predictions`` and ``metrics`` on ``test``) against ``champion``,
     the identity ``<version>@<sha256>`` read from ``registry`` (a model name's entry, or its location; "" for none),
     under ``rules``.
-    ``bootstrap_budget``: the most resamples x rows the bootstrap may cost (0: no cap)."""
+    ``bootstrap_budget``: the most resamples x rows the bootstrap may cost (0: no cap); ``analytic_rows``: from
+    this many test rows on, paired normal intervals instead of the bootstrap (0: never)."""
     from flyte.core.gate_report import render_gate
 
     schema = read_schema(model_dir)
@@ -265,7 +269,7 @@ def judge(
         else:
             columns = [c for c in reigning.schema.features]
             theirs = np.concatenate([reigning.predict_proba(b) for b in iter_batches(test, columns=columns)])
-            comparison = compare(y, ours, theirs, rules, bootstrap_budget)
+            comparison = compare(y, ours, theirs, rules, bootstrap_budget, analytic_rows)
     promote, reasons = decide(floors, comparison, rules, preamble)
     decision = GateDecision(promote, reasons, floors, comparison, champion, version)
     log.info("gate: promote=%s against champion %s; %s", promote, version or "none", "; ".join(reasons))

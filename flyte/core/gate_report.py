@@ -59,6 +59,8 @@ def _comparison(decision: GateDecision) -> str:
     if not c.compared:
         return '<div class="sub">No comparison: see the reasons.</div>'
     level = f"{c.confidence:.0%} CI"
+    how = (f"paired bootstrap, {c.replicates} resamples of the same rows for both models, seed {c.seed}" if c.replicates
+           else "paired normal intervals (large test set): accuracy from the discordant counts, AUC by DeLong's paired variance")  # fmt: skip
     rows = [
         ("accuracy", c.challenger_accuracy, c.champion_accuracy, c.accuracy_difference, c.accuracy_ci_low, c.accuracy_ci_high),
         ("ROC AUC", c.challenger_roc_auc, c.champion_roc_auc, c.auc_difference, c.auc_ci_low, c.auc_ci_high),
@@ -70,6 +72,5 @@ def _comparison(decision: GateDecision) -> str:
     return (
         f"<table><tr><th>metric</th><th>challenger</th><th>champion</th><th>difference</th><th>{level}</th></tr>{table}</table>"
         f'<div class="sub">{c.rows} rows. McNemar exact test on correct / incorrect: {c.challenger_only} rows only the '
-        f"challenger got right, {c.champion_only} only the champion; two-sided p = {c.mcnemar_p:.4g}. Intervals: paired "
-        f"bootstrap, {c.replicates} resamples of the same rows for both models, seed {c.seed}.</div>"
+        f"challenger got right, {c.champion_only} only the champion; two-sided p = {c.mcnemar_p:.4g}. Intervals: {how}.</div>"
     )

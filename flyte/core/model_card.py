@@ -10,7 +10,7 @@ import string
 from dataclasses import asdict
 from html import escape
 
-from flyte.core.bootstrap import Intervals
+from flyte.core.bootstrap import BOOTSTRAP, Intervals
 from flyte.core.calibration import Calibration
 from flyte.core.class_metrics import ClassMetrics
 from flyte.core.dataset import DataProfile
@@ -57,7 +57,7 @@ def render_card(
         f'<div class="sub">predicts <b>{escape(profile.target)}</b> from {len(profile.feature_columns)} features · '
         f"{len(metrics.labels)} classes · trained on {escape(source)} (sha256 {escape(profile.sha256[:12])})</div>",
         section("Intended use and limitations", f'<div class="use">{render_template(fill_template(template, profile, source))}</div>'),
-        section(f"Test metrics, with {100 * intervals.level:g}% bootstrap intervals", _metrics_table(metrics, intervals)),
+        section(f"Test metrics, with {100 * intervals.level:g}% intervals", _metrics_table(metrics, intervals)),
         section("Per-class metrics", _class_table(per_class)),
         section("Calibration", _calibration_figure(curve)),
         section("Feature importance (total gain)", importance_svg(importance)),
@@ -126,16 +126,26 @@ def _metrics_table(m: Metrics, ci: Intervals) -> str:
         interval = f"{low:.3f} – {high:.3f}" if low == low and high == high else "undefined"
         undefined = ci.undefined.get(name, 0)
         note = f" ({undefined} resamples undefined)" if undefined else ""
-        rows.append(f"<tr><td>{escape(shown)}</td><td>{getattr(m, name):.3f}</td><td class=\"ci\">{interval}{note}</td></tr>")
+        method = ci.method.get(name, BOOTSTRAP)
+        rows.append(
+            f"<tr><td>{escape(shown)}</td><td>{getattr(m, name):.3f}</td><td class=\"ci\">{interval}{note}</td>"
+            f"<td class=\"ci\">{escape(method)}</td></tr>"
+        )
+    tail = 100 * (1 - ci.level) / 2
+    if ci.replicates:
+        how = (f"Bootstrap intervals: the {tail:g}th and {100 - tail:g}th percentiles over {ci.replicates} resamples of "
+               f"the test rows with replacement (seed {ci.seed}).")  # fmt: skip
+    else:
+        how = ("Analytic intervals (no resampling, used on large test sets): Wilson score intervals for proportions, "
+               "DeLong's variance for ROC AUC, and normal intervals from each metric's per-row variance (the delta "
+               "method) for the rest.")  # fmt: skip
     caption = (
-        f"On {m.rows} held-out test rows. Intervals: the {100 * (1 - ci.level) / 2:g}th and "
-        f"{100 - 100 * (1 - ci.level) / 2:g}th percentiles over {ci.replicates} resamples of the test rows with "
-        f"replacement (seed {ci.seed}). They show how much the estimate moves with the sample, not how the model "
-        "will do on data unlike the test rows."
+        f"On {m.rows} held-out test rows. {how} They show how much the estimate moves with the sample, not how the "
+        "model will do on data unlike the test rows."
     )
     return (
-        f"<table><tr><th>metric</th><th>estimate</th><th>{100 * ci.level:g}% interval</th></tr>{''.join(rows)}</table>"
-        f'<p class="cap">{escape(caption)}</p>'
+        f"<table><tr><th>metric</th><th>estimate</th><th>{100 * ci.level:g}% interval</th><th>method</th></tr>"
+        f'{"".join(rows)}</table><p class="cap">{escape(caption)}</p>'
     )
 
 

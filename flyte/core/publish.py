@@ -15,8 +15,10 @@ import numpy as np
 
 from flyte.core import labels as lbl
 from flyte.core import provenance
-from flyte.core.bootstrap import bootstrap_intervals
+from flyte.core.analytic import analytic_intervals
+from flyte.core.bootstrap import Intervals, bootstrap_intervals
 from flyte.core.calibration import calibration
+from flyte.core.card_stream import streamed_card_stats
 from flyte.core.class_metrics import class_metrics
 from flyte.core.dataset import DataProfile, DatasetSpec
 from flyte.core.errors import DataValidationError
@@ -25,9 +27,9 @@ from flyte.core.manifest import Manifest, read_manifest, verified_bytes, write_m
 from flyte.core.model_card import as_json, render_card
 from flyte.core.predict import probability_column
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, parse_schema
-from flyte.core.score import Metrics, score_predictions
+from flyte.core.score import Metrics, _validated
 from flyte.core.split import SplitParams
-from flyte.core.tables import read_columns
+from flyte.core.tables import num_rows, read_columns
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,10 @@ class CardSettings:
         (bounding its time on large test sets: about 57 ms a replicate at 1M binary rows).
     min_replicates: the fewest replicates drawn, whatever the budget.
     seed: the bootstrap's random seed; level: the intervals' coverage; bins: the calibration curve's bins.
+    analytic_rows: from this many test rows on, the intervals are analytic (Wilson, DeLong, delta-method normal:
+        analytic.py) instead of bootstrapped, and the rows are read batch by batch (card_stream.py: bounded memory);
+        below it, the percentile bootstrap as above, on the rows held in memory.
+    auc_bins: on the analytic path, the score histogram's bins per class behind DeLong's placements.
     """
 
     replicates: int = 1000
@@ -51,6 +57,8 @@ class CardSettings:
     seed: int = 0
     level: float = 0.95
     bins: int = 10
+    analytic_rows: int = 10_000
+    auc_bins: int = 1 << 18
 
     def replicates_for(self, rows: int) -> int:
         """The replicates drawn for ``rows`` test rows: ``replicates``, fewer past the budget, never under the minimum."""
@@ -105,12 +113,19 @@ def publish_model(
                 f"{fit_dir}: the model predicts {schema.target!r} over {texts}, but the profile describes "
                 f"{profile.target!r} over {profile.labels}: not the data this model was trained on"
             )
-        y, proba = _scored_rows(test, predictions, schema.target, texts, schema.label_kind)
-        _check_agrees(metrics, score_predictions(y, proba, texts))
-        started = time.perf_counter()
-        replicates = settings.replicates_for(len(y))
-        intervals = bootstrap_intervals(y, proba, texts, replicates, settings.seed, settings.level)
-        log.info("bootstrap: %d replicates of %d rows in %.2f s", replicates, len(y), time.perf_counter() - started)
+        if num_rows(test) >= settings.analytic_rows:
+            started = time.perf_counter()
+            stats = streamed_card_stats(test, predictions, schema, settings.level, settings.bins, settings.auc_bins)
+            cm = stats.confusion
+            counts = Metrics(labels=list(texts), confusion_matrix=cm.tolist(), rows=int(cm.sum()))
+            intervals, per_class, curve = stats.intervals, stats.per_class, stats.curve
+            log.info("analytic card statistics of %d rows, streamed, in %.2f s", counts.rows, time.perf_counter() - started)
+        else:
+            y, proba = _scored_rows(test, predictions, schema.target, texts, schema.label_kind)
+            counts = _counts_only(y, proba, texts)
+            intervals = card_intervals(y, proba, texts, settings)
+            per_class, curve = class_metrics(y, proba, texts), calibration(y, proba, texts, settings.bins)
+        _check_agrees(metrics, counts)
         fields = dict(
             data=provenance.summarize(profile),
             dataset=as_json(dataset),
@@ -126,8 +141,8 @@ def publish_model(
             profile,
             metrics,
             intervals,
-            class_metrics(y, proba, texts),
-            calibration(y, proba, texts, settings.bins),
+            per_class,
+            curve,
             schema.feature_importance,
         )
         (staging / CARD_FILE).write_text(html, encoding="utf-8")
@@ -139,6 +154,28 @@ def publish_model(
     log.info("published %s: %s, commit %s, execution %s", destination, ", ".join(names + [CARD_FILE]),
              manifest.provenance.git_commit or "unknown", manifest.provenance.execution_id)  # fmt: skip
     return Published(directory=destination, card_html=html, manifest=manifest)
+
+
+def card_intervals(y: np.ndarray, proba: np.ndarray, texts: list[str], settings: CardSettings) -> Intervals:
+    """Intervals of rows held in memory: bootstrapped below ``settings.analytic_rows`` test rows, analytic from there
+    on (publish itself streams such test sets through card_stream.py instead of holding them)."""
+    started = time.perf_counter()
+    if len(y) >= settings.analytic_rows:
+        intervals = analytic_intervals(y, proba, texts, settings.level)
+        log.info("analytic intervals of %d rows in %.2f s", len(y), time.perf_counter() - started)
+        return intervals
+    replicates = settings.replicates_for(len(y))
+    intervals = bootstrap_intervals(y, proba, texts, replicates, settings.seed, settings.level)
+    log.info("bootstrap: %d replicates of %d rows in %.2f s", replicates, len(y), time.perf_counter() - started)
+    return intervals
+
+
+def _counts_only(y: np.ndarray, proba: np.ndarray, texts: list[str]) -> Metrics:
+    """The rows' count, labels and confusion matrix (what ``_check_agrees`` compares), without sorting for AUC."""
+    y, proba = _validated(y, proba, texts)
+    k = len(texts)
+    cm = np.bincount(y * k + proba.argmax(axis=1), minlength=k * k).reshape(k, k)
+    return Metrics(labels=[str(t) for t in texts], confusion_matrix=cm.tolist(), rows=len(y))
 
 
 def _scored_rows(test: Path, predictions: Path, target: str, texts: list[str], kind: str) -> tuple[np.ndarray, np.ndarray]:

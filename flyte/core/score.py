@@ -47,7 +47,8 @@ class RocCurve:
     label: the class (as text) treated as positive; the rest are negative.
     fpr / tpr: equally long, both non-decreasing, from (0, 0) to (1, 1); at most ``max_points`` points of the
         full curve, rounded to 5 significant digits.
-    auc: exact area under the full curve (ties count half), not under the thinned points.
+    auc: area under the full curve (ties count half), not under the thinned points: exact, or from a histogram
+        of the scores within its stated bound on large test sets (score_hist.py).
     """
 
     label: str
@@ -67,27 +68,38 @@ def score_predictions(y: np.ndarray, proba: np.ndarray, labels: list) -> Metrics
     y_pred = proba.argmax(axis=1)
     # Row = true code, column = predicted code; one bincount over the K*K (true, predicted) pairs.
     cm = np.bincount(y * k + y_pred, minlength=k * k).reshape(k, k)
-    tp = np.diag(cm)
-    true_count, pred_count = cm.sum(axis=1), cm.sum(axis=0)
-    precision = _divide(tp, pred_count)
-    recall = _divide(tp, true_count)
-    f1 = _divide(2 * tp, true_count + pred_count)  # = 2PR / (P + R), and 0 where nothing is true or predicted
-    present = (true_count > 0) & (true_count < n)
+    counts = cm.sum(axis=1)
+    present = (counts > 0) & (counts < n)
     if k == 2:
-        scores = (precision[1], recall[1], f1[1])
         auc = _auc(y == 1, proba[:, 1]) if present[1] else float("nan")
     else:
-        scores = (precision.mean(), recall.mean(), f1.mean())
         aucs = [_auc(y == c, proba[:, c]) for c in np.flatnonzero(present)]
         auc = float(np.mean(aucs)) if aucs else float("nan")
     eps = np.finfo(proba.dtype).eps
     # Only the true class's column counts; clipping keeps log(0) finite, as in scikit-learn.
     p_true = np.clip(proba[np.arange(n), y], eps, 1 - eps)
+    return metrics_from_counts(cm, float(auc), float(-np.log(p_true).mean()), labels)
+
+
+def metrics_from_counts(cm: np.ndarray, roc_auc: float, log_loss: float, labels: list) -> Metrics:
+    """Metrics from a confusion matrix (row = true code, column = predicted code) and the ROC AUC and log loss
+    found beside it: what both the in-memory and the streamed scoring report."""
+    cm = np.asarray(cm, dtype=np.int64)
+    k, n = len(labels), int(cm.sum())
+    tp = np.diag(cm)
+    true_count, pred_count = cm.sum(axis=1), cm.sum(axis=0)
+    precision = _divide(tp, pred_count)
+    recall = _divide(tp, true_count)
+    f1 = _divide(2 * tp, true_count + pred_count)  # = 2PR / (P + R), and 0 where nothing is true or predicted
+    if k == 2:
+        scores = (precision[1], recall[1], f1[1])
+    else:
+        scores = (precision.mean(), recall.mean(), f1.mean())
     return Metrics(
         accuracy=float(tp.sum() / n),
         balanced_accuracy=float(recall[true_count > 0].mean()),
-        roc_auc=float(auc),
-        log_loss=float(-np.log(p_true).mean()),
+        roc_auc=float(roc_auc),
+        log_loss=float(log_loss),
         precision=float(scores[0]),
         recall=float(scores[1]),
         f1=float(scores[2]),

@@ -46,7 +46,11 @@ XGBOOST = ("xgboost", "pyarrow", "numpy", "pandas")
 INGEST_CACHE_VERSION = derived("3.0", "flyte.core.ingest", ARROW)
 SPLIT_CACHE_VERSION = derived("3.0", "flyte.core.split", ARROW)
 PREDICT_CACHE_VERSION = derived("3.0", "flyte.core.predict", XGBOOST)
-SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluate", ARROW)
+#: From this many test rows on, score streams the rows in batches and takes ROC AUC and the curves from a histogram
+#: of SCORE_AUC_BINS bins per class (its error bound is logged); below, every score is sorted.
+SCORE_EXACT_ROWS = 1_000_000
+SCORE_AUC_BINS = 1 << 18
+SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluate", ARROW, settings={"exact_rows": SCORE_EXACT_ROWS, "auc_bins": SCORE_AUC_BINS})
 
 # Presets, sized from `make bench`: every task run as a pod, peak RSS at 100k, 1M, 5M and 10M rows x 8
 # features (docs/scale-and-benchmarks.md). At 10M rows the light tasks peaked at 293-592 MiB (score highest: an exact
@@ -156,13 +160,19 @@ CARD_BOOTSTRAP_ROW_BUDGET = 200_000_000
 CARD_MIN_REPLICATES = 100
 #: Equal-width bins of the card's calibration curve.
 CARD_CALIBRATION_BINS = 10
-#: The card's bootstrap and calibration settings are read from here, not passed as inputs: they are in publish's
-#: cache version, so a cached card never reports a resample count or bins that no longer apply.
+#: From this many test rows on, the card's intervals are analytic (Wilson, DeLong, delta-method normal; analytic.py):
+#: there they agree closely with the bootstrap (tests/core/test_analytic.py) and cost O(n log n) once, not a pass per resample
+#: (the statistics page of the docs argues it). Below it, the percentile bootstrap, unchanged on small test sets.
+CARD_ANALYTIC_ROWS = 10_000
+#: On that path the rows are streamed, and DeLong's placements come from a histogram of this many bins per class.
+CARD_AUC_BINS = 1 << 18
+#: The card settings above are passed by the publish task, not task inputs: they are part of its cache version.
 PUBLISH_CACHE_VERSION = derived(
     "1.0", "flyte.core.publish", (*ARROW, "flytekit", "pandas", "xgboost"),
     settings={
         "replicates": CARD_BOOTSTRAP_REPLICATES, "seed": CARD_BOOTSTRAP_SEED, "row_budget": CARD_BOOTSTRAP_ROW_BUDGET,
-        "min_replicates": CARD_MIN_REPLICATES, "bins": CARD_CALIBRATION_BINS,
+        "min_replicates": CARD_MIN_REPLICATES, "bins": CARD_CALIBRATION_BINS, "analytic_rows": CARD_ANALYTIC_ROWS,
+        "auc_bins": CARD_AUC_BINS,
     },
 )  # fmt: skip
 
@@ -186,6 +196,9 @@ GATE_BOOTSTRAP_SEED = 7
 #: 85 s: 1000 resamples up to 200k test rows, then fewer (never under 200: at 3.3M rows, 200 take ~4.6 min),
 #: well inside LIGHT_TIMEOUT. Multiclass costs that per class.
 GATE_BOOTSTRAP_BUDGET = 200_000_000
+#: From this many test rows on, judge's intervals are paired normal ones (accuracy from McNemar's discordant counts,
+#: AUC by DeLong's paired variance; gate_stats.paired_analytic) in O(n log n), not a bootstrap that grows with the rows.
+GATE_ANALYTIC_ROWS = 10_000
 GATE_REQUIRE_BETTER = False
 GATE_REPLACE_INCOMPATIBLE = False
 #: Where local runs keep promoted models: `registry/` in the local directory `python -m flyte.cli` writes to
@@ -199,9 +212,9 @@ NIGHTLY_MODEL_REGISTRY = "s3://my-s3-bucket/flyte-xgboost/registry"
 #: derives), so batch_predict_nightly follows the champion the nightly training promotes.
 NIGHTLY_MODEL_NAME = "pima-indians-diabetes"
 GATE_TASKS = "flyte.workflows.gate_tasks"
-#: GATE_BOOTSTRAP_BUDGET caps judge's resamples (the rest of its settings are the GateCriteria input).
-JUDGE_CACHE_VERSION = derived("1.0", "flyte.core.gate", XGBOOST, tasks_module=GATE_TASKS,
-                              settings={"bootstrap_budget": GATE_BOOTSTRAP_BUDGET})  # fmt: skip
+JUDGE_CACHE_VERSION = derived(
+    "1.0", "flyte.core.gate", XGBOOST, tasks_module=GATE_TASKS, settings={"bootstrap_budget": GATE_BOOTSTRAP_BUDGET, "analytic_rows": GATE_ANALYTIC_ROWS}
+)
 KEEP_CACHE_VERSION = derived("1.0", "flyte.core.gate", ARROW, tasks_module=GATE_TASKS)
 #: Reading the champion pointer is one small GET; writing a version is a few MB: minutes are plenty.
 REGISTRY_TIMEOUT = timedelta(minutes=10)

@@ -113,6 +113,7 @@ def judge(
     result = judge_challenger(
         local_model(model), local_table(test), local_table(predictions), metrics, entry, champion, criteria,
         scratch=workdir(), n_threads=config.LIGHT.cpus, bootstrap_budget=config.GATE_BOOTSTRAP_BUDGET,
+        analytic_rows=config.GATE_ANALYTIC_ROWS,
     )  # fmt: skip
     Deck("Quality gate", result.html)
     decision = dataclasses.replace(result.decision, model_name=model_name)

@@ -212,9 +212,11 @@ def score(model: FlyteDirectory, test: Table, predictions: Table, profile: DataP
     """Metrics on the test rows, plus the report as a Deck and as an HTML file output."""
     from flyte.core.evaluate import evaluate
     from flyte.core.schema import read_schema
+    from flyte.core.score_stream import ScoreSettings
 
     use_cpus(config.LIGHT)
-    result = evaluate(local_table(test), local_table(predictions), read_schema(local_model(model)), profile)
+    settings = ScoreSettings(exact_rows=config.SCORE_EXACT_ROWS, auc_bins=config.SCORE_AUC_BINS)
+    result = evaluate(local_table(test), local_table(predictions), read_schema(local_model(model)), profile, settings)
     Deck("Model report", result.report_html)
     path = workdir("report.html")
     with writes_to(path):
@@ -257,6 +259,8 @@ def publish(
         min_replicates=config.CARD_MIN_REPLICATES,
         seed=config.CARD_BOOTSTRAP_SEED,
         bins=config.CARD_CALIBRATION_BINS,
+        analytic_rows=config.CARD_ANALYTIC_ROWS,
+        auc_bins=config.CARD_AUC_BINS,
     )
     destination = workdir("published")
     with writes_to(destination):

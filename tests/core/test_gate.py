@@ -85,3 +85,20 @@ def test_the_bootstrap_budget_caps_resamples_but_never_below_its_floor():
     assert replicates_within(rules(), rows=100_000, budget=200_000_000) == 1000
     assert replicates_within(rules(), rows=1_000_000, budget=200_000_000) == 200
     assert replicates_within(rules(), rows=10_000_000, budget=200_000_000) == MIN_CAPPED_REPLICATES
+
+
+def test_a_large_test_set_is_compared_with_paired_normal_intervals_and_the_page_says_so():
+    import numpy as np
+
+    from flyte.core.gate import compare
+
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 2000)
+    p = np.clip(0.5 + 0.3 * (2 * y - 1) + rng.normal(scale=0.25, size=(2, 2000)), 0.01, 0.99)
+    ours, theirs = (np.column_stack([1 - q, q]) for q in p)
+    large = compare(y, ours, theirs, rules(), analytic_rows=2000)
+    small = compare(y, ours, theirs, rules(), analytic_rows=2001)
+    assert large.replicates == 0 and small.replicates == 1000
+    assert large.accuracy_difference == small.accuracy_difference and large.mcnemar_p == small.mcnemar_p
+    html = render_gate(GateDecision(True, ["ok"], comparison=large), target="y")
+    assert "paired normal intervals" in html and "resamples" not in html

@@ -8,7 +8,15 @@ from scipy.stats import binomtest
 from sklearn.metrics import roc_auc_score
 
 from flyte.core.bootstrap import WeightedAuc
-from flyte.core.gate_stats import binomial_cdf_half, macro_auc, mcnemar_exact, mcnemar_p, paired_bootstrap
+from flyte.core.gate_stats import (
+    binomial_cdf_half,
+    macro_auc,
+    mcnemar_exact,
+    mcnemar_p,
+    paired_analytic,
+    paired_bootstrap,
+    paired_intervals,
+)
 
 
 def test_mcnemar_small_table_by_hand():
@@ -100,3 +108,50 @@ def test_a_model_against_itself_differs_by_exactly_zero():
     result = paired_bootstrap(y, a, a, replicates=50, seed=0, confidence=0.95)
     assert result.auc_difference == 0 and result.auc_ci == (0.0, 0.0) and result.accuracy_ci == (0.0, 0.0)
     assert result.used == 50
+
+
+def two_models(n: int, k: int, seed: int):
+    """Two correlated models on the same rows: the challenger a little sharper than the champion."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    shared = rng.normal(size=(n, k))
+    logits = [shared + rng.normal(scale=0.5, size=(n, k)) + strength * np.eye(k)[y] for strength in (1.4, 1.2)]
+    return y, *(np.exp(g) / np.exp(g).sum(axis=1, keepdims=True) for g in logits)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_paired_analytic_intervals_agree_with_the_paired_bootstrap_at_moderate_n(k):
+    y, ours, theirs = two_models(4000, k, seed=k)
+    a = paired_analytic(y, ours, theirs, 0.95)
+    b = paired_bootstrap(y, ours, theirs, 400, seed=1, confidence=0.95)
+    assert a.replicates == 0 and a.accuracy_difference == pytest.approx(b.accuracy_difference)
+    assert a.auc_difference == pytest.approx(b.auc_difference, abs=1e-12)
+    for mine, theirs_ci in ((a.accuracy_ci, b.accuracy_ci), (a.auc_ci, b.auc_ci)):
+        width = theirs_ci[1] - theirs_ci[0]
+        assert abs(mine[0] - theirs_ci[0]) < 0.2 * width and abs(mine[1] - theirs_ci[1]) < 0.2 * width
+
+
+def test_paired_analytic_variances_by_their_formulas():
+    y, ours, theirs = two_models(300, 2, seed=5)
+    ours, theirs = np.round(ours, 1), np.round(theirs, 1)  # ties count half in both AUCs
+    z = 1.959963984540054
+    a = paired_analytic(y, ours, theirs, 0.95)
+    d = (ours.argmax(axis=1) == y).astype(float) - (theirs.argmax(axis=1) == y)
+    assert (a.accuracy_ci[1] - a.accuracy_ci[0]) / 2 == pytest.approx(z * d.std() / np.sqrt(300))
+    # DeLong, DeLong & Clarke-Pearson 1988: structural components of both AUCs, their paired covariance.
+    pos, neg = y == 1, y == 0
+    comps = []
+    for p in (ours[:, 1], theirs[:, 1]):
+        kernel = (p[pos][:, None] > p[neg][None, :]) + 0.5 * (p[pos][:, None] == p[neg][None, :])
+        comps.append((kernel.mean(axis=1), kernel.mean(axis=0)))
+    s10 = np.cov(comps[0][0], comps[1][0])
+    s01 = np.cov(comps[0][1], comps[1][1])
+    variance = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / pos.sum() + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / neg.sum()
+    assert (a.auc_ci[1] - a.auc_ci[0]) / 2 == pytest.approx(z * np.sqrt(variance))
+
+
+def test_the_comparison_goes_analytic_from_the_threshold_and_bootstraps_below():
+    y, ours, theirs = two_models(500, 2, seed=8)
+    assert paired_intervals(y, ours, theirs, 150, 3, 0.95, analytic_rows=501).replicates == 150
+    assert paired_intervals(y, ours, theirs, 150, 3, 0.95, analytic_rows=500).replicates == 0
+    assert paired_intervals(y, ours, theirs, 150, 3, 0.95, analytic_rows=0).replicates == 150  # 0: never analytic

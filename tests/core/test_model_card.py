@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 
+from flyte.core.analytic import analytic_intervals
 from flyte.core.bootstrap import bootstrap_intervals
 from flyte.core.calibration import calibration
 from flyte.core.class_metrics import class_metrics
@@ -19,7 +20,7 @@ HOSTILE = "<script>alert(1)</script>"
 LABELS = ["<svg onload=alert(3)>", "safe"]
 
 
-def card(template="Predicts $target from $dataset.", labels=LABELS, feature=HOSTILE, source="data/<b>x</b>.csv"):
+def card(template="Predicts $target from $dataset.", labels=LABELS, feature=HOSTILE, source="data/<b>x</b>.csv", analytic=False):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 200)
     p = np.clip(0.5 + 0.35 * (2 * y - 1) + rng.normal(scale=0.2, size=200), 0.01, 0.99)
@@ -36,13 +37,14 @@ def card(template="Predicts $target from $dataset.", labels=LABELS, feature=HOST
                               git_dirty=True, execution_id="p:d:<e>"),  # fmt: skip
     )
     metrics = score_predictions(y, proba, labels)
-    return render_card(template, manifest, profile, metrics, bootstrap_intervals(y, proba, labels, 100, 0),
+    intervals = analytic_intervals(y, proba, labels) if analytic else bootstrap_intervals(y, proba, labels, 100, 0)
+    return render_card(template, manifest, profile, metrics, intervals,
                        class_metrics(y, proba, labels), calibration(y, proba, labels, 10), {feature: 2.0})  # fmt: skip
 
 
 def test_every_section_is_there():
     html = card()
-    for title in ("Intended use and limitations", "Test metrics, with 95% bootstrap intervals", "Per-class metrics",
+    for title in ("Intended use and limitations", "Test metrics, with 95% intervals", "Per-class metrics",
                   "Calibration", "Feature importance (total gain)", "Data profile", "Provenance"):  # fmt: skip
         assert f"<h2>{title}</h2>" in html, title
     assert "Expected calibration error" in html and "a" * 40 + " (uncommitted changes)" in html
@@ -74,3 +76,13 @@ def test_template_fills_known_names_and_leaves_other_dollars():
 def test_template_markdown_subset():
     html = render_template("# Title\npara one\ncontinues\n\n- item one\n  wrapped\n- item two\n")
     assert html == "<h3>Title</h3><p>para one continues</p><ul><li>item one wrapped</li><li>item two</li></ul>"
+
+
+def test_each_interval_names_its_method():
+    metrics_table = lambda html: html[html.index("<table><tr><th>metric</th>") : html.index("Per-class metrics")]  # noqa: E731
+    boot = metrics_table(card())
+    cell = '<td class="ci">{}</td>'.format
+    assert boot.count(cell("percentile bootstrap")) == 7 and "100 resamples of the test rows" in boot and "DeLong" not in boot
+    analytic = metrics_table(card(analytic=True))
+    assert analytic.count(cell("Wilson score")) == 3 and analytic.count(cell("DeLong")) == 1
+    assert analytic.count(cell("normal (delta method)")) == 3 and "resamples" not in analytic

@@ -165,3 +165,15 @@ def test_replicates_are_bounded_by_the_row_budget():
     assert s.replicates_for(254) == 1000
     assert s.replicates_for(1_000_000) == 200
     assert s.replicates_for(100_000_000) == 100
+
+
+def test_a_large_test_set_is_streamed_with_analytic_intervals_and_the_card_says_so(trained, tmp_path):
+    small = publish(trained, tmp_path / "small")
+    large = publish(trained, tmp_path / "large", settings=CardSettings(analytic_rows=1, bins=10))
+    assert "percentile bootstrap" in small.card_html and "DeLong" not in small.card_html
+    assert "Analytic intervals" in large.card_html and '<td class="ci">DeLong</td>' in large.card_html
+    # The same rows, scored the same way: the per-class table and the calibration figure are identical.
+    section = lambda html, start, end: html[html.index(start) : html.index(end)]  # noqa: E731
+    for start, end in (("Per-class metrics", "Calibration"), ("Calibration", "Feature importance")):
+        assert section(small.card_html, start, end) == section(large.card_html, start, end)
+    assert large.manifest.metrics == small.manifest.metrics

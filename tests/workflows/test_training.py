@@ -157,7 +157,7 @@ def test_the_model_output_is_the_published_directory(default_run):
     assert manifest["provenance"]["execution_id"] == "local"
     assert manifest["best_iteration"] == load_model(directory).schema.best_iteration
     card = (directory / "model_card.html").read_text()
-    assert "Model card" in card and "95% bootstrap intervals" in card
+    assert "Model card" in card and "95% intervals" in card and '<td class="ci">percentile bootstrap</td>' in card
 
 
 def test_retraining_from_the_manifest_with_an_empty_cache_gives_the_same_booster(mixed_csv, monkeypatch, tmp_path):

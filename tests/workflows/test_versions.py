@@ -118,3 +118,14 @@ def test_a_second_digest_in_the_same_process_reads_no_metadata_and_no_unchanged_
     monkeypatch.setattr(Path, "read_text", refuse)
     manual = config.FIT_CACHE_VERSION.rsplit("-", 1)[0]
     assert versions.derived(manual, "flyte.core.fit", config.XGBOOST) == config.FIT_CACHE_VERSION
+
+
+def test_settings_a_task_passes_to_the_core_are_part_of_its_version():
+    plain = versions.derived("1.0", "flyte.core.evaluate", config.ARROW)
+    one = versions.derived("1.0", "flyte.core.evaluate", config.ARROW, settings={"exact_rows": 1_000_000, "auc_bins": 1 << 18})
+    other = versions.derived("1.0", "flyte.core.evaluate", config.ARROW, settings={"exact_rows": 2_000_000, "auc_bins": 1 << 18})
+    assert len({plain, one, other}) == 3
+    assert one == versions.derived("1.0", "flyte.core.evaluate", config.ARROW, settings={"exact_rows": 1_000_000, "auc_bins": 1 << 18})
+    assert config.SCORE_CACHE_VERSION == versions.derived(
+        "3.0", "flyte.core.evaluate", config.ARROW, settings={"exact_rows": config.SCORE_EXACT_ROWS, "auc_bins": config.SCORE_AUC_BINS}
+    )
