@@ -115,8 +115,6 @@ def code_digest(root: str, libraries: tuple[str, ...], tasks_module: str = TASKS
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + _source(path) + b"\0")
     for name in sorted(libraries):
         digest.update(library_version(name).encode() + b"\0")
-    if settings:
-        digest.update(repr(tuple(settings)).encode())
     return digest.hexdigest()
 
 

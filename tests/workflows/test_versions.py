@@ -116,8 +116,7 @@ def test_a_second_digest_in_the_same_process_reads_no_metadata_and_no_unchanged_
     monkeypatch.setattr(provenance.metadata, "version", refuse)
     monkeypatch.setattr(Path, "read_bytes", refuse)
     monkeypatch.setattr(Path, "read_text", refuse)
-    manual = config.FIT_CACHE_VERSION.rsplit("-", 1)[0]
-    assert versions.derived(manual, "flyte.core.fit", config.XGBOOST) == config.FIT_CACHE_VERSION
+    assert versions.derived("3.0", "flyte.core.predict", config.XGBOOST) == config.PREDICT_CACHE_VERSION
 
 
 def test_settings_a_task_passes_to_the_core_are_part_of_its_version():
