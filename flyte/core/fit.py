@@ -14,6 +14,7 @@ from flyte.core import labels as lbl
 from flyte.core.dataset import DataProfile
 from flyte.core.drift import build_reference
 from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.leakage import DEFAULT_THRESHOLD, check_leakage
 from flyte.core.model import ModelSchema, TrainedModel
 from flyte.core.tables import iter_batches, num_rows
 
@@ -61,6 +62,7 @@ def train_model(
     n_threads: int = 1,
     memory_budget: int | None = None,
     scratch: Path | None = None,
+    leak_threshold: float = DEFAULT_THRESHOLD,
 ) -> TrainedModel:
     """Fit a booster for a binary or multiclass target of any label type from two Parquet tables.
 
@@ -68,6 +70,8 @@ def train_model(
     categorical features use XGBoost's native categorical splits; missing values are left to XGBoost.
     ``n_threads`` should equal the cpus the caller may use. ``memory_budget`` (bytes) is what the caller
     may hold, for ``external_memory="auto"``; ``scratch`` is the local directory for external-memory pages.
+    Before fitting, every feature is scored alone against the target on the training rows (``leakage``): one
+    above ``leak_threshold`` that the profile does not allow refuses the fit, naming it.
     """
     code_of = {text: i for i, text in enumerate(profile.labels)}
     labels = [lbl.typed(text, profile.label_kind) for text in profile.labels]
@@ -75,6 +79,10 @@ def train_model(
     schema = ModelSchema(
         target=profile.target, features=list(profile.feature_columns), categories=categories,
         labels=labels, label_kind=profile.label_kind, xgboost_version=xgb.__version__,
+    )  # fmt: skip
+    leaks = check_leakage(
+        train, schema.features, categories, profile.target, list(profile.labels), profile.label_kind,
+        leak_threshold, list(profile.allow_predictive_columns), seed=params.seed,
     )  # fmt: skip
     unfitted = TrainedModel(booster=xgb.Booster(), schema=schema)
     rows = num_rows(train)
@@ -119,7 +127,7 @@ def train_model(
     schema.feature_importance = {f: float(gain.get(b, 0.0)) for f, b in zip(schema.features, schema.booster_features)}
     log.info("best iteration %d of at most %d rounds", best, params.max_rounds)
     reference = build_reference(train, schema.features, schema.categories)  # what batch prediction's drift compares to
-    return TrainedModel(booster=booster, schema=schema, reference=reference)
+    return TrainedModel(booster=booster, schema=schema, reference=reference, leakage=leaks)
 
 
 def use_external_memory(setting: str, rows: int, features: int, memory_budget: int | None) -> bool:

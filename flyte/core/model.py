@@ -19,6 +19,7 @@ import xgboost as xgb
 
 from flyte.core.drift import REFERENCE_FILE, Reference
 from flyte.core.errors import DataValidationError
+from flyte.core.leakage import LEAKAGE_FILE, LeakCheck
 from flyte.core.manifest import read_manifest, verified_bytes, verify_rest, write_manifest
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema, read_schema  # noqa: F401  (re-exported)
 
@@ -35,6 +36,7 @@ class TrainedModel:
     booster: xgb.Booster
     schema: ModelSchema
     reference: Reference | None = None
+    leakage: LeakCheck | None = None  # what fit's leakage check found, for the model card
 
     def feature_frame(self, batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:
         """The batch's feature columns, typed as the booster saw them in training.
@@ -84,6 +86,9 @@ def save_model(model: TrainedModel, directory: Path) -> Path:
         if model.reference is not None:  # optional for loading; batch prediction needs it for drift
             (staging / REFERENCE_FILE).write_text(model.reference.to_json())
             names.append(REFERENCE_FILE)
+        if model.leakage is not None:  # optional for loading; the model card shows it
+            (staging / LEAKAGE_FILE).write_text(model.leakage.to_json())
+            names.append(LEAKAGE_FILE)
         # Hashed from disk, after all are written, so the digests are of the bytes a load will read.
         write_manifest(staging, names)
         os.replace(staging, directory)

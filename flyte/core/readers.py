@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -16,6 +17,8 @@ from flyte.core.csv_text import CommentBlanker, check_text, leading_lines_to_ski
 from flyte.core.dataset import DatasetSpec
 from flyte.core.errors import DataValidationError
 from flyte.core.tables import batch_rows
+
+log = logging.getLogger(__name__)
 
 #: Rows of CSV parsed per batch, estimated from the first line's length; the block size is clamped
 #: between these byte counts so a wide table still gets hundreds of rows per batch and a narrow one
@@ -56,20 +59,25 @@ def roles_for(names: list[str], spec: DatasetSpec) -> Roles:
     name = spec.source
     if spec.target not in names:
         raise DataValidationError(f"{name}: target column {spec.target!r} not found; columns are {names}")
-    for option in ("categorical_columns", "drop_columns", "feature_columns"):
-        absent = [c for c in getattr(spec, option) if c not in names]
+    present = set(names)
+    for option in ("categorical_columns", "drop_columns", "feature_columns", "allow_predictive_columns"):
+        absent = [c for c in getattr(spec, option) if c not in present]
         if absent:
             raise DataValidationError(f"{name}: {option} names column(s) {absent} not found; columns are {names}")
+    # Sets, not lists: with tens of thousands of columns a list lookup per column is quadratic.
     if spec.feature_columns:
-        features = [c for c in names if c in spec.feature_columns]
+        wanted = set(spec.feature_columns)
+        features = [c for c in names if c in wanted]
     else:
-        features = [c for c in names if c != spec.target and c not in spec.drop_columns]
+        dropped = set(spec.drop_columns)
+        features = [c for c in names if c != spec.target and c not in dropped]
     if not features:
         raise DataValidationError(f"{name}: no feature columns besides the target {spec.target!r}")
-    unused = [c for c in spec.categorical_columns if c not in features]
+    feature_set = set(features)
+    unused = [c for c in spec.categorical_columns if c not in feature_set]
     if unused:
         raise DataValidationError(f"{name}: categorical column(s) {unused} are not among the features {features}")
-    columns = [c for c in names if c in features or c == spec.target]
+    columns = [c for c in names if c in feature_set or c == spec.target]
     return Roles(target=spec.target, features=features, categorical=list(spec.categorical_columns), columns=columns)
 
 
@@ -256,14 +264,20 @@ class ParquetSource:
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataValidationError(f"{self.name}: cannot read as Parquet: {exc}") from exc
         self.source_schema = self.file.schema_arrow
-        self.names = self.source_schema.names
-        check_unique(self.names, f"{self.name}: columns")
+        self.fields = {f.name: f for f in self.source_schema}
+        check_unique(self.source_schema.names, f"{self.name}: columns")
+        self.index_columns = pandas_index_columns(self.source_schema, spec)
+        dropped = set(self.index_columns)
+        self.names = [n for n in self.source_schema.names if n not in dropped]
+        if self.index_columns:
+            log.info("%s: dropped pandas index column(s) %s: the file's pandas metadata says they are its "
+                     "index, not data", self.name, self.index_columns)  # fmt: skip
 
     def where(self, row: int) -> str:
         return f"row {row + 1}"
 
     def output_schema(self, roles: Roles) -> pa.Schema:
-        return pa.schema([(c, self._type(self.source_schema.field(c), roles)) for c in roles.columns])
+        return pa.schema([(c, self._type(self.fields[c], roles)) for c in roles.columns])
 
     @staticmethod
     def _type(f: pa.Field, roles: Roles) -> pa.DataType:
@@ -279,7 +293,9 @@ class ParquetSource:
             for group in range(self.file.metadata.num_row_groups):
                 table = self.file.read_row_group(group, columns=roles.columns)
                 for batch in table.to_batches(max_chunksize=batch_rows(len(roles.columns))):
-                    columns = [self._cast(batch.column(f.name), f, first) for f in schema]
+                    # By position: the group was read with exactly these columns in this order, and a lookup
+                    # by name scans the schema, which made wide tables quadratic.
+                    columns = [self._cast(batch.column(i), f, first) for i, f in enumerate(schema)]
                     yield clean_batch(pa.RecordBatch.from_arrays(columns, schema=schema), schema, self.spec), first
                     first += batch.num_rows
         except (pa.ArrowInvalid, OSError) as exc:
@@ -302,6 +318,20 @@ class ParquetSource:
                         f"list it in categorical_columns if it is a category"
                     ) from None
             raise
+
+
+def pandas_index_columns(schema: pa.Schema, spec: DatasetSpec) -> list[str]:
+    """The stored columns a pandas-written file records as its index (``__index_level_0__`` after a filter, or
+    a named index), which are row labels, not data; one the spec names (target, features, categories) is kept."""
+    try:
+        metadata = schema.pandas_metadata or {}
+    except ValueError:  # metadata that is not JSON: no index is known, nothing is dropped
+        return []
+    recorded = metadata.get("index_columns", []) if isinstance(metadata, dict) else []
+    named = {spec.target, *spec.feature_columns, *spec.categorical_columns}
+    names = set(schema.names)
+    # A RangeIndex is recorded as a dict and stored as no column at all.
+    return [c for c in recorded if isinstance(c, str) and c in names and c not in named]
 
 
 def _not_a_number(value) -> bool:
