@@ -12,6 +12,7 @@ import xgboost as xgb
 
 from flyte.core import labels as lbl
 from flyte.core.dataset import DataProfile
+from flyte.core.errors import DataValidationError
 from flyte.core.drift import build_reference
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.leakage import DEFAULT_THRESHOLD, check_leakage
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 PROCESS_BASELINE_BYTES = 300 << 20
 QUANTISED_BYTES_PER_CELL = 1
 ROW_OVERHEAD_BYTES = 64
+#: Bytes per training or validation row and class that a multiclass fit holds whatever the matrix's home
+#: (prediction cache, gradient and hessian as float32), from 3.9 GB at 5,000 classes x 67k train and validation rows.
+CLASS_ROW_BYTES = 12
 #: External memory is chosen when the in-memory estimate passes this share of the budget (the limit).
 AUTO_EXTERNAL_SHARE = 0.7
 
@@ -80,12 +84,13 @@ def train_model(
         target=profile.target, features=list(profile.feature_columns), categories=categories,
         labels=labels, label_kind=profile.label_kind, xgboost_version=xgb.__version__,
     )  # fmt: skip
+    unfitted = TrainedModel(booster=xgb.Booster(), schema=schema)
+    rows = num_rows(train)
+    check_class_memory(len(labels), rows + num_rows(validation), memory_budget)
     leaks = check_leakage(
         train, schema.features, categories, profile.target, list(profile.labels), profile.label_kind,
         leak_threshold, list(profile.allow_predictive_columns), seed=params.seed,
     )  # fmt: skip
-    unfitted = TrainedModel(booster=xgb.Booster(), schema=schema)
-    rows = num_rows(train)
     external = use_external_memory(params.external_memory, rows + num_rows(validation), len(schema.features), memory_budget)
     log.info(
         "fitting on %d train rows x %d features, %s memory, %d threads", rows, len(schema.features),
@@ -139,6 +144,19 @@ def use_external_memory(setting: str, rows: int, features: int, memory_budget: i
     if setting == "never" or not memory_budget:
         return False
     return estimated_fit_bytes(rows, features) > AUTO_EXTERNAL_SHARE * memory_budget
+
+
+def check_class_memory(classes: int, rows: int, memory_budget: int | None) -> None:
+    """Refuse a multiclass fit whose per-row, per-class state alone (CLASS_ROW_BYTES) would pass ``memory_budget``:
+    external memory moves the matrix to disk, not this state, so the pod would be killed part way."""
+    if classes <= 2 or not memory_budget:
+        return
+    need = PROCESS_BASELINE_BYTES + rows * classes * CLASS_ROW_BYTES
+    if need > memory_budget:
+        raise DataValidationError(
+            f"{classes} classes x {rows} training and validation rows need about {need >> 20} MiB, over the fit's "
+            f"{memory_budget >> 20} MiB: merge rare classes, sample rows, or give the fit more memory"
+        )
 
 
 def estimated_fit_bytes(rows: int, features: int) -> int:

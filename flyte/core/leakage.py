@@ -44,6 +44,8 @@ SAMPLE_CELLS = 25_000_000
 MIN_SAMPLE_ROWS = 1_000
 #: Cells compared at once when binning numeric features (bounds the boolean temporaries to about 64 MB).
 _CHUNK_CELLS = 64_000_000
+#: Contingency cells counted at once (int64: 32 MB), whatever the number of classes.
+_TABLE_CELLS = 4_000_000
 
 
 @dataclass
@@ -120,8 +122,9 @@ def numeric_scores(x: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
     ranks = np.minimum((steps * present[None, :]) // bins[None, :], np.maximum(present - 1, 0)[None, :])
     edges = np.take_along_axis(ordered, ranks, axis=0)
     edges[steps[:, 0][:, None] >= bins[None, :]] = np.inf  # columns with fewer bins use fewer cut points
-    chunk = max(1, _CHUNK_CELLS // max(1, n * (BINS - 1)))
     slots = BINS + 1  # bin codes 0..BINS-1, and BINS for missing
+    # Columns per step: bounds both the comparisons (rows x cut points) and the contingency tables (bins x classes).
+    chunk = max(1, min(_CHUNK_CELLS // max(1, n * (BINS - 1)), _TABLE_CELLS // (slots * n_classes)))
     for start in range(0, width, chunk):
         part = x[:, start : start + chunk]
         codes = (part[None, :, :] > edges[:, None, start : start + chunk]).sum(axis=0)
