@@ -171,7 +171,8 @@ class CsvSource:
             return "skip"
 
         schema, first, arrow_row = self.output_schema(roles), 0, 0
-        raw_columns = [self.raw_names[self.names.index(c)] for c in roles.columns]
+        position = {n: i for i, n in enumerate(self.names)}  # not names.index per column: quadratic when wide
+        raw_columns = [self.raw_names[position[c]] for c in roles.columns]
         types = {raw: schema.field(c).type for raw, c in zip(raw_columns, roles.columns)}
         reader = self._open(on_bad_row, types, raw_columns)
         try:
