@@ -51,7 +51,8 @@ class _TableIter(xgb.DataIter):
             return False
         target = self.model.schema.target
         y = lbl.codes(batch.column(target), self.model.schema.label_kind, self.code_of, where=f"{self.table.name}: {target!r}")
-        input_data(data=self.model.feature_frame(batch), label=y)
+        data, names_and_types = self.model.booster_input(batch)
+        input_data(data=data, label=y, **names_and_types)
         return True
 
     def reset(self) -> None:
