@@ -95,14 +95,21 @@ def lambda_score(bins: np.ndarray, y: np.ndarray, n_bins: int, n_classes: int) -
 
 def _lambda(table: np.ndarray) -> float:
     """Lambda from a bins x classes contingency table (see ``lambda_score``)."""
-    totals = table.sum(axis=0)
-    n, majority = int(totals.sum()), int(np.argmax(totals))
-    errors = n - int(totals[majority])
-    if errors == 0:
-        return 0.0
-    support = table.sum(axis=1) >= MIN_BIN_ROWS
-    correct = np.where(support, table.max(axis=1), table[:, majority]).sum()
-    return float(max(0.0, (correct - totals[majority]) / errors))
+    return float(_lambdas(table[None])[0])
+
+
+def _lambdas(tables: np.ndarray) -> np.ndarray:
+    """Lambda of each of a stack of bins x classes contingency tables (features x bins x classes), at once."""
+    totals = tables.sum(axis=1)  # features x classes
+    majority = np.argmax(totals, axis=1)
+    right = np.take_along_axis(totals, majority[:, None], axis=1)[:, 0]
+    errors = totals.sum(axis=1) - right
+    support = tables.sum(axis=2) >= MIN_BIN_ROWS
+    guessed = np.take_along_axis(tables, majority[:, None, None], axis=2)[:, :, 0]  # the majority class's count per bin
+    correct = np.where(support, tables.max(axis=2), guessed).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(errors > 0, (correct - right) / np.maximum(errors, 1), 0.0)
+    return np.maximum(score, 0.0)
 
 
 def numeric_scores(x: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -133,8 +140,7 @@ def numeric_scores(x: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
         columns = part.shape[1]
         flat = (np.arange(columns)[None, :] * slots + codes) * n_classes + y[:, None]
         table = np.bincount(flat.ravel(), minlength=columns * slots * n_classes).reshape(columns, slots, n_classes)
-        for j in range(columns):
-            out[start + j] = _lambda(table[j])
+        out[start : start + columns] = _lambdas(table)
     return out
 
 
@@ -160,14 +166,15 @@ def sample_rows(table: Path, features: list[str], categories: dict[str, list[str
         offset = end
         if not len(take):
             continue
-        rows = batch.take(pa.array(take))
+        rows = batch if len(take) == batch.num_rows else batch.take(pa.array(take))
         for j, name in enumerate(features):  # by position: the batch holds exactly these columns in this order
             values = rows.column(j)
             if name in sets:
                 coded = pc.index_in(values, value_set=sets[name])
                 x[filled : filled + len(take), j] = pc.fill_null(coded, -1).to_numpy(zero_copy_only=False)
             else:
-                x[filled : filled + len(take), j] = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+                typed = values if values.type == pa.float64() else pc.cast(values, pa.float64())
+                x[filled : filled + len(take), j] = typed.to_numpy(zero_copy_only=False)
         y[filled : filled + len(take)] = lbl.codes(rows.column(len(features)), label_kind, code_of, where=f"{table.name}: {target!r}")
         filled += len(take)
     return x[:filled], y[:filled]
