@@ -215,8 +215,8 @@ def leakage_table(check: LeakCheck | None, profile: DataProfile) -> str:
     caption = (
         f"Every feature alone against the target on {check.rows} training rows (seed {check.seed}): the share of the "
         f"errors of always guessing the majority class that the feature's values remove (Goodman-Kruskal lambda over "
-        f"quantile bins or categories; 0 = no help, 1 = determines the class). A feature above {check.threshold:g} "
-        f"is refused unless the dataset spec allows it (allow_predictive_columns: "
+        f"quantile bins or categories; 0 = no help, 1 = determines the class). A feature above the threshold, "
+        f"{check.threshold:g}, is refused unless the dataset spec allows it (allow_predictive_columns: "
         f"{', '.join(check.allowed) if check.allowed else 'none'}).{more} {index_note}"
     )
     return (
