@@ -66,6 +66,9 @@ class DatasetSpec:
     positive_label: for a binary target, the class whose precision, recall and F1 are reported;
         empty for the larger label (numbers by value, then text).
     min_rows_per_class: fewest rows a class may have; a stray class below it is refused at ingest.
+    allow_predictive_columns: features allowed to predict the target almost alone. Fit refuses a feature whose
+        leak score on the training rows passes the threshold (a copy of the target, a column known only after
+        the outcome); list one here when it is truly known at prediction time. The model card shows it.
     """
 
     source: str = ""
@@ -86,6 +89,7 @@ class DatasetSpec:
     expected_labels: list[str] = field(default_factory=list)
     positive_label: str = ""
     min_rows_per_class: int = 10
+    allow_predictive_columns: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -108,6 +112,8 @@ class DatasetSpec:
                     f"DatasetSpec: target {self.target!r} cannot also be a categorical feature")  # fmt: skip
             require(self.target not in self.drop_columns, f"DatasetSpec: target {self.target!r} cannot be dropped")
             require(self.target not in self.feature_columns, f"DatasetSpec: target {self.target!r} cannot be a feature")
+        require(self.target not in self.allow_predictive_columns or not self.target,
+                f"DatasetSpec: target {self.target!r} cannot be in allow_predictive_columns: it is not a feature")  # fmt: skip
         both = sorted(set(self.drop_columns) & (set(self.feature_columns) | set(self.categorical_columns)))
         require(not both, f"DatasetSpec: column(s) {both} are both dropped and used")
         if self.expected_labels:
@@ -156,6 +162,9 @@ class DataProfile:
     class_counts: each class (its label as text) to its number of rows.
     labels: every class's label as text, in class-code order (numbers by value, then text).
     label_kind: how the labels read back: ``int``, ``float`` or ``str``.
+    allow_predictive_columns: the spec's features allowed past fit's leakage check (see DatasetSpec).
+    dropped_index_columns: columns left out because the Parquet file's pandas metadata records them as its
+        index (``__index_level_0__`` after a filter): row labels, not data.
     sha256: hex digest of the source file's bytes, to tell two snapshots apart. The profile holds no
         path: it follows the bytes, so the same file read from another place has the same profile.
     table_sha256: hex digest of the ingested table's Parquet bytes (what split and fit read): equal for
@@ -174,6 +183,8 @@ class DataProfile:
     class_counts: dict[str, int] = field(default_factory=dict)
     labels: list[str] = field(default_factory=list)
     label_kind: str = "str"
+    allow_predictive_columns: list[str] = field(default_factory=list)
+    dropped_index_columns: list[str] = field(default_factory=list)
 
 
 def is_local(source: str) -> bool:

@@ -12,8 +12,10 @@ import xgboost as xgb
 
 from flyte.core import labels as lbl
 from flyte.core.dataset import DataProfile
+from flyte.core.errors import DataValidationError
 from flyte.core.drift import build_reference
 from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.leakage import DEFAULT_THRESHOLD, check_leakage
 from flyte.core.model import ModelSchema, TrainedModel
 from flyte.core.progress import Progress
 from flyte.core.tables import iter_batches, num_rows
@@ -26,6 +28,9 @@ log = logging.getLogger(__name__)
 PROCESS_BASELINE_BYTES = 300 << 20
 QUANTISED_BYTES_PER_CELL = 1
 ROW_OVERHEAD_BYTES = 64
+#: Bytes per training or validation row and class that a multiclass fit holds whatever the matrix's home
+#: (prediction cache, gradient and hessian as float32), from 3.9 GB at 5,000 classes x 67k train and validation rows.
+CLASS_ROW_BYTES = 12
 #: External memory is chosen when the in-memory estimate passes this share of the budget (the limit).
 AUTO_EXTERNAL_SHARE = 0.7
 
@@ -47,7 +52,8 @@ class _TableIter(xgb.DataIter):
             return False
         target = self.model.schema.target
         y = lbl.codes(batch.column(target), self.model.schema.label_kind, self.code_of, where=f"{self.table.name}: {target!r}")
-        input_data(data=self.model.feature_frame(batch), label=y)
+        data, names_and_types = self.model.booster_input(batch)
+        input_data(data=data, label=y, **names_and_types)
         return True
 
     def reset(self) -> None:
@@ -62,6 +68,7 @@ def train_model(
     n_threads: int = 1,
     memory_budget: int | None = None,
     scratch: Path | None = None,
+    leak_threshold: float = DEFAULT_THRESHOLD,
 ) -> TrainedModel:
     """Fit a booster for a binary or multiclass target of any label type from two Parquet tables.
 
@@ -69,6 +76,8 @@ def train_model(
     categorical features use XGBoost's native categorical splits; missing values are left to XGBoost.
     ``n_threads`` should equal the cpus the caller may use. ``memory_budget`` (bytes) is what the caller
     may hold, for ``external_memory="auto"``; ``scratch`` is the local directory for external-memory pages.
+    Before fitting, every feature is scored alone against the target on the training rows (``leakage``): one
+    above ``leak_threshold`` that the profile does not allow refuses the fit, naming it.
     """
     code_of = {text: i for i, text in enumerate(profile.labels)}
     labels = [lbl.typed(text, profile.label_kind) for text in profile.labels]
@@ -79,6 +88,11 @@ def train_model(
     )  # fmt: skip
     unfitted = TrainedModel(booster=xgb.Booster(), schema=schema)
     rows = num_rows(train)
+    check_class_memory(len(labels), rows + num_rows(validation), memory_budget)
+    leaks = check_leakage(
+        train, schema.features, categories, profile.target, list(profile.labels), profile.label_kind,
+        leak_threshold, list(profile.allow_predictive_columns), seed=params.seed,
+    )  # fmt: skip
     external = use_external_memory(params.external_memory, rows + num_rows(validation), len(schema.features), memory_budget)
     log.info(
         "fitting on %d train rows x %d features, %s memory, %d threads", rows, len(schema.features),
@@ -121,7 +135,7 @@ def train_model(
     schema.feature_importance = {f: float(gain.get(b, 0.0)) for f, b in zip(schema.features, schema.booster_features)}
     log.info("best iteration %d of at most %d rounds", best, params.max_rounds)
     reference = build_reference(train, schema.features, schema.categories)  # what batch prediction's drift compares to
-    return TrainedModel(booster=booster, schema=schema, reference=reference)
+    return TrainedModel(booster=booster, schema=schema, reference=reference, leakage=leaks)
 
 
 class FitProgress(xgb.callback.TrainingCallback):
@@ -156,6 +170,19 @@ def use_external_memory(setting: str, rows: int, features: int, memory_budget: i
     if setting == "never" or not memory_budget:
         return False
     return estimated_fit_bytes(rows, features) > AUTO_EXTERNAL_SHARE * memory_budget
+
+
+def check_class_memory(classes: int, rows: int, memory_budget: int | None) -> None:
+    """Refuse a multiclass fit whose per-row, per-class state alone (CLASS_ROW_BYTES) would pass ``memory_budget``:
+    external memory moves the matrix to disk, not this state, so the pod would be killed part way."""
+    if classes <= 2 or not memory_budget:
+        return
+    need = PROCESS_BASELINE_BYTES + rows * classes * CLASS_ROW_BYTES
+    if need > memory_budget:
+        raise DataValidationError(
+            f"{classes} classes x {rows} training and validation rows need about {need >> 20} MiB, over the fit's "
+            f"{memory_budget >> 20} MiB: merge rare classes, sample rows, or give the fit more memory"
+        )
 
 
 def estimated_fit_bytes(rows: int, features: int) -> int:

@@ -209,7 +209,8 @@ def incompatibility(champion: ModelSchema, challenger: ModelSchema, columns: lis
         return f"the champion predicts {champion.target!r}, the challenger {challenger.target!r}"
     if champion.label_texts != challenger.label_texts:
         return f"the champion's labels {champion.label_texts} differ from the challenger's {challenger.label_texts}"
-    missing = [f for f in champion.features if f not in columns]
+    present = set(columns)
+    missing = [f for f in champion.features if f not in present]
     if missing:
         return f"the test rows lack the champion's feature column(s) {missing}"
     return ""

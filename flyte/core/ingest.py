@@ -82,6 +82,9 @@ def ingest_table(
     profile.sha256 = profile_sha
     profile.table_sha256 = content
     log.info("ingested %s: %d rows x %d columns, classes %s", name, profile.rows, profile.columns, profile.class_counts)
+    if profile.dropped_index_columns:
+        log.info("%s: left out pandas index column(s) %s (the file's metadata records them as its index, not data)",
+                 name, profile.dropped_index_columns)  # fmt: skip
     return IngestResult(profile=profile, content_sha256=content)
 
 
@@ -96,6 +99,7 @@ def _ingest(source, spec: DatasetSpec, destination: Path, split: SplitParams | N
             writer.write(batch)
             progress.report("read %s rows so far", f"{first + batch.num_rows:,}")
         result = profile.finish(split)
+        result.dropped_index_columns = list(getattr(source, "index_columns", []))
         content = writer.commit()
     return result, content
 
@@ -103,16 +107,18 @@ def _ingest(source, spec: DatasetSpec, destination: Path, split: SplitParams | N
 def _check_batch(batch: pa.RecordBatch, roles: Roles, source, first: int) -> None:
     """Refuse infinite numbers and missing labels, naming the column and the line (or row)."""
     name = source.name
-    for column in roles.features:
-        if column in roles.categorical:
-            continue
-        values = batch.column(column)
-        lo_hi = pc.min_max(values)
-        lo, hi = lo_hi["min"].as_py(), lo_hi["max"].as_py()
-        if (lo is not None and np.isinf(lo)) or (hi is not None and np.isinf(hi)):
-            at = int(np.flatnonzero(np.isinf(values.to_numpy(zero_copy_only=False)))[0])
+    numeric = _numeric_positions(batch.schema, roles)
+    # One numpy pass over all numeric columns: a compute call per column costs ~70 us, minutes at 50k columns.
+    for start in range(0, len(numeric), 4096):
+        chunk = numeric[start : start + 4096]
+        values = np.column_stack([batch.column(i).to_numpy(zero_copy_only=False) for i in chunk])
+        infinite = np.isinf(values)
+        if infinite.any():
+            j = int(np.flatnonzero(infinite.any(axis=0))[0])
+            at = int(np.flatnonzero(infinite[:, j])[0])
             raise DataValidationError(
-                f"{name}: column {column!r} holds infinite value {values[at].as_py()!r} at {source.where(first + at)}"
+                f"{name}: column {batch.schema.field(chunk[j]).name!r} holds infinite value {float(values[at, j])!r} "
+                f"at {source.where(first + at)}"
             )
     target = batch.column(roles.target)
     missing = _missing_labels(target)
@@ -120,6 +126,12 @@ def _check_batch(batch: pa.RecordBatch, roles: Roles, source, first: int) -> Non
         where = [source.where(int(i) + first) for i in np.flatnonzero(missing)[:5]]
         more = " and more" if int(missing.sum()) > len(where) else ""
         raise DataValidationError(f"{name}: target column {roles.target!r} has missing label(s) at {', '.join(where)}{more}")
+
+
+def _numeric_positions(schema: pa.Schema, roles: Roles) -> list[int]:
+    """Positions of the numeric feature columns in ``schema`` (sets, so a wide table stays linear)."""
+    features, categorical = set(roles.features), set(roles.categorical)
+    return [i for i, f in enumerate(schema) if f.name in features and f.name not in categorical]
 
 
 def _missing_labels(target: pa.Array) -> np.ndarray | None:

@@ -129,19 +129,21 @@ def _for_batch(exc: DataValidationError) -> DataValidationError:
 
 def _roles(names: list[str], spec: DatasetSpec, schema: ModelSchema, options: BatchOptions) -> Roles:
     where = spec.source
-    absent = [c for c in schema.features if c not in names]
+    present = set(names)  # sets throughout: a list lookup per column is quadratic in a wide table
+    absent = [c for c in schema.features if c not in present]
     if absent:
         raise DataValidationError(f"{where}: lacks feature column(s) {shorten_names(absent)} that the model was trained on; columns are {shorten_names(names)}")
     if spec.target and spec.target not in names:
         raise DataValidationError(f"{where}: target column {spec.target!r} not found; columns are {shorten_names(names)}",
                                   hint="leave the dataset's target empty to predict rows without labels")  # fmt: skip
-    absent = [c for c in options.passthrough_columns if c not in names]
+    absent = [c for c in options.passthrough_columns if c not in present]
     if absent:
         raise DataValidationError(f"{where}: passthrough column(s) {shorten_names(absent)} not found; columns are {shorten_names(names)}")
     if spec.target in options.passthrough_columns:
         raise DataValidationError(f"{where}: the target {spec.target!r} is kept already; do not pass it through")
     # Passthrough columns are read as text (IDs keep leading zeros), unless they are features and so typed as one.
-    text = [*schema.categories, *(c for c in options.passthrough_columns if c not in schema.features)]
+    features = set(schema.features)
+    text = [*schema.categories, *(c for c in options.passthrough_columns if c not in features)]
     wanted = set(schema.features) | set(options.passthrough_columns) | ({spec.target} if spec.target else set())
     return Roles(target=spec.target, features=list(schema.features), categorical=text, columns=[c for c in names if c in wanted])
 
@@ -163,7 +165,8 @@ def _check_spec_agrees(spec: DatasetSpec, schema: ModelSchema) -> None:
 
 def _check(source, spec, schema, reference, options, destination, threshold) -> tuple[CheckSummary, DriftSummary, str]:
     roles = _roles(source.names, spec, schema, options)
-    extra = [c for c in source.names if c not in roles.columns]
+    read = set(roles.columns)
+    extra = [c for c in source.names if c not in read]
     _check_spec_agrees(spec, schema)
     order = [*options.passthrough_columns, *(c for c in schema.features if c not in options.passthrough_columns)]
     order += [spec.target] if spec.target else []

@@ -19,6 +19,7 @@ import xgboost as xgb
 
 from flyte.core.drift import REFERENCE_FILE, Reference
 from flyte.core.errors import DataValidationError, shorten_names
+from flyte.core.leakage import LEAKAGE_FILE, LeakCheck
 from flyte.core.manifest import read_manifest, verified_bytes, verify_rest, write_manifest
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema, read_schema  # noqa: F401  (re-exported)
 
@@ -35,6 +36,7 @@ class TrainedModel:
     booster: xgb.Booster
     schema: ModelSchema
     reference: Reference | None = None
+    leakage: LeakCheck | None = None  # what fit's leakage check found, for the model card
 
     def feature_frame(self, batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:
         """The batch's feature columns, typed as the booster saw them in training.
@@ -44,25 +46,45 @@ class TrainedModel:
         Columns the model was not trained on (the target among them) are ignored. Columns are named as
         the booster knows them (``ModelSchema.booster_features``).
         """
-        names = batch.schema.names
-        absent = [c for c in self.schema.features if c not in names]
+        # Positions looked up once in a dict: a name lookup per column scanned the schema, quadratic at 50k columns.
+        position = {name: i for i, name in enumerate(batch.schema.names)}
+        absent = [c for c in self.schema.features if c not in position]
         if absent:
             raise DataValidationError(f"table lacks feature column(s) {shorten_names(absent)} that the model was trained on")
         out = {}
         for col, booster_name in zip(self.schema.features, self.schema.booster_features):
-            values = batch.column(col)
+            values = batch.column(position[col])
             if col in self.schema.categories:
                 known = self.schema.categories[col]
                 index = pc.index_in(pc.cast(values, pa.string()), value_set=pa.array(known, pa.string()))
                 codes = index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
                 out[booster_name] = pd.Categorical.from_codes(codes, categories=known)
             else:
-                out[booster_name] = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+                typed = values if values.type == pa.float64() else pc.cast(values, pa.float64())
+                out[booster_name] = typed.to_numpy(zero_copy_only=False)
         return pd.DataFrame(out, copy=False)
+
+    def booster_input(self, batch: pa.RecordBatch | pa.Table) -> tuple[pd.DataFrame | np.ndarray, dict]:
+        """What XGBoost is fed for the batch, and the names and types to feed with it: a rows x features float64
+        array when every feature is numeric (XGBoost reads a frame column by column in Python, minutes at 50k
+        columns), else ``feature_frame``. The booster sees the same names and types either way."""
+        if self.schema.categories:
+            return self.feature_frame(batch), {}
+        position = {name: i for i, name in enumerate(batch.schema.names)}
+        absent = [c for c in self.schema.features if c not in position]
+        if absent:
+            raise DataValidationError(f"table lacks feature column(s) {absent[:10]} that the model was trained on")
+        x = np.empty((batch.num_rows, len(self.schema.features)), dtype=np.float64)
+        for j, col in enumerate(self.schema.features):
+            values = batch.column(position[col])
+            typed = values if values.type == pa.float64() else pc.cast(values, pa.float64())
+            x[:, j] = typed.to_numpy(zero_copy_only=False)
+        return x, {"feature_names": self.schema.booster_features, "feature_types": ["float"] * x.shape[1]}
 
     def predict_proba(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
         """Class probabilities, one row per batch row, one column per label in ``schema.labels`` order."""
-        raw = np.asarray(self.booster.inplace_predict(self.feature_frame(batch)), dtype=np.float64)
+        data, _ = self.booster_input(batch)
+        raw = np.asarray(self.booster.inplace_predict(data), dtype=np.float64)
         if raw.ndim == 1:  # binary:logistic gives P(class 1) only
             raw = np.column_stack([1.0 - raw, raw])
         # XGBoost computes in float32; renormalise so each row sums to 1 at float64 precision.
@@ -84,6 +106,9 @@ def save_model(model: TrainedModel, directory: Path) -> Path:
         if model.reference is not None:  # optional for loading; batch prediction needs it for drift
             (staging / REFERENCE_FILE).write_text(model.reference.to_json())
             names.append(REFERENCE_FILE)
+        if model.leakage is not None:  # optional for loading; the model card shows it
+            (staging / LEAKAGE_FILE).write_text(model.leakage.to_json())
+            names.append(LEAKAGE_FILE)
         # Hashed from disk, after all are written, so the digests are of the bytes a load will read.
         write_manifest(staging, names)
         os.replace(staging, directory)

@@ -14,6 +14,7 @@ from flyte.core.bootstrap import BOOTSTRAP, Intervals
 from flyte.core.calibration import Calibration
 from flyte.core.class_metrics import ClassMetrics
 from flyte.core.dataset import DataProfile
+from flyte.core.leakage import LeakCheck
 from flyte.core.manifest import Manifest
 from flyte.core.report import PALETTE, STYLE, importance_svg, profile_tables, section, svg_open
 from flyte.core.score import Metrics
@@ -48,9 +49,11 @@ def render_card(
     per_class: list[ClassMetrics],
     curve: Calibration,
     importance: dict[str, float],
+    leakage: LeakCheck | None = None,
 ) -> str:
     """The card's HTML. ``template`` is the user's intended-use text (see ``fill_template``); ``manifest`` the
-    published manifest's descriptive fields (its ``files`` are not shown: they include this very page)."""
+    published manifest's descriptive fields (its ``files`` are not shown: they include this very page). ``leakage``
+    is what fit's leakage check found (None for a model fitted without one)."""
     source = str(manifest.dataset.get("source", ""))
     body = [
         "<h1>Model card</h1>",
@@ -61,6 +64,7 @@ def render_card(
         section("Per-class metrics", _class_table(per_class)),
         section("Calibration", _calibration_figure(curve)),
         section("Feature importance (total gain)", importance_svg(importance)),
+        section("Leakage check", leakage_table(leakage, profile)),
         section("Data profile", profile_tables(profile)),
         section("Provenance", _provenance_table(manifest)),
     ]
@@ -189,6 +193,46 @@ def _calibration_figure(c: Calibration) -> str:
         f"bigger = more rows): {what}. On the dashed diagonal, probabilities can be taken at their word."
     )
     return f'<div>{"".join(parts)}<p class="cap" style="max-width:{w + 120}px">{escape(caption)}</p></div>'
+
+
+#: Features listed in the card's leakage table, highest score first; the rest are summarised in a line.
+LEAK_ROWS_SHOWN = 20
+
+
+def leakage_table(check: LeakCheck | None, profile: DataProfile) -> str:
+    """Each feature's leak score (highest first), the threshold and what was allowed, and the index columns ingest left out."""
+    dropped = profile.dropped_index_columns
+    index_note = (
+        f"Left out at ingest as the Parquet file's pandas index, not data: {', '.join(dropped)}." if dropped else ""
+    )
+    if check is None:
+        text = "This model was fitted without a leakage check. " + index_note
+        return f'<p class="cap">{escape(text)}</p>'
+    ranked = sorted(check.scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    allowed = set(check.allowed)
+
+    def status(name: str, score: float) -> str:
+        if score > check.threshold:
+            return "above the threshold, allowed" if name in allowed else "above the threshold"
+        return "allowed (below the threshold)" if name in allowed else "passed"
+
+    rows = "".join(
+        f"<tr><td>{escape(f)}</td><td>{s:.4f}</td><td style='text-align:left'>{status(f, s)}</td></tr>"
+        for f, s in ranked[:LEAK_ROWS_SHOWN]
+    )
+    rest = len(ranked) - LEAK_ROWS_SHOWN
+    more = f" {rest} more features scored at most {ranked[LEAK_ROWS_SHOWN][1]:.4f} and are not listed." if rest > 0 else ""
+    caption = (
+        f"Every feature alone against the target on {check.rows} training rows (seed {check.seed}): the share of the "
+        f"errors of always guessing the majority class that the feature's values remove (Goodman-Kruskal lambda over "
+        f"quantile bins or categories; 0 = no help, 1 = determines the class). A feature above the threshold, "
+        f"{check.threshold:g}, is refused unless the dataset spec allows it (allow_predictive_columns: "
+        f"{', '.join(check.allowed) if check.allowed else 'none'}).{more} {index_note}"
+    )
+    return (
+        f"<table><tr><th>feature</th><th>leak score</th><th style='text-align:left'>result</th></tr>{rows}</table>"
+        f'<p class="cap">{escape(caption)}</p>'
+    )
 
 
 def _provenance_table(m: Manifest) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Iterator
 
@@ -15,6 +16,7 @@ from flyte.core.errors import DataValidationError
 from flyte.core.readers import Roles, check_unique, clean_batch, clean_text
 from flyte.core.tables import batch_rows
 
+log = logging.getLogger(__name__)
 
 class ParquetSource:
     """A Parquet file read row group by row group; text in a numeric column is converted or refused."""
@@ -28,9 +30,15 @@ class ParquetSource:
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataValidationError(f"{self.name}: cannot read as Parquet: {shorten(str(exc))}") from exc
         self.source_schema = self.file.schema_arrow
-        self.names = self.source_schema.names
+        self.fields = {f.name: f for f in self.source_schema}
         self.header_hint = ""  # a Parquet file's column names are its schema's, never a row of data
-        check_unique(self.names, f"{self.name}: columns")
+        check_unique(self.source_schema.names, f"{self.name}: columns")
+        self.index_columns = pandas_index_columns(self.source_schema, spec)
+        dropped = set(self.index_columns)
+        self.names = [n for n in self.source_schema.names if n not in dropped]
+        if self.index_columns:
+            log.info("%s: dropped pandas index column(s) %s: the file's pandas metadata says they are its "
+                     "index, not data", self.name, self.index_columns)  # fmt: skip
 
     def where(self, row: int) -> str:
         return f"row {row + 1}"
@@ -39,7 +47,7 @@ class ParquetSource:
         """The columns read, as typed in the table; a column of a type that cannot be a feature or a label
         (a list, a struct, a map, bytes, a date) is refused, naming it and its type."""
         for column in roles.columns:
-            kind = _value_type(self.source_schema.field(column).type)
+            kind = _value_type(self.fields[column].type)
             if not _readable(kind):
                 role = "the target" if column == roles.target else "a feature"
                 raise DataValidationError(
@@ -47,7 +55,7 @@ class ParquetSource:
                     f"numbers, booleans or text only",
                     hint="choose another target" if column == roles.target else f"leave it out: \"drop_columns\": [{column!r}]",
                 )
-        return pa.schema([(c, self._type(self.source_schema.field(c), roles)) for c in roles.columns])
+        return pa.schema([(c, self._type(self.fields[c], roles)) for c in roles.columns])
 
     @staticmethod
     def _type(f: pa.Field, roles: Roles) -> pa.DataType:
@@ -63,7 +71,9 @@ class ParquetSource:
             for group in range(self.file.metadata.num_row_groups):
                 table = self.file.read_row_group(group, columns=roles.columns)
                 for batch in table.to_batches(max_chunksize=batch_rows(len(roles.columns))):
-                    columns = [self._cast(batch.column(f.name), f, first) for f in schema]
+                    # By position: the group was read with exactly these columns in this order, and a lookup
+                    # by name scans the schema, which made wide tables quadratic.
+                    columns = [self._cast(batch.column(i), f, first) for i, f in enumerate(schema)]
                     yield clean_batch(pa.RecordBatch.from_arrays(columns, schema=schema), schema, self.spec), first
                     first += batch.num_rows
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
@@ -86,6 +96,20 @@ class ParquetSource:
                         f"list it in categorical_columns if it is a category"
                     ) from None
             raise
+
+
+def pandas_index_columns(schema: pa.Schema, spec: DatasetSpec) -> list[str]:
+    """The stored columns a pandas-written file records as its index (``__index_level_0__`` after a filter, or
+    a named index), which are row labels, not data; one the spec names (target, features, categories) is kept."""
+    try:
+        metadata = schema.pandas_metadata or {}
+    except ValueError:  # metadata that is not JSON: no index is known, nothing is dropped
+        return []
+    recorded = metadata.get("index_columns", []) if isinstance(metadata, dict) else []
+    named = {spec.target, *spec.feature_columns, *spec.categorical_columns}
+    names = set(schema.names)
+    # A RangeIndex is recorded as a dict and stored as no column at all.
+    return [c for c in recorded if isinstance(c, str) and c in names and c not in named]
 
 
 def _value_type(t: pa.DataType) -> pa.DataType:

@@ -23,6 +23,7 @@ from flyte.core.class_metrics import class_metrics
 from flyte.core.dataset import DataProfile, DatasetSpec
 from flyte.core.errors import DataValidationError
 from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.leakage import LEAKAGE_FILE, LeakCheck
 from flyte.core.manifest import Manifest, read_manifest, verified_bytes, write_manifest
 from flyte.core.model_card import as_json, render_card
 from flyte.core.predict import probability_column
@@ -107,6 +108,7 @@ def publish_model(
         for name in names:  # copied generically: whatever fit wrote and listed, verified byte for byte
             (staging / name).write_bytes(verified_bytes(fit_dir, fit_manifest, name))
         schema = parse_schema((staging / SCHEMA_FILE).read_bytes(), fit_dir / SCHEMA_FILE)
+        leakage = LeakCheck.from_json((staging / LEAKAGE_FILE).read_text(), fit_dir / LEAKAGE_FILE) if LEAKAGE_FILE in names else None
         texts = schema.label_texts
         if profile.target != schema.target or profile.labels != texts:
             raise DataValidationError(
@@ -144,6 +146,7 @@ def publish_model(
             per_class,
             curve,
             schema.feature_importance,
+            leakage,
         )
         (staging / CARD_FILE).write_text(html, encoding="utf-8")
         manifest = write_manifest(staging, names + [CARD_FILE], **fields)

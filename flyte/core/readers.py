@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import logging
 import re
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -18,6 +19,8 @@ from flyte.core.dataset import DatasetSpec
 from flyte.core.errors import DataValidationError, shorten_names
 from flyte.core.labels import is_number_text
 from flyte.core.tables import batch_rows
+
+log = logging.getLogger(__name__)
 
 #: Rows of CSV parsed per batch, estimated from the first line's length; the block size is clamped
 #: between these byte counts so a wide table still gets hundreds of rows per batch and a narrow one
@@ -60,20 +63,25 @@ def roles_for(names: list[str], spec: DatasetSpec, hint: str = "") -> Roles:
     name = spec.source
     if spec.target not in names:
         raise DataValidationError(f"{name}: target column {spec.target!r} not found; columns are {shorten_names(names)}", hint=hint)
-    for option in ("categorical_columns", "drop_columns", "feature_columns"):
-        absent = [c for c in getattr(spec, option) if c not in names]
+    present = set(names)
+    for option in ("categorical_columns", "drop_columns", "feature_columns", "allow_predictive_columns"):
+        absent = [c for c in getattr(spec, option) if c not in present]
         if absent:
             raise DataValidationError(f"{name}: {option} names column(s) {shorten_names(absent)} not found; columns are {shorten_names(names)}", hint=hint)
+    # Sets, not lists: with tens of thousands of columns a list lookup per column is quadratic.
     if spec.feature_columns:
-        features = [c for c in names if c in spec.feature_columns]
+        wanted = set(spec.feature_columns)
+        features = [c for c in names if c in wanted]
     else:
-        features = [c for c in names if c != spec.target and c not in spec.drop_columns]
+        dropped = set(spec.drop_columns)
+        features = [c for c in names if c != spec.target and c not in dropped]
     if not features:
         raise DataValidationError(f"{name}: no feature columns besides the target {spec.target!r}")
-    unused = [c for c in spec.categorical_columns if c not in features]
+    feature_set = set(features)
+    unused = [c for c in spec.categorical_columns if c not in feature_set]
     if unused:
         raise DataValidationError(f"{name}: categorical column(s) {unused} are not among the features {features}")
-    columns = [c for c in names if c in features or c == spec.target]
+    columns = [c for c in names if c in feature_set or c == spec.target]
     return Roles(target=spec.target, features=features, categorical=list(spec.categorical_columns), columns=columns)
 
 
@@ -192,7 +200,8 @@ class CsvSource:
             return "skip"
 
         schema, first, arrow_row = self.output_schema(roles), 0, 0
-        raw_columns = [self.raw_names[self.names.index(c)] for c in roles.columns]
+        position = {n: i for i, n in enumerate(self.names)}  # not names.index per column: quadratic when wide
+        raw_columns = [self.raw_names[position[c]] for c in roles.columns]
         types = {raw: schema.field(c).type for raw, c in zip(raw_columns, roles.columns)}
         reader = self._open(on_bad_row, types, raw_columns)
         try:

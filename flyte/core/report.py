@@ -291,13 +291,14 @@ def profile_tables(p: DataProfile) -> str:
         f"<tr><td>{p.rows}</td><td>{p.columns}</td><td>{len(p.feature_columns)}</td><td>{len(p.categorical_columns)}</td></tr></table>"
     )
     rows = max(p.rows, 1)
+    categorical, features = set(p.categorical_columns), set(p.feature_columns)  # sets: linear in a wide table
 
     def role(c: str) -> str:
         if c == p.target:
             return "target"
-        if c in p.categorical_columns:
+        if c in categorical:
             return "categorical"
-        return "feature" if c in p.feature_columns else "not used"
+        return "feature" if c in features else "not used"
 
     def column_row(c: str) -> str:
         missing = p.missing.get(c, 0)

@@ -45,6 +45,10 @@ ARROW = ("pyarrow", "numpy")
 XGBOOST = ("xgboost", "pyarrow", "numpy", "pandas")
 INGEST_CACHE_VERSION = derived("3.0", "flyte.core.ingest", ARROW)
 SPLIT_CACHE_VERSION = derived("3.0", "flyte.core.split", ARROW)
+#: Fit refuses a feature whose leak score (flyte/core/leakage.py: how far it alone determines the target on the
+#: training rows, 0 to 1) passes this, unless the dataset spec allows it. In fit's version (its settings): a new
+#: threshold changes which fits are refused and what the card reports.
+LEAK_SCORE_THRESHOLD = 0.95
 PREDICT_CACHE_VERSION = derived("3.0", "flyte.core.predict", XGBOOST)
 #: From this many test rows on, score streams the rows in batches and takes ROC AUC and the curves from a histogram
 #: of SCORE_AUC_BINS bins per class (its error bound is logged); below, every score is sorted.
@@ -67,7 +71,8 @@ LIGHT = preset(request_cpu="500m", request_mib=640, limit_cpus=2, limit_mib=1024
 TRAIN = preset(request_cpu="1", request_mib=1024, limit_cpus=2, limit_mib=2048)
 #: Fit reads TRAIN's cpus (XGBoost's threads) and memory (the external-memory choice), and either can change the
 #: booster's bytes: both are in its cache version, so a new preset never serves a model fit under the old one.
-FIT_CACHE_VERSION = derived("3.0", "flyte.core.fit", XGBOOST, settings={"cpus": TRAIN.cpus, "memory_mib": TRAIN.memory_mib})
+FIT_SETTINGS = {"cpus": TRAIN.cpus, "memory_mib": TRAIN.memory_mib, "leak_threshold": LEAK_SCORE_THRESHOLD}
+FIT_CACHE_VERSION = derived("3.0", "flyte.core.fit", XGBOOST, settings=FIT_SETTINGS)
 
 # Fetching a remote source can fail for reasons that pass: a 5xx or 429 answer, a reset connection, a
 # timeout. The ingest task raises those as recoverable, and Flyte runs it again up to this many more times

@@ -175,6 +175,7 @@ def fit(train: Table, validation: Table, profile: DataProfile, hyperparameters: 
             n_threads=config.TRAIN.cpus,
             memory_budget=config.TRAIN.memory_mib << 20,
             scratch=workdir(),
+            leak_threshold=config.LEAK_SCORE_THRESHOLD,
         )
         return FlyteDirectory(str(save_model(model, workdir("model"))))
 

@@ -13,6 +13,7 @@ from flyte.core.errors import DataValidationError
 from flyte.core.fit import train_model
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.manifest import MANIFEST_FILE
+from flyte.core.leakage import LEAKAGE_FILE
 from flyte.core.model import MODEL_FILE, SCHEMA_FILE, load_model, save_model
 from flyte.core.schema import read_schema
 from tests.data_factory import MIXED_CATEGORICAL, binary_frame, mixed_frame, split_frame
@@ -36,7 +37,7 @@ def test_round_trip_gives_identical_predictions(trained, tmp_path):
 def test_files_are_ubjson_and_json_not_pickles(trained, tmp_path):
     model, _ = trained
     directory = save_model(model, tmp_path / "model")
-    assert sorted(p.name for p in directory.iterdir()) == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE])
+    assert sorted(p.name for p in directory.iterdir()) == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE, LEAKAGE_FILE])
     raw = (directory / MODEL_FILE).read_bytes()
     assert raw[:1] == b"{" and b"learner" in raw[:200]  # UBJSON object, XGBoost's learner at the top
     assert not raw.startswith(b"\x80")  # a pickle stream starts with the PROTO opcode

@@ -21,6 +21,7 @@ from flyte.core.errors import DataValidationError
 from flyte.core.fit import train_model
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.manifest import FORMAT, MANIFEST_FILE, sha256
+from flyte.core.leakage import LEAKAGE_FILE
 from flyte.core.model import MODEL_FILE, SCHEMA_FILE, check_xgboost_version, load_model, save_model
 from flyte.core.schema import ModelSchema, read_schema
 from tests.data_factory import MIXED_CATEGORICAL, binary_frame, mixed_frame, split_frame
@@ -62,7 +63,7 @@ def test_manifest_lists_each_file_with_its_sha256(saved):
     directory = saved[1]
     manifest = json.loads((directory / MANIFEST_FILE).read_text())
     assert manifest["format"] == FORMAT == 1
-    assert set(manifest["files"]) == {MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE}
+    assert set(manifest["files"]) == {MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE, LEAKAGE_FILE}
     for name, digest in manifest["files"].items():
         assert digest == sha256((directory / name).read_bytes())
 

@@ -17,6 +17,7 @@ from flyte.core.fit import train_model
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.ingest import ingest_table
 from flyte.core.manifest import MANIFEST_FILE, read_manifest, sha256, write_manifest
+from flyte.core.leakage import LEAKAGE_FILE
 from flyte.core.model import MODEL_FILE, SCHEMA_FILE, load_model, save_model
 from flyte.core.predict import predict_table
 from flyte.core.publish import CARD_FILE, CardSettings, publish_model
@@ -68,11 +69,11 @@ def trained(tmp_path_factory):
 def test_published_dir_holds_the_fit_files_the_card_and_every_manifest_field(trained, tmp_path):
     out = publish(trained, tmp_path / "model")
     names = sorted(p.name for p in out.directory.iterdir())
-    assert names == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE, CARD_FILE])
-    for name in (MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE):
+    assert names == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE, LEAKAGE_FILE, CARD_FILE])
+    for name in (MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE, LEAKAGE_FILE):
         assert (out.directory / name).read_bytes() == (trained.fit_dir / name).read_bytes()
     raw = json.loads((out.directory / MANIFEST_FILE).read_text())
-    assert raw["files"] == {n: sha256((out.directory / n).read_bytes()) for n in (MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE, CARD_FILE)}
+    assert raw["files"] == {n: sha256((out.directory / n).read_bytes()) for n in (MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE, LEAKAGE_FILE, CARD_FILE)}
     assert raw["format"] == 1
     assert raw["data"]["source_sha256"] == trained.profile.sha256 and len(raw["data"]["table_sha256"]) == 64
     assert raw["data"]["rows"] == 360 and raw["data"]["class_counts"] == trained.profile.class_counts
@@ -89,6 +90,7 @@ def test_published_dir_holds_the_fit_files_the_card_and_every_manifest_field(tra
     assert prov["python"].count(".") == 2
     assert load_model(out.directory).schema == load_model(trained.fit_dir).schema
     assert out.card_html == (out.directory / CARD_FILE).read_text()
+    assert "Leakage check" in out.card_html and "x1" in out.card_html and "allow_predictive_columns: none" in out.card_html
 
 
 def test_every_file_the_fit_lists_is_copied_generically(trained, tmp_path):
@@ -96,7 +98,7 @@ def test_every_file_the_fit_lists_is_copied_generically(trained, tmp_path):
     fit = tmp_path / "fit"
     shutil.copytree(trained.fit_dir, fit)
     (fit / "reference.json").write_text('{"bins": [1, 2]}')
-    write_manifest(fit, [MODEL_FILE, SCHEMA_FILE, "reference.json"])
+    write_manifest(fit, [MODEL_FILE, SCHEMA_FILE, "reference.json", LEAKAGE_FILE])
     out = publish(trained, tmp_path / "model", fit_dir=fit)
     assert (out.directory / "reference.json").read_text() == '{"bins": [1, 2]}'
     assert "reference.json" in read_manifest(out.directory, [MODEL_FILE]).files
@@ -108,7 +110,7 @@ def test_a_tampered_fit_dir_is_refused_and_nothing_is_written(trained, tmp_path,
     fit = tmp_path / "fit"
     shutil.copytree(trained.fit_dir, fit)
     (fit / "reference.json").write_text("{}")
-    write_manifest(fit, [MODEL_FILE, SCHEMA_FILE, "reference.json"])
+    write_manifest(fit, [MODEL_FILE, SCHEMA_FILE, "reference.json", LEAKAGE_FILE])
     with (fit / name).open("ab") as f:
         f.write(b" ")
     with pytest.raises(DataValidationError, match=f"{name}: sha256 .* does not match"):
@@ -151,7 +153,7 @@ def test_load_model_refuses_a_tampered_published_file(trained, tmp_path, name):
     fit = tmp_path / "fit"
     shutil.copytree(trained.fit_dir, fit)
     (fit / "reference.json").write_text("{}")
-    write_manifest(fit, [MODEL_FILE, SCHEMA_FILE, "reference.json"])
+    write_manifest(fit, [MODEL_FILE, SCHEMA_FILE, "reference.json", LEAKAGE_FILE])
     out = publish(trained, tmp_path / "model", fit_dir=fit)
     load_model(out.directory)
     path = out.directory / name

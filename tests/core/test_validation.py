@@ -93,6 +93,13 @@ def test_dataset_values_are_checked(kwargs, message):
         ({"subsample": 1.5}, r"subsample must be in \(0, 1\]"),
         ({"external_memory": "sometimes"}, "external_memory must be one of"),
         ({"max_bin": 1024}, "max_bin must be between 2 and 256"),
+        ({"max_rounds": 1_000_000_000}, "max_rounds must be at most 10000, got 1000000000"),
+        ({"early_stopping_rounds": 10**7}, "early_stopping_rounds must be at most 10000"),
+        ({"learning_rate": 50.0}, "learning_rate must be above 0 and at most 1"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number"),
+        ({"reg_lambda": float("inf")}, "reg_lambda must be a finite number"),
+        ({"max_depth": 1000}, "max_depth must be 0 \\(no limit\\) to 16"),
+        ({"seed": 2**40}, "seed must be 0 to 4294967295"),
     ],
 )
 def test_hyperparameter_values_are_checked(kwargs, message):

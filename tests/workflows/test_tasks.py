@@ -21,6 +21,7 @@ from flyte.core.errors import DataValidationError, DiskFullError, SourceUnavaila
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.ingest import DatasetSpec, ingest_table
 from flyte.core.tables import file_sha256
+from flyte.core.leakage import LEAKAGE_FILE
 from flyte.core.manifest import MANIFEST_FILE
 from flyte.core.model import MODEL_FILE, SCHEMA_FILE
 from flyte.core.split import SplitParams
@@ -151,7 +152,7 @@ def test_tasks_chain_locally(mixed_csv):
 
     model = tasks.fit(train=train, validation=validation, profile=profile, hyperparameters=FAST)
     model_dir = Path(model.download())
-    assert sorted(p.name for p in model_dir.iterdir()) == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE])
+    assert sorted(p.name for p in model_dir.iterdir()) == sorted([MANIFEST_FILE, MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE, LEAKAGE_FILE])
 
     predictions = tasks.predict(model=model, table=test)
     assert len(frame(predictions)) == len(frame(test))

@@ -146,11 +146,11 @@ def test_the_model_output_is_the_published_directory(default_run):
     import json
 
     directory = Path(default_run.model.download())
-    assert sorted(p.name for p in directory.iterdir()) == ["manifest.json", "model.ubj", "model_card.html", "reference.json", "schema.json"]
+    assert sorted(p.name for p in directory.iterdir()) == ["leakage.json", "manifest.json", "model.ubj", "model_card.html", "reference.json", "schema.json"]
     manifest = json.loads((directory / "manifest.json").read_text())
     assert sorted(manifest) == sorted(["files", "format", "data", "dataset", "split_params", "hyperparameters",
                                        "best_iteration", "metrics", "provenance"])  # fmt: skip
-    assert sorted(manifest["files"]) == ["model.ubj", "model_card.html", "reference.json", "schema.json"]
+    assert sorted(manifest["files"]) == ["leakage.json", "model.ubj", "model_card.html", "reference.json", "schema.json"]
     assert manifest["data"]["rows"] == 768 and len(manifest["data"]["table_sha256"]) == 64
     assert manifest["dataset"]["source"] == "bundled://pima-indians-diabetes.data.csv"
     assert manifest["metrics"]["accuracy"] == default_run.metrics.accuracy
@@ -158,6 +158,7 @@ def test_the_model_output_is_the_published_directory(default_run):
     assert manifest["best_iteration"] == load_model(directory).schema.best_iteration
     card = (directory / "model_card.html").read_text()
     assert "Model card" in card and "95% intervals" in card and '<td class="ci">percentile bootstrap</td>' in card
+    assert "Leakage check" in card and "glucose" in card and "threshold" in card
 
 
 def test_retraining_from_the_manifest_with_an_empty_cache_gives_the_same_booster(mixed_csv, monkeypatch, tmp_path):

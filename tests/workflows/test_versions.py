@@ -32,6 +32,7 @@ def test_versions_are_the_manual_part_and_a_digest_and_differ_between_stages():
     stages = [config.INGEST_CACHE_VERSION, config.SPLIT_CACHE_VERSION, config.FIT_CACHE_VERSION,
               config.PREDICT_CACHE_VERSION, config.SCORE_CACHE_VERSION]  # fmt: skip
     assert all(re.fullmatch(r"\d+\.\d+-[0-9a-f]{16}(-[0-9a-f]{12})?", v) for v in stages)
+    assert "leak_threshold" in repr(config.FIT_SETTINGS)
     assert len(set(stages)) == len(stages)
 
 
