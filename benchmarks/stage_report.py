@@ -137,12 +137,12 @@ def render_table(m: dict) -> str:
     """One workflow at one size as a fixed-width table, no line over WIDTH characters."""
     rows = summarize(m)
     head = (
-        f"{m['workflow']} ({m.get('entry', '')}), {m['rows']:,} rows: median of {len(m['pipeline_runs'])} "
-        f"interleaved run(s), seconds; peak RSS MiB (largest of the runs)"
+        f"{m['workflow']} ({m.get('entry', '')}), {m['rows']:,} rows: seconds (median of {len(m['pipeline_runs'])} "
+        f"interleaved run(s) a side), peak RSS MiB"
     )
     lines = [head[:WIDTH]]
     lines.append(
-        f"  {'stage':<13} {'pipeline tasks':<38} {'pipeline':>9} {'plain':>8} {'ratio':>6} "
+        f"  {'stage':<13} {'pipeline tasks':<38} {'pipeline':>9} {'plain':>8} {'ratio':>8} "
         f"{'pipe MiB':>9} {'plain MiB':>9}"
     )
     for r in rows:
@@ -150,7 +150,7 @@ def render_table(m: dict) -> str:
         tasks = r["tasks"] if len(r["tasks"]) <= 38 else r["tasks"][:35] + "..."
         lines.append(
             f"  {r['stage']:<13} {tasks:<38} {_num(r['pipeline_s'], 2):>9} {_num(r['plain_s'], 2):>8} "
-            f"{ratio_text:>6} {_num(r['pipeline_peak_mib'], 0):>9} {_num(r['plain_peak_mib'], 0):>9}"
+            f"{ratio_text:>8} {_num(r['pipeline_peak_mib'], 0):>9} {_num(r['plain_peak_mib'], 0):>9}"
         )
     lines += [f"  {n}" for n in notes(m, rows)]
     return "\n".join(line[:WIDTH] for line in lines)
