@@ -5,14 +5,16 @@ a stratified split of the pipeline's shape (test 0.33, then validation 0.2 of th
 same part sizes and class balance, from sklearn's train_test_split on a row-index array; the pipeline's
 own shuffle may pick other rows, so accuracies agree within sampling noise, not to the digit),
 ``QuantileDMatrix`` for train and validation (validation binned with the train matrix's cuts, ``ref=``),
-``xgb.train`` with early stopping on validation log loss and the pipeline's default ``Hyperparameters``,
-then accuracy, ROC AUC and log loss on the test rows. With ``--folds k`` it first cross-validates the
-default configuration as one tuning trial does (stage ``trial``): stratified k-fold on the train and
-validation rows, each fold scored by a model trained on the others but one, early-stopped on that one.
-Each stage's wall seconds and peak RSS (the kernel's mark, reset as the stage starts) are kept. No profiling, validation of odd input, caching
-or Parquet hand-offs: that is the overhead the benchmark puts a number on.
+``xgb.train`` with early stopping on validation log loss and the pipeline's ``Hyperparameters`` (its
+defaults, or the fields ``--hyperparameters`` sets), then accuracy, ROC AUC and log loss on the test rows.
+With ``--folds k`` it first cross-validates that configuration as one tuning trial does (stage ``trial``):
+stratified k-fold on the train and validation rows, each fold scored by a model trained on the others but
+one, early-stopped on that one. Each stage's wall seconds and peak RSS (the kernel's mark, reset as the
+stage starts) are kept. No profiling, validation of odd input, caching or Parquet hand-offs: that is the
+overhead the benchmark puts a number on.
 
-    .venv/bin/python -m benchmarks.plain_script data.csv [--target y] [--nthread 2] [--folds 5] [--json out.json]
+    .venv/bin/python -m benchmarks.plain_script data.csv [--target y] [--nthread 2] [--folds 5]
+        [--hyperparameters JSON] [--json out.json]
 """
 
 from __future__ import annotations
@@ -84,7 +86,11 @@ def cross_validate(x, y, rows, features, hp: Hyperparameters, folds: int, seed: 
 
 
 def run(
-    csv_path: Path, target: str = "y", nthread: int = DEFAULT_NTHREAD, folds: int = 0, hyperparameters: dict | None = None
+    csv_path: Path,
+    target: str = "y",
+    nthread: int = DEFAULT_NTHREAD,
+    folds: int = 0,
+    hyperparameters: dict | None = None,
 ) -> dict:
     """Train and score on ``csv_path`` (a header row, numeric features, a 0/1 target); returns the metrics.
 

@@ -94,7 +94,9 @@ def summarize(m: dict) -> list[dict]:
                 "pipeline_peak_mib": _peak(
                     [t["peak_rss_mib"] for r in pipe_runs for t in r["tasks"] if short_name(t["name"]) in members]
                 ),
-                "plain_peak_mib": _peak([r["stage_peak_rss_mib"].get(stage) for r in plain_runs]) if has_plain else None,
+                "plain_peak_mib": (
+                    _peak([r["stage_peak_rss_mib"].get(stage) for r in plain_runs]) if has_plain else None
+                ),
             }
         )
     pipe_rest = _median([r["wall_s"] - sum(t["seconds"] for t in r["tasks"]) for r in pipe_runs])
