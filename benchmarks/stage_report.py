@@ -34,7 +34,7 @@ STAGE_OF = {
 STARTUP = "start-up+rest"
 TOTAL = "total"
 
-#: The issue's targets for the whole run against the plain script, by (workflow, rows): shown, never enforced.
+#: The performance targets for the whole run against the plain script, by (workflow, rows): shown, never enforced.
 TARGETS = {("training", 1_000_000): 1.15, ("training", 5_000_000): 1.05}
 #: Publish's time as a share of fit's, at 1M rows and up: shown, never enforced.
 PUBLISH_SHARE_TARGET = 0.10
