@@ -101,3 +101,11 @@ test-fast: $(VENV)/.installed
 FAST_TESTS = tests/core tests/workflows/test_tasks.py tests/workflows/test_batch_tasks.py \
 	tests/workflows/test_tuning_tasks.py tests/workflows/test_gate_tasks.py \
 	--ignore=tests/core/test_distributed_fit.py --ignore=tests/core/test_distributed_predict.py
+
+.PHONY: bench-quick
+
+## Every workflow (training with publish and gate, batch prediction, a tuning trial, the Dask fit) stage by stage
+## against its plain script at 100k and 1M rows, in minutes (benchmarks/quick.py). Prints the ratios and exits 0
+## whatever they are: only a crashing benchmark fails it. JSON in $BENCH_DATA (default /tmp/flyte-bench).
+bench-quick: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.quick --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-quick.json" $(BENCH_ARGS)

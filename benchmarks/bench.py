@@ -1,7 +1,10 @@
 """`make bench`: the pipeline's cost against a plain script, its cached rerun, and each pod's peak memory.
 
-Three parts, each selectable with --only:
+Parts, each selectable with --only (default: stages, cached, wide, memory):
 
+stages   Every workflow stage by stage against its plain script (benchmarks.workflows, benchmarks.stage_report):
+         training_pipeline (publish and gate included) and batch_predict at each --sizes, a tuning trial
+         and the Dask fit at the smallest; each task's seconds and peak RSS beside the plain stage's, ratios.
 timing   At each --sizes (default 1M and 5M rows of benchmarks.synthetic), the plain script
          (benchmarks.plain_script) and a cold `pyflyte run` of training_pipeline (fresh empty HOME, so
          an empty local cache), interleaved, --repeats times each. Reports median wall seconds,
@@ -19,7 +22,7 @@ Every child runs with OMP_WAIT_POLICY=PASSIVE: on a shared machine XGBoost's Ope
 spin-wait between rounds and timings swing with the neighbours' load. The report goes to stdout and,
 with --json, to a file the figures of docs/scale-and-benchmarks.md can be regenerated from.
 
-    .venv/bin/python -m benchmarks.bench [--only timing|cached|overhead|wide|memory] [--sizes 1000000 5000000]
+    .venv/bin/python -m benchmarks.bench [--only stages|timing|cached|overhead|wide|memory] [--sizes 1000000 5000000]
         [--memory-rows 100000 1000000 5000000 10000000] [--repeats 3] [--enforce-limits] [--json bench.json]
 """
 
@@ -41,6 +44,10 @@ from pathlib import Path
 
 from benchmarks.memory import memory_table, run_memory
 from benchmarks.pods import Measured, read_output, run_measured
+from benchmarks.quick import plan
+from benchmarks.stage_report import as_json as stage_json
+from benchmarks.stage_report import render as render_stages
+from benchmarks.workflows import measure_all
 from benchmarks.synthetic import data_dir, dataset_spec, synthetic_csv
 from benchmarks.overhead import render_overhead, run_overhead
 from benchmarks.wide import render_wide, run_wide
@@ -180,6 +187,8 @@ def render(report: dict) -> str:
         f"xgboost {m['xgboost']}, pyarrow {m['pyarrow']}",
         "",
     ]
+    if "stages" in report:
+        out += ["Each workflow, stage by stage, against its plain script", render_stages(report["stages"]), ""]
     if "timing" in report:
         out += [
             f"Cold run vs plain script (median of {report['repeats']}, wall seconds)",
@@ -225,7 +234,8 @@ def render(report: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--only", choices=["timing", "cached", "overhead", "wide", "memory"], action="append", help="repeatable; default: all"
+        "--only", choices=["stages", "timing", "cached", "overhead", "wide", "memory"], action="append",
+        help="repeatable; default: stages, cached, wide, memory",
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000], help="rows for the timing part")
     parser.add_argument("--memory-rows", type=int, nargs="+", default=[100_000, 1_000_000, 5_000_000, 10_000_000])
@@ -235,12 +245,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, help="scratch space (default: a new directory under $BENCH_DATA)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    parts = args.only or ["timing", "cached", "overhead", "wide", "memory"]
+    parts = args.only or ["stages", "cached", "wide", "memory"]
     data_dir().mkdir(parents=True, exist_ok=True)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="work-", dir=data_dir()))
     workdir.mkdir(parents=True, exist_ok=True)
     report = {"machine": machine(), "repeats": args.repeats}
     try:
+        if "stages" in parts:
+            report["stages"] = stage_json(measure_all(plan(args.sizes), args.repeats, workdir))
         if "timing" in parts:
             report["timing"] = timing(args.sizes, args.repeats, workdir)
         if "cached" in parts:

@@ -77,3 +77,15 @@ def test_plain_script_learns_the_synthetic_target(tmp_path):
 @pytest.mark.parametrize(("text", "expected"), [("2Gi", 2 << 30), ("512Mi", 512 << 20), ("1G", 10**9), ("1500", 1500)])
 def test_memory_quantities(text, expected):
     assert parse_quantity(text) == expected
+
+
+def test_plain_script_times_each_stage_and_cross_validates_a_trial(tmp_path):
+    from benchmarks.plain_script import run
+
+    csv = synthetic_csv(2000, seed=7, directory=tmp_path)
+    metrics = run(csv, folds=3, hyperparameters={"max_rounds": 20, "max_depth": 6, "learning_rate": 0.3})
+    assert list(metrics["seconds"]) == ["read", "split", "trial", "fit", "predict", "score"]
+    assert list(metrics["peak_rss_mib"]) == list(metrics["seconds"])
+    assert metrics["hyperparameters"]["max_depth"] == 6 and metrics["best_iteration"] < 20
+    assert 0 < metrics["cv_log_loss"] < 0.6  # one trial's cross-validated log loss, better than a coin's 0.693
+    assert "trial" not in run(csv, hyperparameters={"max_rounds": 5})["seconds"]  # no folds, no trial
