@@ -36,7 +36,7 @@ def render_gate(decision: GateDecision, target: str) -> str:
         "<h2>Reasons</h2><ul>" + "".join(f"<li>{escape(r)}</li>" for r in decision.reasons) + "</ul>",
         "<h2>Floors</h2>",
         _floors(decision),
-        "<h2>Against the champion (same test rows)</h2>",
+        "<h2>Against the champion (test rows neither model saw)</h2>",
         _comparison(decision),
     ]
     return (
@@ -56,8 +56,11 @@ def _floors(decision: GateDecision) -> str:
 
 def _comparison(decision: GateDecision) -> str:
     c = decision.comparison
+    seen = (f" {c.seen_rows} of the challenger's {c.test_rows} test rows were left out: by its recorded split rule the "
+            "champion may have trained or early-stopped on them." if c.test_rows else "")
     if not c.compared:
-        return '<div class="sub">No comparison: see the reasons.</div>'
+        flag = "The floors alone decided. " if decision.floors_only else ""
+        return f'<div class="sub">{flag}No comparison: see the reasons.{escape(seen)}</div>'
     level = f"{c.confidence:.0%} CI"
     rows = [
         ("accuracy", c.challenger_accuracy, c.champion_accuracy, c.accuracy_difference, c.accuracy_ci_low, c.accuracy_ci_high),
@@ -69,7 +72,7 @@ def _comparison(decision: GateDecision) -> str:
     )
     return (
         f"<table><tr><th>metric</th><th>challenger</th><th>champion</th><th>difference</th><th>{level}</th></tr>{table}</table>"
-        f'<div class="sub">{c.rows} rows. McNemar exact test on correct / incorrect: {c.challenger_only} rows only the '
+        f'<div class="sub">{c.rows} rows.{escape(seen)} McNemar exact test on correct / incorrect: {c.challenger_only} rows only the '
         f"challenger got right, {c.champion_only} only the champion; two-sided p = {c.mcnemar_p:.4g}. Intervals: paired "
         f"bootstrap, {c.replicates} resamples of the same rows for both models, seed {c.seed}.</div>"
     )

@@ -176,6 +176,11 @@ GATE_BOOTSTRAP_SEED = 7
 GATE_BOOTSTRAP_BUDGET = 200_000_000
 GATE_REQUIRE_BETTER = False
 GATE_REPLACE_INCOMPATIBLE = False
+#: The fewest test rows the champion never trained or early-stopped on (by its recorded split rule) that the
+#: comparison needs; with fewer, the floors alone decide and the decision is flagged floors_only. At 100 paired rows
+#: a 95% interval on an accuracy difference is still about +-0.05 wide for two models that disagree on 7% of rows,
+#: so fewer rows could only say "not significantly worse" whatever the models (docs: gate).
+GATE_MIN_UNSEEN_ROWS = 100
 #: Where local runs keep promoted models: `registry/` in the local directory `python -m flyte.cli` writes to
 #: ($PIPELINE_LOCAL_DIR, read when this module is imported), else `.flyte-local/registry` relative to the working
 #: directory (the repo root for `make run`; gitignored). A pod's file system is gone when it ends, so a registered

@@ -36,6 +36,7 @@ class GateCriteria(GateRules):
     bootstrap_seed: int = config.GATE_BOOTSTRAP_SEED
     require_better: bool = config.GATE_REQUIRE_BETTER
     replace_incompatible: bool = config.GATE_REPLACE_INCOMPATIBLE
+    min_unseen_rows: int = config.GATE_MIN_UNSEEN_ROWS
 
 
 class Judged(NamedTuple):

@@ -68,6 +68,7 @@ def evaluate_publish_gate(model, parts, ingested, dataset, split_params, hyperpa
     published = publish(
         model=model, test=parts.test, predictions=predictions, metrics=scored.metrics, profile=ingested.profile,
         dataset=dataset, split_params=split_params, hyperparameters=hyperparameters, card_template=config.MODEL_CARD_TEMPLATE,
+        split_summary=parts.summary,
     )  # fmt: skip
     decision = gate_and_promote(
         model=published, test=parts.test, predictions=predictions, metrics=scored.metrics, registry=registry, criteria=gate

@@ -11,7 +11,6 @@ import pytest
 
 from flyte.core import tables
 from flyte.core.errors import DataValidationError
-
 from flyte.core.row_hash import HASH_VERSION
 from flyte.core.split import (
     PART_NAMES, SplitParams, SplitRule, assign_parts, expected_shares, rule_of, split_table, unsplittable,
