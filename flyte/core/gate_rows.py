@@ -1,9 +1,8 @@
-"""Which of the challenger's test rows the champion never saw: recomputed from the split rule in its manifest.
+"""Which of the challenger's test rows the champion never saw: recomputed from the split rule in its manifest."""
 
-A row the champion trained or early-stopped on flatters it: scored there, the champion looks better than it is,
-and a retrain on a grown table (whose test rows are partly the champion's training rows) could never replace it.
-Rows are recomputed, not looked up: the champion's rule is a function of the row, so no list of rows is kept.
-"""
+# A row the champion trained or early-stopped on flatters it: scored there, the champion looks better than it is,
+# and a retrain on a grown table (whose test rows are partly the champion's training rows) could never replace it.
+# Rows are recomputed, not looked up: the champion's rule is a function of the row, so no list of rows is kept.
 
 from __future__ import annotations
 

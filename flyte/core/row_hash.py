@@ -1,19 +1,19 @@
-"""Which part a row belongs to, decided by the row alone: a seeded 64-bit hash of its content (or of a key
-column) mapped to a number u in [0, 1) and compared with the part fractions.
+"""A row's part from the row alone: a seeded 64-bit hash of its content or key, mapped to u in [0, 1)."""
 
-Why the row and not its position: a seeded shuffle of the whole table moves rows between parts whenever the
-table grows, so yesterday's training rows become today's test rows. A row's hash does not depend on the other
-rows, so appending rows never moves an existing one, and anyone holding a model's recorded rule can tell which
-rows it trained on.
-
-The canonical form (HASH_VERSION 1), per row, over the hashed columns in the order of their names:
-- a float64 column: its IEEE-754 bits, with -0.0 as 0.0 and every NaN and null as one "missing" value;
-- the target: the UTF-8 bytes of its label's canonical text (``labels.text``), so "1", "1.0" and 1 agree;
-- any other column (text categories, keys of other types): the UTF-8 bytes of the value as text, null as
-  "missing"; these are hashed once per distinct value of a batch (BLAKE2b, 8 bytes), not once per row.
-Each column's value hash is mixed with its name's hash, folded into the row's running hash, and the result
-is mixed with the seed (splitmix64's finaliser: every input bit flips each output bit with probability 1/2).
-"""
+# u is compared with the part fractions (split.py).
+#
+# Why the row and not its position: a seeded shuffle of the whole table moves rows between parts whenever the
+# table grows, so yesterday's training rows become today's test rows. A row's hash does not depend on the other
+# rows, so appending rows never moves an existing one, and anyone holding a model's recorded rule can tell which
+# rows it trained on.
+#
+# The canonical form (HASH_VERSION 1), per row, over the hashed columns in the order of their names:
+# - a float64 column: its IEEE-754 bits, with -0.0 as 0.0 and every NaN and null as one "missing" value;
+# - the target: the UTF-8 bytes of its label's canonical text (``labels.text``), so "1", "1.0" and 1 agree;
+# - any other column (text categories, keys of other types): the UTF-8 bytes of the value as text, null as
+#   "missing"; these are hashed once per distinct value of a batch (BLAKE2b, 8 bytes), not once per row.
+# Each column's value hash is mixed with its name's hash, folded into the row's running hash, and the result
+# is mixed with the seed (splitmix64's finaliser: every input bit flips each output bit with probability 1/2).
 
 from __future__ import annotations
 
