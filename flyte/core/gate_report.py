@@ -45,6 +45,30 @@ def render_gate(decision: GateDecision, target: str) -> str:
     )
 
 
+def outcome_line(decision: GateDecision) -> str:
+    """The gate's outcome in one line: ``promoted: <version> ...`` or ``kept the champion <version>: ...`` (or
+    ``not promoted (no champion yet): ...``), then every reason; ``[floors only]`` marks a decision the floors
+    alone made although there was a champion."""
+    flag = " [floors only]" if decision.floors_only else ""
+    why = "; ".join(decision.reasons)
+    if decision.promote:
+        version = decision.promoted_version or "(not stored)"
+        was = f", replacing {decision.champion_version}" if decision.champion_version else ""
+        return f"promoted: {version} is the champion{was}{flag}: {why}"
+    if decision.champion:
+        return f"kept the champion {decision.champion_version}{flag}: {why}"
+    return f"not promoted (no champion yet){flag}: {why}"
+
+
+def render_outcome(line: str) -> str:
+    """A Deck page holding the outcome line."""
+    body = f"<h1>Gate outcome</h1><p>{escape(line)}</p>"
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Gate outcome</title>'
+        f'<style>{STYLE}</style></head><body><div class="qg">{body}</div></body></html>'
+    )
+
+
 def _floors(decision: GateDecision) -> str:
     rows = "".join(
         f"<tr><td>{escape(f.metric)}</td><td>{f.value:.4f}</td><td>{escape(f.kind)} {f.bound:.4f}</td>"

@@ -82,7 +82,7 @@ def test_the_trials_are_never_bound_to_the_test_part(pkg):
 
 def test_workflow_outputs_and_inputs(pkg):
     template = pkg.workflows[WORKFLOW].template
-    assert sorted(template.interface.outputs.variables) == ["best_hyperparameters", "cv_results", "decision", "metrics", "model", "report", "trials_report"]
+    assert sorted(template.interface.outputs.variables) == ["best_hyperparameters", "cv_results", "decision", "metrics", "model", "outcome", "report", "trials_report"]
     assert sorted(template.interface.inputs.variables) == ["data_as_of", "dataset", "gate", "hyperparameters", "registry", "search", "split_params"]
 
 
