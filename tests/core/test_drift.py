@@ -141,7 +141,7 @@ def test_rows_drawn_from_the_training_data_are_not_flagged(rows):
         counter = counted(ref, sample)
         worst_old = max(worst_old, *(old_psi(ref.features[f].counts, counter.counts[f]) for f in ref.features))
     if rows == 50:
-        assert worst_old > 0.9  # the old measure flagged these very draws: one empty decile was worth 0.7
+        assert worst_old > 0.5  # the old measure flagged these very draws: one empty decile was worth 0.7
 
 
 @pytest.mark.parametrize("rows", [50, 200, 2000])
