@@ -46,9 +46,9 @@ def render_gate(decision: GateDecision, target: str) -> str:
 
 
 def outcome_line(decision: GateDecision) -> str:
-    """The gate's outcome in one line: ``promoted: <version> ...`` or ``kept the champion <version>: ...`` (or
-    ``not promoted (no champion yet): ...``), then every reason; ``[floors only]`` marks a decision the floors
-    alone made although there was a champion."""
+    """The gate's outcome in one line: ``promoted: <version> ...``, ``kept the champion <version>: ...`` or (with
+    no champion) ``not promoted: ...``, then every reason; ``[floors only]`` marks a decision the floors alone
+    made although there was a champion."""
     flag = " [floors only]" if decision.floors_only else ""
     why = "; ".join(decision.reasons)
     if decision.promote:
@@ -57,7 +57,7 @@ def outcome_line(decision: GateDecision) -> str:
         return f"promoted: {version} is the champion{was}{flag}: {why}"
     if decision.champion:
         return f"kept the champion {decision.champion_version}{flag}: {why}"
-    return f"not promoted (no champion yet){flag}: {why}"
+    return f"not promoted{flag}: {why}"
 
 
 def render_outcome(line: str) -> str:

@@ -25,7 +25,7 @@ def run(registry, hyperparameters=Hyperparameters(), gate_criteria=GateCriteria(
 
 def test_the_floors_refuse_a_weak_first_model(tmp_path):
     out = run(str(tmp_path / "r"), WEAK)
-    assert not out.decision.promote and out.outcome.startswith("not promoted (no champion yet): accuracy")
+    assert not out.decision.promote and out.outcome.startswith("not promoted: no champion yet: the floors alone decide; accuracy")
     assert any(r.startswith("accuracy") and "fails the floor" in r for r in out.decision.reasons)
     assert Registry(str(tmp_path / "r")).versions() == []  # the keep branch ran: nothing written
 

@@ -136,7 +136,7 @@ def test_fingerprint_is_never_cached_and_ingest_keys_on_it_not_on_the_path(pkg):
 def test_workflow_wires_the_six_tasks(pkg):
     template = pkg.workflows[WORKFLOW].template
     used = sorted(n.task_node.reference_id.name for n in template.nodes if n.HasField("task_node"))
-    assert used == sorted(PREFIX + t for t in TASKS + UNCACHED)
+    assert used == sorted([PREFIX + t for t in TASKS + UNCACHED] + ["flyte.workflows.gate_tasks.announce"])
     assert sorted(template.interface.outputs.variables) == ["decision", "metrics", "model", "outcome", "report"]
     inputs = ["data_as_of", "dataset", "gate", "hyperparameters", "registry", "split_params"]
     assert sorted(template.interface.inputs.variables) == inputs

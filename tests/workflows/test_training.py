@@ -151,7 +151,7 @@ def test_the_model_output_is_the_published_directory(default_run):
     directory = Path(default_run.model.download())
     assert sorted(p.name for p in directory.iterdir()) == ["manifest.json", "model.ubj", "model_card.html", "reference.json", "schema.json"]
     manifest = json.loads((directory / "manifest.json").read_text())
-    assert sorted(manifest) == sorted(["files", "format", "data", "dataset", "split_params", "hyperparameters",
+    assert sorted(manifest) == sorted(["files", "format", "data", "dataset", "split_params", "split", "hyperparameters",
                                        "best_iteration", "metrics", "provenance"])  # fmt: skip
     assert sorted(manifest["files"]) == ["model.ubj", "model_card.html", "reference.json", "schema.json"]
     assert manifest["data"]["rows"] == 768 and len(manifest["data"]["table_sha256"]) == 64
