@@ -19,6 +19,8 @@ def test_default_run_prints_metrics_and_report(cli_default_run):
     assert (cli_default_run.model / "model.ubj").is_file()
     html = cli_default_run.report.read_text()
     assert html.startswith("<!doctype html>") and "Confusion matrix" in html
+    # The gate's outcome is printed with the other outputs: the first run into an empty registry promotes.
+    assert "outcome='promoted: " in cli_default_run.stdout
 
 
 def test_second_run_is_served_from_the_cache(cli_default_run, cli_home):
