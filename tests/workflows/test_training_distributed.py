@@ -42,8 +42,8 @@ def test_dask_driver_runs_as_a_pod_from_its_serialized_arguments(tmp_path, distr
     outputs = run_as_pods(pkg, DASK_WORKFLOW, DASK_WORKFLOW, tmp_path, local_executor(tmp_path), inputs=inputs)
     nodes = sorted(p.name for p in (tmp_path / "pods").iterdir())
     # fingerprint, ingest, split, the Dask fit, predict, score, publish, then the gate sub-workflow (n7):
-    # champion_fingerprint, judge and promote (the registry is empty).
-    assert nodes == ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7-n0", "n7-n1", "n7-n2-n0"]
+    # champion_fingerprint, judge and promote (the registry is empty); then announce, the outcome line (n8).
+    assert nodes == ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7-n0", "n7-n1", "n7-n2-n0", "n8"]
     for node in nodes:
         assert (tmp_path / "pods" / node / "out" / "outputs.pb").is_file()
     metrics = metrics_from(outputs)
