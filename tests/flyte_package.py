@@ -93,7 +93,7 @@ def pyflyte_run(home: Path, *args: str, run: list[str] = RUN) -> CliRun:
     assert metrics_text, out
     metrics = {k: float(v) for k, v in re.findall(r"(\w+)=(-?[\d.]+(?:e-?\d+)?)\b", metrics_text[1])}
     model = re.search(r"model=(\S+?),", out)
-    report = re.search(r"report=(\S+?)\)\s*$", out.strip())
+    report = re.search(r"report=(\S+?)(?:,|\)\s*$)", out.strip())
     assert model and report, out
     return CliRun(stdout=out, metrics=metrics, model=Path(model[1]), report=Path(report[1]))
 

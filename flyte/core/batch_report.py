@@ -61,8 +61,12 @@ def report_batch(
 def _drift_badge(drift: DriftSummary) -> str:
     if drift.flagged:
         names = ", ".join(escape(n) for n in drift.flagged)
-        return f'<p><span class="badge bad">drift</span> PSI above {drift.threshold:g} for: {names}</p>'
-    return f'<p><span class="badge ok">no drift flagged</span> every feature\'s PSI is at most {drift.threshold:g}</p>'
+        return f'<p><span class="badge bad">drift</span> PSI above {drift.threshold:g}, and significant, for: {names}</p>'
+    if drift.rows < drift.min_rows:
+        return (f'<p><span class="badge ok">no drift flagged</span> {drift.rows} rows are too few to judge drift '
+                f"(at least {drift.min_rows} are needed)</p>")
+    return (f'<p><span class="badge ok">no drift flagged</span> no feature has both a PSI above {drift.threshold:g} and '
+            "counts too far from training to be chance</p>")
 
 
 def _checks_html(checks: CheckSummary, schema: ModelSchema) -> str:
@@ -93,8 +97,10 @@ def _drift_html(drift: DriftSummary) -> str:
         f'<p class="cap">Population stability index (PSI) of each feature\'s binned distribution in these {drift.rows} rows '
         f"against the {drift.reference_rows} training rows (deciles for numbers, categories for categories, plus a missing "
         f"bin). Rule of thumb: below 0.1 stable, 0.1 to 0.25 a moderate shift, above 0.25 a significant shift. Flagged "
-        f"(red) past {drift.threshold:g}. Few rows give noisy PSI values.</p>"
-        "<table><tr><th>feature</th><th style='text-align:left'>kind</th><th>PSI</th>"
+        f"(red) past {drift.threshold:g} when a chi-square test also finds the counts unlikely for rows drawn from the training "
+        f"distribution (p below {drift.alpha:g} / {max(len(drift.features), 1)} features), and only from {drift.min_rows} rows: "
+        "at small n PSI alone is mostly noise.</p>"
+        "<table><tr><th>feature</th><th style='text-align:left'>kind</th><th>PSI</th><th>p</th>"
         f"<th style='text-align:left'>bins: training <span style='color:{REF}'>■</span> vs new <span style='color:{NEW}'>■</span></th></tr>"
         f"{rows}</table>"
     )
@@ -104,7 +110,7 @@ def _drift_row(d: FeatureDrift) -> str:
     mark = ' class="flag"' if d.flagged else ""
     flag = ' <span class="badge bad">flagged</span>' if d.flagged else ""
     return (
-        f"<tr{mark}><td>{escape(d.feature)}</td><td class=\"role\">{escape(d.kind)}</td><td>{d.psi:.3f}{flag}</td>"
+        f"<tr{mark}><td>{escape(d.feature)}</td><td class=\"role\">{escape(d.kind)}</td><td>{d.psi:.3f}{flag}</td><td>{d.p_value:.2g}</td>"
         f'<td class="bars">{_bars(d)}</td></tr>'
     )
 

@@ -1,7 +1,8 @@
 """Feature drift: the training rows' per-feature distribution (reference.json) and the PSI of new rows against it."""
 
 # Why PSI on fixed bins: it needs only per-bin counts, so both sides are accumulated batch by batch in memory that
-# does not grow with the rows, and the reference is a few hundred numbers stored beside the model.
+# does not grow with the rows, and the reference is a few hundred numbers stored beside the model. Why a p-value
+# beside it: see drift_stats.py (PSI alone flags noise at small n).
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flyte.core.drift_stats import chi_square_p, psi  # noqa: F401  (psi re-exported: the drift measure)
 from flyte.core.errors import DataValidationError
 from flyte.core.tables import iter_batches, num_rows
 
@@ -24,9 +26,6 @@ NUMERIC_BINS = 10
 #: Training values sampled (seeded, without replacement in expectation) to place the numeric bin edges.
 EDGE_SAMPLE_ROWS = 100_000
 EDGE_SAMPLE_SEED = 20261122
-#: Share given to a bin that is empty on one side, so PSI stays finite: an empty bin counts as 0.01% of rows.
-#: The usual fix for PSI's log of zero (Yurdakul, "Statistical Properties of Population Stability Index", 2018).
-PSI_EPSILON = 1e-4
 MISSING_BIN, UNSEEN_BIN = "(missing)", "(unseen)"
 
 
@@ -141,25 +140,16 @@ def _bins(ref: FeatureReference) -> int:
     return len(ref.categories) + 2 if ref.kind == "categorical" else len(ref.edges) + 2
 
 
-def psi(expected: np.ndarray, actual: np.ndarray, epsilon: float = PSI_EPSILON) -> float:
-    """Population stability index of counts ``actual`` against ``expected`` over the same bins:
-    sum over bins of (a - e) * ln(a / e) with a, e the bins' shares, an empty bin's share raised to ``epsilon``.
-    0 for identical distributions; grows with the shift. Two empty sides give 0."""
-    e_total, a_total = float(np.sum(expected)), float(np.sum(actual))
-    if e_total == 0 or a_total == 0:
-        return 0.0
-    e = np.maximum(np.asarray(expected, dtype=np.float64) / e_total, epsilon)
-    a = np.maximum(np.asarray(actual, dtype=np.float64) / a_total, epsilon)
-    return float(np.sum((a - e) * np.log(a / e)))
-
-
 @dataclass
 class FeatureDrift:
-    """One feature's drift: its PSI and each bin's share of the training and of the new rows (fractions)."""
+    """One feature's drift: its PSI, the chi-square test's p-value (how likely counts this far from the training
+    shares are for rows drawn from the training distribution), and each bin's share of the training and of the
+    new rows (fractions)."""
 
     feature: str = ""
     kind: str = ""
     psi: float = 0.0
+    p_value: float = 1.0
     flagged: bool = False
     bins: list[str] = field(default_factory=list)
     reference_share: list[float] = field(default_factory=list)
@@ -170,32 +160,42 @@ class FeatureDrift:
 class DriftSummary:
     """How far the new rows' feature distributions moved from the training rows'.
 
-    threshold: the PSI past which a feature is flagged (config.DRIFT_PSI_THRESHOLD when the run made it).
+    threshold: the PSI past which a feature may be flagged (config.DRIFT_PSI_THRESHOLD when the run made it).
+    min_rows: the fewest new rows for any flag (config.DRIFT_MIN_ROWS); with fewer, nothing is flagged.
+    alpha: the family-wise significance level: a feature is flagged only when its p-value is below
+        alpha / (number of features) as well (Bonferroni), so rows drawn from the training distribution raise a
+        false flag on some feature with probability at most alpha (config.DRIFT_ALPHA).
     flagged: the flagged features, most drifted first.
     features: every feature's drift, in the model's feature order.
     rows / reference_rows: the new rows and the training rows compared.
     """
 
     threshold: float = 0.0
+    min_rows: int = 0
+    alpha: float = 0.0
     rows: int = 0
     reference_rows: int = 0
     flagged: list[str] = field(default_factory=list)
     features: list[FeatureDrift] = field(default_factory=list)
 
 
-def summarize(reference: Reference, counter: DriftCounter, threshold: float) -> DriftSummary:
-    """The DriftSummary of the rows ``counter`` has counted against ``reference``."""
+def summarize(reference: Reference, counter: DriftCounter, threshold: float, min_rows: int, alpha: float) -> DriftSummary:
+    """The DriftSummary of the rows ``counter`` has counted against ``reference``: a feature is flagged when there
+    are at least ``min_rows`` rows, its PSI passes ``threshold`` and its p-value is below ``alpha`` / features."""
+    rows = int(next(iter(counter.counts.values())).sum()) if counter.counts else 0
+    level = alpha / max(len(reference.features), 1)
     out = []
     for name, ref in reference.features.items():
         expected, actual = np.asarray(ref.counts, dtype=np.int64), counter.counts[name]
-        value = psi(expected, actual)
+        value, p = psi(expected, actual), chi_square_p(expected, actual)
         out.append(FeatureDrift(
-            feature=name, kind=ref.kind, psi=round(value, 6), flagged=value > threshold, bins=ref.bin_names(),
+            feature=name, kind=ref.kind, psi=round(value, 6), p_value=float(f"{p:.6g}"),
+            flagged=rows >= min_rows and value > threshold and p < level, bins=ref.bin_names(),
             reference_share=_shares(expected), batch_share=_shares(actual),
         ))  # fmt: skip
-    rows = int(next(iter(counter.counts.values())).sum()) if counter.counts else 0
     flagged = [d.feature for d in sorted(out, key=lambda d: -d.psi) if d.flagged]
-    return DriftSummary(threshold=threshold, rows=rows, reference_rows=reference.rows, flagged=flagged, features=out)
+    return DriftSummary(threshold=threshold, min_rows=min_rows, alpha=alpha, rows=rows, reference_rows=reference.rows,
+                        flagged=flagged, features=out)  # fmt: skip
 
 
 def _shares(counts: np.ndarray) -> list[float]:

@@ -36,6 +36,8 @@ class GateRules:
         or on ROC AUC by its interval), rather than one not significantly worse.
     replace_incompatible: when the champion cannot score these test rows (another target, other labels,
         missing features), judge the challenger by the floors alone instead of refusing it.
+    min_unseen_rows: the fewest test rows the champion never saw (neither trained nor early-stopped on) that
+        the comparison needs; with fewer, the floors alone decide, and the decision says so.
     """
 
     min_accuracy: float
@@ -46,6 +48,7 @@ class GateRules:
     bootstrap_seed: int
     require_better: bool
     replace_incompatible: bool
+    min_unseen_rows: int
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -55,6 +58,7 @@ class GateRules:
         require(0 < self.alpha < 0.5, f"alpha must be within (0, 0.5), got {self.alpha}")
         require(self.bootstrap_replicates >= 100, f"bootstrap_replicates must be at least 100, got {self.bootstrap_replicates}")
         require(self.bootstrap_seed >= 0, f"bootstrap_seed must be 0 or more, got {self.bootstrap_seed}")
+        require(self.min_unseen_rows >= 1, f"min_unseen_rows must be 1 or more, got {self.min_unseen_rows}")
 
 
 @dataclass
@@ -70,15 +74,20 @@ class FloorCheck:
 
 @dataclass
 class Comparison:
-    """Challenger against champion on the same test rows; differences are challenger - champion (fractions).
+    """Challenger against champion on the same test rows, those neither model trained or early-stopped on;
+    differences are challenger - champion (fractions).
 
-    compared: False when there was no champion to compare with (every other field is then 0).
+    compared: False when no comparison was made (the counts below are still filled when a champion was fetched).
+    rows: the rows compared; test_rows: the challenger's test rows; seen_rows: those left out because the
+        champion may have trained or early-stopped on them (by its recorded split rule; all of them without one).
     challenger_only / champion_only: McNemar's discordant counts (rows only that model got right).
     mcnemar_p: two-sided exact p-value; the *_ci_* are percentile paired-bootstrap intervals at ``confidence``.
     """
 
     compared: bool = False
     rows: int = 0
+    test_rows: int = 0
+    seen_rows: int = 0
     challenger_accuracy: float = 0.0
     champion_accuracy: float = 0.0
     accuracy_difference: float = 0.0
@@ -104,6 +113,8 @@ class GateDecision:
     champion: the champion judged against, ``<version>@<manifest sha256>`` ("" when none);
     champion_version: its version name; promoted_version: the version the challenger was stored under
     ("" unless promoted); model_name: the registry entry judged and promoted into ("" when not set).
+    floors_only: a champion was there but the floors alone decided (too few rows it never saw, no recorded split
+    rule, or replace_incompatible); a reason says which.
     """
 
     promote: bool = False
@@ -114,6 +125,7 @@ class GateDecision:
     champion_version: str = ""
     promoted_version: str = ""
     model_name: str = ""
+    floors_only: bool = False
 
 
 class Judgement(NamedTuple):
@@ -184,6 +196,8 @@ def decide(floors: list[FloorCheck], comparison: Comparison, rules: GateRules, p
                f"{c.challenger_only} rows only the challenger got right, {c.champion_only} only the champion)")  # fmt: skip
         auc = (f"ROC AUC {c.challenger_roc_auc:.4f} vs {c.champion_roc_auc:.4f} (difference {c.auc_difference:+.4f}, "
                f"{c.confidence:.0%} CI [{c.auc_ci_low:+.4f}, {c.auc_ci_high:+.4f}])")  # fmt: skip
+        if c.test_rows:
+            acc = f"on the {c.rows} test rows neither model trained on ({c.seen_rows} of {c.test_rows} left out), {acc}"
         acc_worse = c.champion_only > c.challenger_only and c.mcnemar_p < rules.alpha
         acc_better = c.challenger_only > c.champion_only and c.mcnemar_p < rules.alpha
         auc_worse, auc_better = c.auc_ci_high < 0, c.auc_ci_low > 0
@@ -258,7 +272,8 @@ def judge(
         from flyte.core.model import load_model
 
         entry = registry if isinstance(registry, Registry) else Registry(registry)
-        reigning = load_model(entry.fetch(version, digest, Path(scratch) / "champion"), n_threads=n_threads)
+        champion_dir = entry.fetch(version, digest, Path(scratch) / "champion")
+        reigning = load_model(champion_dir, n_threads=n_threads)
         why = incompatibility(reigning.schema, schema, table_schema(test).names)
         if why and not rules.replace_incompatible:
             decision = GateDecision(False, [f"the champion {version} cannot be compared on these test rows: {why}",
@@ -268,10 +283,14 @@ def judge(
         if why:
             preamble.append(f"the champion {version} cannot be compared ({why}); replace_incompatible: the floors alone decide")
         else:
-            columns = [c for c in reigning.schema.features]
-            theirs = np.concatenate([reigning.predict_proba(b) for b in iter_batches(test, columns=columns)])
-            comparison = compare(y, ours, theirs, rules, bootstrap_budget, analytic_rows)
+            from flyte.core.gate_rows import compare_unseen
+
+            comparison, note = compare_unseen(test, y, ours, reigning, champion_dir, rules, bootstrap_budget, analytic_rows)
+            if note:
+                preamble.append(note)
     promote, reasons = decide(floors, comparison, rules, preamble)
-    decision = GateDecision(promote, reasons, floors, comparison, champion, version)
+    floors_only = bool(champion) and not comparison.compared
+    decision = GateDecision(promote, reasons, floors, comparison, champion, version, floors_only=floors_only)
     log.info("gate: promote=%s against champion %s; %s", promote, version or "none", "; ".join(reasons))
     return Judgement(decision, render_gate(decision, schema.target))
+

@@ -36,12 +36,36 @@ def render_gate(decision: GateDecision, target: str) -> str:
         "<h2>Reasons</h2><ul>" + "".join(f"<li>{escape(r)}</li>" for r in decision.reasons) + "</ul>",
         "<h2>Floors</h2>",
         _floors(decision),
-        "<h2>Against the champion (same test rows)</h2>",
+        "<h2>Against the champion (test rows neither model saw)</h2>",
         _comparison(decision),
     ]
     return (
         '<!doctype html><html><head><meta charset="utf-8"><title>Quality gate</title>'
         f"<style>{STYLE}</style></head><body><div class=\"qg\">{''.join(body)}</div></body></html>"
+    )
+
+
+def outcome_line(decision: GateDecision) -> str:
+    """The gate's outcome in one line: ``promoted: <version> ...``, ``kept the champion <version>: ...`` or (with
+    no champion) ``not promoted: ...``, then every reason; ``[floors only]`` marks a decision the floors alone
+    made although there was a champion."""
+    flag = " [floors only]" if decision.floors_only else ""
+    why = "; ".join(decision.reasons)
+    if decision.promote:
+        version = decision.promoted_version or "(not stored)"
+        was = f", replacing {decision.champion_version}" if decision.champion_version else ""
+        return f"promoted: {version} is the champion{was}{flag}: {why}"
+    if decision.champion:
+        return f"kept the champion {decision.champion_version}{flag}: {why}"
+    return f"not promoted{flag}: {why}"
+
+
+def render_outcome(line: str) -> str:
+    """A Deck page holding the outcome line."""
+    body = f"<h1>Gate outcome</h1><p>{escape(line)}</p>"
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Gate outcome</title>'
+        f'<style>{STYLE}</style></head><body><div class="qg">{body}</div></body></html>'
     )
 
 
@@ -56,8 +80,11 @@ def _floors(decision: GateDecision) -> str:
 
 def _comparison(decision: GateDecision) -> str:
     c = decision.comparison
+    seen = (f" {c.seen_rows} of the challenger's {c.test_rows} test rows were left out: by its recorded split rule the "
+            "champion may have trained or early-stopped on them." if c.test_rows else "")
     if not c.compared:
-        return '<div class="sub">No comparison: see the reasons.</div>'
+        flag = "The floors alone decided. " if decision.floors_only else ""
+        return f'<div class="sub">{flag}No comparison: see the reasons.{escape(seen)}</div>'
     level = f"{c.confidence:.0%} CI"
     how = (f"paired bootstrap, {c.replicates} resamples of the same rows for both models, seed {c.seed}" if c.replicates
            else "paired normal intervals (large test set): accuracy from the discordant counts, AUC by DeLong's paired variance")  # fmt: skip
@@ -71,6 +98,6 @@ def _comparison(decision: GateDecision) -> str:
     )
     return (
         f"<table><tr><th>metric</th><th>challenger</th><th>champion</th><th>difference</th><th>{level}</th></tr>{table}</table>"
-        f'<div class="sub">{c.rows} rows. McNemar exact test on correct / incorrect: {c.challenger_only} rows only the '
+        f'<div class="sub">{c.rows} rows.{escape(seen)} McNemar exact test on correct / incorrect: {c.challenger_only} rows only the '
         f"challenger got right, {c.champion_only} only the champion; two-sided p = {c.mcnemar_p:.4g}. Intervals: {how}.</div>"
     )

@@ -74,11 +74,12 @@ UNSEEN_EXAMPLES = 5
 
 def check_rows(
     path: Path, spec: DatasetSpec, schema: ModelSchema, reference: Reference, options: BatchOptions,
-    destination: Path, drift_threshold: float,
+    destination: Path, drift_threshold: float, drift_min_rows: int, drift_alpha: float,
 ) -> tuple[CheckSummary, DriftSummary, str]:  # fmt: skip
     """Read ``path`` (a local copy of ``spec.source``) batch by batch, check every row against ``schema``, and write
     the model's features, the passthrough columns and (when the spec names one) the target into the new table
     ``destination``. Returns the check summary, the drift against ``reference`` and the table's sha256.
+    ``drift_threshold`` / ``drift_min_rows`` / ``drift_alpha``: when a feature's drift is flagged (``drift.summarize``).
 
     Feature roles come from the model's schema, never from the spec's feature lists. Refused with a
     DataValidationError, with nothing written: a missing feature or passthrough column, a non-numeric value in a
@@ -96,7 +97,8 @@ def check_rows(
     for _ in range(4):  # a line longer than the block: read again with a block 8 times larger (as ingest does)
         source = CsvSource(path, spec, block) if csv else ParquetSource(path, spec)
         try:
-            return _check(source, spec, schema, reference, options, destination, drift_threshold)
+            drift = (drift_threshold, drift_min_rows, drift_alpha)
+            return _check(source, spec, schema, reference, options, destination, drift)
         except LineTooLong:
             block = source.block_size * 8
         except DataValidationError as exc:
@@ -105,12 +107,13 @@ def check_rows(
 
 
 def check_rows_for_model(
-    path: Path, spec: DatasetSpec, model: Path, options: BatchOptions, destination: Path, drift_threshold: float
+    path: Path, spec: DatasetSpec, model: Path, options: BatchOptions, destination: Path, drift_threshold: float,
+    drift_min_rows: int, drift_alpha: float,
 ) -> tuple[CheckSummary, DriftSummary, str]:
     """``check_rows`` against the schema and drift reference of the local model directory ``model`` (verified
     against its manifest; a model without reference.json is refused with a hint to refit)."""
     schema, reference = read_model_files(model)
-    return check_rows(path, spec, schema, reference, options, destination, drift_threshold)
+    return check_rows(path, spec, schema, reference, options, destination, drift_threshold, drift_min_rows, drift_alpha)
 
 
 #: The readers' advice for text in a numeric column suits training, not a model whose feature roles are fixed.
@@ -163,7 +166,7 @@ def _check_spec_agrees(spec: DatasetSpec, schema: ModelSchema) -> None:
         raise DataValidationError(f"{where}: drop_columns {dropped} are features the model needs", hint=hint)
 
 
-def _check(source, spec, schema, reference, options, destination, threshold) -> tuple[CheckSummary, DriftSummary, str]:
+def _check(source, spec, schema, reference, options, destination, drift_rule) -> tuple[CheckSummary, DriftSummary, str]:
     roles = _roles(source.names, spec, schema, options)
     read = set(roles.columns)
     extra = [c for c in source.names if c not in read]
@@ -208,7 +211,7 @@ def _check(source, spec, schema, reference, options, destination, threshold) -> 
     summary.unseen_examples = {c: sorted(map(str, v)) for c, v in seen_examples.items() if v}
     if spec.target:
         summary.class_counts = {t: int(n) for t, n in zip(schema.label_texts, counts)}
-    drift = summarize(reference, counter, threshold)
+    drift = summarize(reference, counter, *drift_rule)
     log.info("checked %s: %d rows, extra columns %s, unseen categories %s, drift flagged %s",
              spec.source, summary.rows, extra, summary.unseen_categories, drift.flagged)  # fmt: skip
     return summary, drift, content

@@ -30,6 +30,9 @@ class Manifest:
     data: the training data's hashes and profile summary.
     dataset / split_params / hyperparameters: the DatasetSpec, SplitParams and Hyperparameters as JSON
         objects, exactly as the run was given them.
+    split: the rule that split the data into train / validation / test (``split.SplitSummary`` as a JSON object:
+        its ``rule`` - method, hash version, seed, fractions, key column - and each class's rows and shares per
+        part); {} for a model published before the rule was recorded, whose training rows cannot be told apart.
     best_iteration: the last boosting round kept by early stopping (None: not recorded).
     metrics: the test metrics (``score.Metrics`` as a JSON object).
     provenance: versions, image, git commit and execution id.
@@ -43,6 +46,7 @@ class Manifest:
     data: DataSummary = field(default_factory=DataSummary)
     dataset: dict = field(default_factory=dict)
     split_params: dict = field(default_factory=dict)
+    split: dict = field(default_factory=dict)
     hyperparameters: dict = field(default_factory=dict)
     best_iteration: int | None = None
     metrics: dict = field(default_factory=dict)
@@ -145,7 +149,7 @@ def _parse(path: Path) -> Manifest:
     # descriptive fields are read leniently (a wrong type reads as absent): they are never used to verify.
     known = {f.name for f in fields(Manifest)}
     values = {k: v for k, v in raw.items() if k in known}
-    for name in ("dataset", "split_params", "hyperparameters", "metrics"):
+    for name in ("dataset", "split_params", "split", "hyperparameters", "metrics"):
         if not isinstance(values.get(name, {}), dict):
             del values[name]
     best = values.get("best_iteration")

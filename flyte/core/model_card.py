@@ -66,6 +66,7 @@ def render_card(
         section("Feature importance (total gain)", importance_svg(importance)),
         section("Leakage check", leakage_table(leakage, profile)),
         section("Data profile", profile_tables(profile)),
+        section("Split", _split_table(manifest.split)),
         section("Provenance", _provenance_table(manifest)),
     ]
     return (
@@ -255,6 +256,26 @@ def _provenance_table(m: Manifest) -> str:
     )
     note = "Everything here is also in manifest.json, beside this page; docs/model-directory.md in the project shows how to train this model again from it."
     return f'<table class="kv">{cells}</table>{settings}<p class="cap">{escape(note)}</p>'
+
+
+def _split_table(split: dict) -> str:
+    """The split's rule and each class's realised rows and shares per part (from the manifest's ``split``)."""
+    rule = split.get("rule") or {}
+    if not rule.get("method"):
+        return '<p class="cap">No split rule recorded: the gate treats every row as one this model may have seen.</p>'
+    key = rule.get("key_column") or ""
+    how = (f"{rule['method']} v{rule.get('hash_version')}, seed {rule.get('seed')}, test_ratio {rule.get('test_ratio')}, "
+           f"validation_ratio {rule.get('validation_ratio')}, hashing " + (f"key column {key!r}" if key else "every column of the row"))
+    head = "<tr><th>class</th><th>train</th><th>validation</th><th>test</th></tr>"
+    rows = "".join(
+        f"<tr><td>{escape(str(label))}</td>" + "".join(
+            f"<td>{n} ({100 * share:.1f}%)</td>" for n, share in zip(counts, split.get("class_shares", {}).get(label, [0, 0, 0]))
+        ) + "</tr>"
+        for label, counts in split.get("class_counts", {}).items()
+    )  # fmt: skip
+    note = ("Each row's part is decided by a seeded hash of the row, so appending rows never moves one; the parts are "
+            "stratified in expectation, and these are the realised rows (and shares of each class) per part.")
+    return f'<p>{escape(how)}</p><table><thead>{head}</thead><tbody>{rows}</tbody></table><p class="cap">{escape(note)}</p>'
 
 
 def as_json(value) -> dict:

@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 
 from flyte.core import labels as lbl
 from flyte.core.dataset import DataProfile, DatasetSpec
+from flyte.core.csv_text import shorten
 from flyte.core.errors import DataValidationError
 from flyte.core.readers import Roles
 from flyte.core.split import SplitParams, unsplittable
@@ -110,6 +111,11 @@ class ProfileBuilder:
             )
         order = self._order(counts, typed)
         allowed = set(self.spec.allow_predictive_columns)
+        if split is not None and split.key_column and split.key_column not in self.schema.names:
+            raise DataValidationError(
+                f"{name}: split key_column {split.key_column!r} is not among the columns read (the target and the "
+                f"features {shorten(str(list(self.roles.features)))}); a dropped column cannot key the split"
+            )
         if split is not None:
             short = unsplittable(np.array([counts[t] for t in order]), split)
             if short:

@@ -29,7 +29,7 @@ from flyte.core.model_card import as_json, render_card
 from flyte.core.predict import probability_column
 from flyte.core.schema import MODEL_FILE, SCHEMA_FILE, parse_schema
 from flyte.core.score import Metrics, _validated
-from flyte.core.split import SplitParams
+from flyte.core.split import SplitParams, SplitSummary
 from flyte.core.tables import num_rows, read_columns
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ def publish_model(
     execution_id: str,
     settings: CardSettings = CardSettings(),
     environ: dict[str, str] | None = None,
+    split: SplitSummary | None = None,
 ) -> Published:
     """Write the new directory ``destination``, all or nothing: every file ``fit_dir``'s manifest lists (each
     verified against its digest as it is copied), ``model_card.html``, and a manifest of all of them with the
@@ -94,6 +95,8 @@ def publish_model(
     ``test`` / ``predictions`` are the scored test table and its predictions, ``metrics`` what score found on
     them (refused if they disagree: the card would describe other rows). ``execution_id``: the Flyte
     execution, or ``provenance.LOCAL_EXECUTION``; ``environ`` defaults to this process's environment.
+    ``split``: what the split did (its rule and class shares), recorded so the gate can tell which rows this
+    model trained on; None records nothing, and the gate then treats every row as possibly seen.
     """
     fit_dir, destination = Path(fit_dir), Path(destination)
     if destination.exists():
@@ -132,6 +135,7 @@ def publish_model(
             data=provenance.summarize(profile),
             dataset=as_json(dataset),
             split_params=as_json(split_params),
+            split=as_json(split) if split is not None else {},
             hyperparameters=as_json(hyperparameters),
             best_iteration=schema.best_iteration,
             metrics=as_json(metrics),

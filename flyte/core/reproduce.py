@@ -46,6 +46,14 @@ def recorded_inputs(directory: Path) -> Recorded:
             f"{directory}: its manifest records no training inputs (a fit's directory, or written before they were recorded)",
             hint="reproduce a published model: the `model` output of training_pipeline",
         )
+    from flyte.core.gate_rows import recorded_rule
+
+    if recorded_rule(manifest) is None:
+        raise DataValidationError(
+            f"{directory}: its manifest records no split rule this code applies (split by an earlier rule, before "
+            "each row's part was decided by its hash), so its training rows cannot be chosen again",
+            hint="train a new model; models published from now on record their split rule",
+        )
     try:
         return Recorded(
             DatasetSpec(**manifest.dataset), SplitParams(**manifest.split_params), Hyperparameters(**manifest.hyperparameters), manifest

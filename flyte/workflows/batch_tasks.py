@@ -152,7 +152,8 @@ def check_rows(
     destination = workdir("rows")
     with writes_to(destination):
         checks, drift, sha = check_rows_for_model(
-            fetch_source(dataset.source), dataset, local_model(model), options, destination, config.DRIFT_PSI_THRESHOLD
+            fetch_source(dataset.source), dataset, local_model(model), options, destination, config.DRIFT_PSI_THRESHOLD,
+            config.DRIFT_MIN_ROWS, config.DRIFT_ALPHA,
         )
     return CheckOutputs(table=hashed_table(destination, sha), checks=checks, drift=drift)
 

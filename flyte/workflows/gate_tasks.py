@@ -39,6 +39,7 @@ class GateCriteria(GateRules):
     bootstrap_seed: int = config.GATE_BOOTSTRAP_SEED
     require_better: bool = config.GATE_REQUIRE_BETTER
     replace_incompatible: bool = config.GATE_REPLACE_INCOMPATIBLE
+    min_unseen_rows: int = config.GATE_MIN_UNSEEN_ROWS
 
 
 class Champion(NamedTuple):
@@ -149,3 +150,23 @@ def keep_champion(decision: GateDecision) -> GateDecision:
     """The branch that promotes nothing: the decision, unchanged, as the sub-workflow's output."""
     log.info("gate: not promoted: %s", "; ".join(decision.reasons))
     return decision
+
+
+@task(
+    # Not cached: its Deck is each execution's record of what the gate did, and it costs one small pod.
+    retries=config.STAGE_RETRIES,
+    timeout=config.LIGHT_TIMEOUT,
+    requests=config.LIGHT.requests,
+    limits=config.LIGHT.limits,
+    enable_deck=True,
+    deck_fields=(),
+)
+def announce(decision: GateDecision) -> str:
+    """The gate's outcome as one line ("promoted: ..." / "kept the champion ...: ..."): the workflow's ``outcome``
+    output, shown by the console, and the Deck "Gate outcome"."""
+    from flyte.core.gate_report import outcome_line, render_outcome
+
+    line = outcome_line(decision)
+    Deck("Gate outcome", render_outcome(line))
+    log.info("gate outcome: %s", line)
+    return line

@@ -21,7 +21,7 @@ from flyte.core.fetch import http_head
 from flyte.core.fingerprint import UNVERIFIABLE, SourceFingerprint, local_fingerprint, remote_fingerprint
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.score import Metrics
-from flyte.core.split import PART_NAMES, SplitParams
+from flyte.core.split import PART_NAMES, SplitParams, SplitSummary
 from flyte.workflows.stage_log import task  # flytekit's task, logging each run's start, end and rows
 from flyte.workflows import config
 from flyte.workflows.artifacts import (  # noqa: F401  (Table and HTMLFile re-exported for the workflows)
@@ -51,6 +51,8 @@ class SplitOutputs(NamedTuple):
     train: Table
     validation: Table
     test: Table
+    #: the rule that split the rows and each class's realised rows and shares per part
+    summary: SplitSummary
 
 
 class ScoreOutputs(NamedTuple):
@@ -143,14 +145,15 @@ def ingest(dataset: DatasetSpec, source: SourceFingerprint, split_params: SplitP
     limits=config.LIGHT.limits,
 )
 def split(table: Table, profile: DataProfile, params: SplitParams) -> SplitOutputs:
-    """Exact stratified train / validation / test split."""
+    """Train / validation / test split by each row's seeded hash, stratified in expectation; its summary
+    reports the rule and the realised class shares."""
     from flyte.core.split import split_table
 
     use_cpus(config.LIGHT)
     destinations = {name: workdir(name) for name in PART_NAMES}
     with writes_to(workdir()):
-        split_table(local_table(table), profile, params, destinations)
-    return SplitOutputs(*(as_table(destinations[name]) for name in PART_NAMES))
+        summary = split_table(local_table(table), profile, params, destinations)
+    return SplitOutputs(*(as_table(destinations[name]) for name in PART_NAMES), summary=summary)
 
 
 @task(
@@ -244,9 +247,11 @@ def publish(
     split_params: SplitParams,
     hyperparameters: Hyperparameters,
     card_template: str,
+    split_summary: SplitSummary,
 ) -> FlyteDirectory:
     """The published model directory: the fit's files (verified), model_card.html and the full manifest; the card
-    is also the Deck "Model card". ``card_template`` is the intended-use text (config.MODEL_CARD_TEMPLATE)."""
+    is also the Deck "Model card". ``card_template`` is the intended-use text (config.MODEL_CARD_TEMPLATE);
+    ``split_summary``: the split's rule and class shares, recorded in the manifest for the gate."""
     from flyte.core.provenance import LOCAL_EXECUTION
     from flyte.core.publish import CardSettings, publish_model
 
@@ -267,7 +272,7 @@ def publish(
     with writes_to(destination):
         result = publish_model(
             local_model(model), destination, local_table(test), local_table(predictions), metrics, profile,
-            dataset, split_params, hyperparameters, card_template, execution, settings,
+            dataset, split_params, hyperparameters, card_template, execution, settings, split=split_summary,
         )  # fmt: skip
     Deck("Model card", result.card_html)
     log.info("publish: %s (execution %s)", sorted(result.manifest.files), execution)

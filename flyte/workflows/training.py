@@ -14,7 +14,7 @@ from flyte.core.gate import GateDecision
 from flyte.core.score import Metrics
 from flyte.core.split import SplitParams
 from flyte.workflows import config
-from flyte.workflows.gate_tasks import GateCriteria
+from flyte.workflows.gate_tasks import GateCriteria, announce
 from flyte.workflows.notifications import nightly_notifications
 from flyte.workflows.promotion import gate_and_promote
 from flyte.workflows.tasks import HTMLFile, fingerprint, fit, ingest, predict, publish, score, split
@@ -29,6 +29,8 @@ class TrainingOutputs(NamedTuple):
     metrics: Metrics
     decision: GateDecision
     report: HTMLFile
+    #: the gate's outcome in one line ("promoted: ..." / "kept the champion ...: ..."), as the console shows it
+    outcome: str
 
 
 @workflow
@@ -75,12 +77,14 @@ def evaluate_publish_gate(
     published = publish(
         model=model, test=parts.test, predictions=predictions, metrics=scored.metrics, profile=ingested.profile,
         dataset=dataset, split_params=split_params, hyperparameters=hyperparameters, card_template=config.MODEL_CARD_TEMPLATE,
+        split_summary=parts.summary,
     )  # fmt: skip
     decision = gate_and_promote(
         model=published, test=parts.test, predictions=predictions, metrics=scored.metrics, registry=registry, criteria=gate,
         model_name=model_name, dataset=dataset,
     )
-    return TrainingOutputs(model=published, metrics=scored.metrics, decision=decision, report=scored.report)
+    outcome = announce(decision=decision)
+    return TrainingOutputs(model=published, metrics=scored.metrics, decision=decision, report=scored.report, outcome=outcome)
 
 #: The default launch plan: the workflow's own defaults, launched by hand from the console or CLI.
 training_pipeline_lp = LaunchPlan.get_or_create(training_pipeline)

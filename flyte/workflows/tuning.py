@@ -30,6 +30,8 @@ class TuningOutputs(NamedTuple):
     decision: GateDecision
     report: HTMLFile
     trials_report: HTMLFile
+    #: the gate's outcome in one line, as in training_pipeline
+    outcome: str
 
 
 @workflow
@@ -65,7 +67,7 @@ def tuning_pipeline(
     trained = evaluate_publish_gate(model, parts, ingested, dataset, split_params, chosen.best, registry, gate, model_name)
     return TuningOutputs(
         best_hyperparameters=chosen.best, cv_results=chosen.cv_results, model=trained.model, metrics=trained.metrics,
-        decision=trained.decision, report=trained.report, trials_report=chosen.report,
+        decision=trained.decision, report=trained.report, trials_report=chosen.report, outcome=trained.outcome,
     )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from flyte.core.gate_stats import mcnemar_p
 from flyte.core.score import Metrics
 
 RULES = dict(min_accuracy=0.7, min_roc_auc=0.75, max_log_loss=0.6, alpha=0.05, bootstrap_replicates=1000,
-             bootstrap_seed=7, require_better=False, replace_incompatible=False)  # fmt: skip
+             bootstrap_seed=7, require_better=False, replace_incompatible=False, min_unseen_rows=100)  # fmt: skip
 
 
 def rules(**changes) -> GateRules:

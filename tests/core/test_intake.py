@@ -16,6 +16,8 @@ from flyte.core.intake import BatchOptions, check_rows
 from flyte.core.schema import ModelSchema
 from tests.data_factory import read_frame
 
+#: When drift is flagged, as config sets it: PSI past 0.25, from 30 rows, family-wise p below 0.01.
+DRIFT = dict(drift_threshold=0.25, drift_min_rows=30, drift_alpha=0.01)
 SCHEMA = ModelSchema(target="label", features=["x1", "colour"], categories={"colour": ["blue", "red"]},
                      labels=["no", "yes"], label_kind="str")  # fmt: skip
 
@@ -35,7 +37,7 @@ def run(tmp_path, reference, text: str, target: str = "", options: BatchOptions 
     path = tmp_path / name
     path.write_text(text)
     spec = DatasetSpec(source=str(path), target=target)
-    return check_rows(path, spec, SCHEMA, reference, options or BatchOptions(), tmp_path / "out", drift_threshold=0.25)
+    return check_rows(path, spec, SCHEMA, reference, options or BatchOptions(), tmp_path / "out", **DRIFT)
 
 
 def test_rows_without_a_target_are_checked_and_counted(tmp_path, reference):
@@ -68,7 +70,7 @@ def test_a_type_mismatch_in_parquet_names_the_column_value_and_row(tmp_path, ref
     pq.write_table(pa.table({"x1": ["1", "2", "x" * 300], "colour": ["red", "blue", "red"]}), path)
     spec = DatasetSpec(source=str(path))
     with pytest.raises(DataValidationError, match=r"column 'x1' holds non-numeric value 'xxx.*\(300 characters\)' at row 3"):
-        check_rows(path, spec, SCHEMA, reference, BatchOptions(), tmp_path / "out", 0.25)
+        check_rows(path, spec, SCHEMA, reference, BatchOptions(), tmp_path / "out", **DRIFT)
     assert not (tmp_path / "out").exists()
 
 
@@ -116,7 +118,7 @@ def test_parquet_rows_with_numeric_ids_pass_through_as_text(tmp_path, reference)
     path = tmp_path / "rows.parquet"
     pq.write_table(pa.table({"id": [7, 8], "x1": [1.0, None], "colour": pd.Categorical(["red", "blue"])}), path)
     summary, _, _ = check_rows(path, DatasetSpec(source=str(path)), SCHEMA, reference,
-                               BatchOptions(passthrough_columns=["id"]), tmp_path / "out", 0.25)  # fmt: skip
+                               BatchOptions(passthrough_columns=["id"]), tmp_path / "out", **DRIFT)  # fmt: skip
     assert summary.rows == 2 and summary.missing == {"x1": 1, "colour": 0}
     assert list(read_frame(tmp_path / "out").id) == ["7", "8"]
 
@@ -134,7 +136,7 @@ def test_feature_lists_that_contradict_the_model_are_refused(tmp_path, reference
     path.write_text("x1,colour\n1,red\n")
     spec = DatasetSpec(source=str(path), **lists)
     with pytest.raises(DataValidationError, match=re.escape(message)):
-        check_rows(path, spec, SCHEMA, reference, BatchOptions(), tmp_path / "out", drift_threshold=0.25)
+        check_rows(path, spec, SCHEMA, reference, BatchOptions(), tmp_path / "out", **DRIFT)
     assert not (tmp_path / "out").exists()
 
 
@@ -143,5 +145,5 @@ def test_the_training_specs_own_lists_are_accepted(tmp_path, reference):
     path = tmp_path / "rows.csv"
     path.write_text("id,x1,colour\n7,1,red\n8,2,blue\n")
     spec = DatasetSpec(source=str(path), feature_columns=["colour", "x1"], categorical_columns=["colour"], drop_columns=["id"])
-    summary, _, _ = check_rows(path, spec, SCHEMA, reference, BatchOptions(), tmp_path / "out", drift_threshold=0.25)
+    summary, _, _ = check_rows(path, spec, SCHEMA, reference, BatchOptions(), tmp_path / "out", **DRIFT)
     assert summary.rows == 2 and summary.extra_columns == ["id"]

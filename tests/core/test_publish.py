@@ -39,6 +39,7 @@ class Trained(NamedTuple):
     predictions: Path
     metrics: object
     profile: object
+    summary: object
 
 
 def train(work: Path, rows: int = 360) -> Trained:
@@ -47,11 +48,11 @@ def train(work: Path, rows: int = 360) -> Trained:
     split = SplitParams(seed=3)
     profile = ingest_table(work / "mixed.csv", spec, work / "table", split=split).profile
     parts = {name: work / name for name in PART_NAMES}
-    split_table(work / "table", profile, split, parts)
+    summary = split_table(work / "table", profile, split, parts)
     fit_dir = save_model(train_model(parts["train"], parts["validation"], profile, FAST), work / "fit")
     predict_table(load_model(fit_dir), parts["test"], work / "predictions")
     metrics = evaluate(parts["test"], work / "predictions", read_schema(fit_dir), profile).metrics
-    return Trained(spec, split, FAST, fit_dir, parts["test"], work / "predictions", metrics, profile)
+    return Trained(spec, split, FAST, fit_dir, parts["test"], work / "predictions", metrics, profile, summary)
 
 
 def publish(t: Trained, destination: Path, fit_dir: Path | None = None, **kw):
@@ -79,7 +80,7 @@ def test_published_dir_holds_the_fit_files_the_card_and_every_manifest_field(tra
     assert raw["data"]["rows"] == 360 and raw["data"]["class_counts"] == trained.profile.class_counts
     assert raw["data"]["missing"] == trained.profile.missing
     assert raw["dataset"]["source"] == trained.spec.source and raw["dataset"]["categorical_columns"] == ["colour", "size"]
-    assert raw["split_params"] == {"test_ratio": 0.33, "validation_ratio": 0.2, "seed": 3}
+    assert raw["split_params"] == {"test_ratio": 0.33, "validation_ratio": 0.2, "seed": 3, "key_column": ""}
     assert raw["hyperparameters"]["max_rounds"] == 30
     assert raw["best_iteration"] == read_schema(trained.fit_dir).best_iteration
     assert raw["metrics"]["accuracy"] == trained.metrics.accuracy and raw["metrics"]["rows"] == trained.metrics.rows
@@ -91,6 +92,20 @@ def test_published_dir_holds_the_fit_files_the_card_and_every_manifest_field(tra
     assert load_model(out.directory).schema == load_model(trained.fit_dir).schema
     assert out.card_html == (out.directory / CARD_FILE).read_text()
     assert "Leakage check" in out.card_html and "x1" in out.card_html and "allow_predictive_columns: none" in out.card_html
+
+
+def test_the_manifest_and_card_record_the_split_rule_and_the_realised_class_shares(trained, tmp_path):
+    out = publish(trained, tmp_path / "model", split=trained.summary)
+    raw = json.loads((out.directory / MANIFEST_FILE).read_text())["split"]
+    assert raw["rule"] == {"method": "row-hash", "hash_version": 1, "seed": 3, "test_ratio": 0.33, "validation_ratio": 0.2, "key_column": ""}
+    assert raw["class_counts"] == trained.summary.class_counts and sum(map(sum, raw["class_counts"].values())) == 360
+    assert set(raw["class_shares"]) == {"alpha", "beta", "gamma"}
+    assert "row-hash v1, seed 3" in out.card_html and f"{raw['class_counts']['beta'][2]} (" in out.card_html
+    assert read_manifest(out.directory, [MODEL_FILE]).split == raw
+    # Without a summary nothing is recorded, and the card says what the gate will then do.
+    bare = publish(trained, tmp_path / "bare")
+    assert json.loads((bare.directory / MANIFEST_FILE).read_text())["split"] == {}
+    assert "No split rule recorded" in bare.card_html
 
 
 def test_every_file_the_fit_lists_is_copied_generically(trained, tmp_path):

@@ -16,7 +16,7 @@ from tests.core.test_publish import publish, train
 def published(tmp_path_factory):
     work = tmp_path_factory.mktemp("reproduce")
     trained = train(work)
-    return trained, publish(trained, work / "published").directory
+    return trained, publish(trained, work / "published", split=trained.summary).directory
 
 
 def test_recorded_inputs_are_the_runs_inputs(published):
@@ -46,3 +46,11 @@ def test_a_fit_directory_has_nothing_to_reproduce_from(published):
     trained, _ = published
     with pytest.raises(DataValidationError, match="records no training inputs"):
         recorded_inputs(trained.fit_dir)
+
+
+def test_a_model_split_by_an_earlier_rule_is_refused(published, tmp_path):
+    """Without a recorded split rule, today's split would choose other training rows: no silent non-reproduction."""
+    trained, _ = published
+    directory = publish(trained, tmp_path / "unruled").directory  # no split summary: nothing recorded
+    with pytest.raises(DataValidationError, match="records no split rule this code applies"):
+        recorded_inputs(directory)

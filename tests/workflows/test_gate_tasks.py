@@ -37,7 +37,7 @@ def pima(location: str, name: str = PIMA) -> Registry:
 
 def test_the_floors_refuse_a_weak_first_model(tmp_path):
     out = run(str(tmp_path / "r"), WEAK)
-    assert not out.decision.promote
+    assert not out.decision.promote and out.outcome.startswith("not promoted: no champion yet: the floors alone decide; accuracy")
     assert any(r.startswith("accuracy") and "fails the floor" in r for r in out.decision.reasons)
     assert pima(str(tmp_path / "r")).versions() == []  # the keep branch ran: nothing written
 
@@ -48,12 +48,16 @@ def test_a_worse_challenger_is_refused_and_the_champion_kept(tmp_path):
     assert champion.decision.promote and champion.decision.promoted_version
     worse = run(location, WEAK, NO_FLOORS)
     c = worse.decision.comparison
-    assert not worse.decision.promote and c.compared and c.rows == 254
+    # Same data, same split rule: every test row of the challenger is one the champion never saw.
+    assert not worse.decision.promote and c.compared and c.rows == c.test_rows == 259 and c.seen_rows == 0
     assert c.champion_only > c.challenger_only and c.mcnemar_p < 0.05
     assert any("significantly worse" in r for r in worse.decision.reasons)
     registry = pima(location)
     assert registry.versions() == [champion.decision.promoted_version]
     assert registry.champion().version == champion.decision.promoted_version
+    # The outcome line, a string output of the workflow, says what happened and why.
+    assert champion.outcome.startswith(f"promoted: {champion.decision.promoted_version} is the champion: ")
+    assert worse.outcome.startswith(f"kept the champion {champion.decision.promoted_version}: significantly worse")
 
 
 def test_a_better_challenger_is_promoted_and_every_version_kept(tmp_path):

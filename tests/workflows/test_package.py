@@ -46,7 +46,7 @@ BATCH_TASKS = [f"flyte.workflows.batch_tasks.{t}" for t in ("model_fingerprint",
 BATCH_WORKFLOW, BATCH_NIGHTLY = "flyte.workflows.batch_prediction.batch_predict", "batch_predict_nightly"
 TUNING_TASKS = ["flyte.workflows.tuning_tasks." + t for t in ("sample", "cross_validate_trial", "select_best")]
 TUNING_WORKFLOW, TUNING_NIGHTLY = "flyte.workflows.tuning.tuning_pipeline", "tuning_pipeline_nightly"
-GATE_TASKS = ["flyte.workflows.gate_tasks." + t for t in ("champion_fingerprint", "judge", "promote", "keep_champion")]
+GATE_TASKS = ["flyte.workflows.gate_tasks." + t for t in ("champion_fingerprint", "judge", "promote", "keep_champion", "announce")]
 GATE_WORKFLOW = "flyte.workflows.promotion.gate_and_promote"
 DASK_TASK = "flyte.workflows.distributed_tasks.fit_distributed"
 DASK_WORKFLOW = "flyte.workflows.training_distributed.training_pipeline_distributed"
@@ -138,8 +138,8 @@ def test_fingerprint_is_never_cached_and_ingest_keys_on_it_not_on_the_path(pkg):
 def test_workflow_wires_the_six_tasks(pkg):
     template = pkg.workflows[WORKFLOW].template
     used = sorted(n.task_node.reference_id.name for n in template.nodes if n.HasField("task_node"))
-    assert used == sorted(PREFIX + t for t in TASKS + UNCACHED)
-    assert sorted(template.interface.outputs.variables) == ["decision", "metrics", "model", "report"]
+    assert used == sorted([PREFIX + t for t in TASKS + UNCACHED] + ["flyte.workflows.gate_tasks.announce"])
+    assert sorted(template.interface.outputs.variables) == ["decision", "metrics", "model", "outcome", "report"]
     inputs = ["data_as_of", "dataset", "gate", "hyperparameters", "model_name", "registry", "split_params"]
     assert sorted(template.interface.inputs.variables) == inputs
     gated = [n for n in template.nodes if n.HasField("workflow_node")]

@@ -53,6 +53,8 @@ def test_cache_versions_follow_the_batch_task_module_and_the_drift_threshold():
     assert config.MODEL_FETCH_CACHE_VERSION == derived("1.0", "flyte.core.model_source", (), tasks_module=config.BATCH_TASKS)
     assert config.MODEL_FETCH_CACHE_VERSION != derived("1.0", "flyte.core.model_source", ())  # not training's tasks.py
     assert f"psi{config.DRIFT_PSI_THRESHOLD:g}" in config.CHECK_ROWS_CACHE_VERSION
+    # The minimum rows and the significance level decide which features are flagged too.
+    assert f"-min{config.DRIFT_MIN_ROWS}-alpha{config.DRIFT_ALPHA:g}" in config.CHECK_ROWS_CACHE_VERSION
 
 
 def test_the_model_fingerprint_is_never_cached_and_the_fetch_keys_on_the_manifest_not_the_uri(pkg):

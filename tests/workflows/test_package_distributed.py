@@ -84,8 +84,9 @@ def test_distributed_workflow_reuses_the_stages_and_swaps_only_the_fit(pkg):
     template = pkg.workflows[DASK_WORKFLOW].template
     used = sorted(n.task_node.reference_id.name for n in template.nodes if n.HasField("task_node"))
     expected = [PREFIX + t for t in ("fingerprint", "ingest", "split", "predict", "score", "publish")] + [DASK_TASK]
+    expected += ["flyte.workflows.gate_tasks.announce"]  # the gate's outcome line, as training has it
     assert used == sorted(expected)
-    assert sorted(template.interface.outputs.variables) == ["decision", "metrics", "model", "report"]
+    assert sorted(template.interface.outputs.variables) == ["decision", "metrics", "model", "outcome", "report"]
     assert sorted(template.interface.inputs.variables) == ["data_as_of", "dataset", "gate", "hyperparameters", "model_name", "registry", "split_params"]
     assert any(n.HasField("workflow_node") for n in template.nodes)  # the gate sub-workflow, as training has it
 

@@ -17,6 +17,7 @@ TASKS = {
     "judge": ("JUDGE_CACHE_VERSION", "STAGE_RETRIES", "LIGHT_TIMEOUT"),
     "promote": (None, "STAGE_RETRIES", "REGISTRY_TIMEOUT"),
     "keep_champion": ("KEEP_CACHE_VERSION", "STAGE_RETRIES", "LIGHT_TIMEOUT"),
+    "announce": (None, "STAGE_RETRIES", "LIGHT_TIMEOUT"),
 }
 
 
@@ -38,7 +39,8 @@ def test_gate_tasks_cache_retries_timeout_and_resources(pkg, name):
     version, retries, timeout = TASKS[name]
     assert template.container.image == IMAGE
     if version is None:
-        # champion_fingerprint must see every change of champion; promote writes to the registry.
+        # champion_fingerprint must see every change of champion; promote writes to the registry; announce's
+        # Deck records each execution's outcome.
         assert not template.metadata.discoverable, name
     else:
         assert template.metadata.discoverable and template.metadata.discovery_version == getattr(config, version)
@@ -93,3 +95,9 @@ def test_training_gates_the_published_model_after_score(pkg, gate):
     assert sources["model_name"].var == "model_name" and sources["dataset"].var == "dataset"
     decision = [b for b in template.outputs if b.var == "decision"][0].binding.promise
     assert decision.node_id == gated.id
+    # The outcome line is the workflow's own string output, from announce, fed the gate's final decision.
+    outcome = [b for b in template.outputs if b.var == "outcome"][0].binding.promise
+    announce = by_id[outcome.node_id]
+    assert announce.task_node.reference_id.name == PREFIX + "announce"
+    assert [b.binding.promise.node_id for b in announce.inputs] == [gated.id]
+    assert template.interface.outputs.variables["outcome"].type.simple == 3  # STRING

@@ -82,7 +82,7 @@ def test_the_trials_are_never_bound_to_the_test_part(pkg):
 
 def test_workflow_outputs_and_inputs(pkg):
     template = pkg.workflows[WORKFLOW].template
-    assert sorted(template.interface.outputs.variables) == ["best_hyperparameters", "cv_results", "decision", "metrics", "model", "report", "trials_report"]
+    assert sorted(template.interface.outputs.variables) == ["best_hyperparameters", "cv_results", "decision", "metrics", "model", "outcome", "report", "trials_report"]
     assert sorted(template.interface.inputs.variables) == ["data_as_of", "dataset", "gate", "hyperparameters", "model_name", "registry", "search", "split_params"]
 
 
@@ -129,4 +129,4 @@ def test_pod_contract_runs_the_tuning_path_on_a_tiny_search(pkg, tmp_path):
     assert [r.index for r in results] == [0, 1, 2] and all(len(r.fold_log_loss) == 3 for r in results)
     best = TypeEngine.to_python_value(ctx, Literal.from_flyte_idl(outputs.literals["best_hyperparameters"]), Hyperparameters)
     assert best == min(results, key=lambda r: (r.mean_log_loss, r.index)).hyperparameters
-    assert metrics_from(outputs).rows == 254  # the refit model scored on the test part
+    assert metrics_from(outputs).rows == 259  # the refit model scored on the test part (Pima, default split)

@@ -86,8 +86,8 @@ def test_every_pod_wrote_outputs_and_no_errors(pod_outputs):
     _, workdir = pod_outputs
     nodes = sorted(p.name for p in (workdir / "pods").iterdir())
     # fingerprint, the five stages, publish, then the gate sub-workflow (n7): champion_fingerprint, judge, and the
-    # branch taken: promote, as the empty registry has no champion (n2-n0; keep_champion would be n2-n1).
-    assert nodes == ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7-n0", "n7-n1", "n7-n2-n0"]
+    # branch taken: promote, as the empty registry has no champion (n2-n0; keep_champion would be n2-n1); then announce (n8).
+    assert nodes == ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7-n0", "n7-n1", "n7-n2-n0", "n8"]
     for node in nodes:
         out = workdir / "pods" / node / "out"
         assert (out / "outputs.pb").is_file() and not (out / "error.pb").exists()

@@ -147,8 +147,10 @@ def test_ingest_output_literal_carries_the_content_hash(tmp_path, mixed_csv):
 def test_tasks_chain_locally(mixed_csv):
     _, spec = mixed_csv
     table, profile = ingest(spec)
-    train, validation, test = tasks.split(table=table, profile=profile, params=SplitParams())
-    assert len(frame(train)) + len(frame(validation)) + len(frame(test)) == 360
+    train, validation, test, summary = tasks.split(table=table, profile=profile, params=SplitParams())
+    sizes = [len(frame(train)), len(frame(validation)), len(frame(test))]
+    assert sizes == [summary.train, summary.validation, summary.test] and sum(sizes) == 360
+    assert summary.rule.method == "row-hash" and sum(map(sum, summary.class_counts.values())) == 360
 
     model = tasks.fit(train=train, validation=validation, profile=profile, hyperparameters=FAST)
     model_dir = Path(model.download())
