@@ -286,14 +286,16 @@ def main(argv: list[str] | None = None) -> None:
     if "flytekit" in sys.modules:
         raise RuntimeError(f"{PROG} must set up its directories before flytekit is imported; run it in a fresh process")
     from flyte import summary
-    from flyte.workflows import stage_log
 
     argv, options = summary.split_options(sys.argv[1:] if argv is None else argv)
+    dirs = local_dirs()
+    prepare(dirs)
+    # Only now: importing the workflows package imports flytekit, which reads the directories prepare() set.
+    from flyte.workflows import stage_log
+
     if options.quiet:
         os.environ[stage_log.QUIET_ENV] = "1"  # read by the logging set-up, here and in any process this one starts
     stage_log.configure()
-    dirs = local_dirs()
-    prepare(dirs)
     from flytekit.core import local_cache
 
     # flytekit's local cache location is a module constant (no setting reads it). Kept beside the files its

@@ -273,3 +273,32 @@ def test_reproduce_retrains_a_published_model_from_its_manifest(tmp_path, mixed_
     changed = subprocess.run([sys.executable, "-m", "flyte.cli", "reproduce", str(model)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert changed.returncode == 2
     assert "the data changed, so the model cannot be reproduced" in changed.stderr
+
+
+def test_flytekit_is_imported_only_after_the_local_directories_are_set(tmp_path):
+    """flytekit makes its temporary directories when imported: before prepare(), they would land in the system
+    temp directory and the run's outputs outside .flyte-local."""
+    probe = (
+        "import sys, tempfile, flyte.cli as cli\n"
+        "seen = {}\n"
+        "real = cli.prepare\n"
+        "def spy(dirs):\n"
+        "    seen['flytekit_before'] = 'flytekit' in sys.modules\n"
+        "    real(dirs)\n"
+        "cli.prepare = spy\n"
+        "try:\n"
+        "    cli.main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "import flytekit\n"
+        "from flytekit.core.context_manager import FlyteContextManager\n"
+        "sandbox = FlyteContextManager.current_context().file_access.local_sandbox_dir\n"
+        "print(seen['flytekit_before'], sandbox)\n"
+    )
+    env = clean_env(tmp_path / "home", TMPDIR=str(tmp_path / "systemp"), PIPELINE_LOCAL_DIR=str(tmp_path / "local"))
+    (tmp_path / "systemp").mkdir()
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    before, sandbox = done.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert before == "False"
+    assert sandbox.startswith(str(tmp_path / "local")), sandbox
