@@ -109,7 +109,7 @@ def test_the_bundled_model_loads_and_matches_the_pima_schema():
     assert model.schema.labels == [0, 1] and model.schema.categories == {}
     schema, reference = read_model_files(directory)
     assert list(reference.features) == schema.features and reference.rows > 0
-    assert sorted(json.loads((directory / MANIFEST_FILE).read_text())["files"]) == ["model.ubj", "reference.json", "schema.json"]
+    assert sorted(json.loads((directory / MANIFEST_FILE).read_text())["files"]) == ["leakage.json", "model.ubj", "reference.json", "schema.json"]
     rows = pd.read_csv(local_path(pima_new_rows_spec().source))
     assert list(rows.columns) == ["patient_id", *PIMA_COLUMNS[:-1]] and len(rows) == 100 and rows.patient_id.is_unique
 
