@@ -77,3 +77,14 @@ def read_frame(directory: Path) -> pd.DataFrame:
     from flyte.core.tables import part_files
 
     return pd.concat([pq.read_table(p).to_pandas() for p in part_files(directory)], ignore_index=True)
+
+
+def saved_models(base: Path, rounds: tuple[int, ...] = (5, 12)) -> list[Path]:
+    """Saved binary models that differ (seed i, ``rounds[i]`` boosting rounds), trained on one 200-row table."""
+    from flyte.core.fit import train_model
+    from flyte.core.hyperparameters import Hyperparameters
+    from flyte.core.model import save_model
+
+    parts, profile = split_frame(base, binary_frame(200), "y")
+    return [save_model(train_model(parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=r, seed=i)),
+                       base / f"model{i}") for i, r in enumerate(rounds)]  # fmt: skip

@@ -28,6 +28,20 @@ class Routes:
 
 
 @contextmanager
+def serving(handler: type, daemon_threads: bool = False) -> Iterator[str]:
+    """``handler`` served on a free loopback port in a background thread; yields the base URL, then stops."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = daemon_threads
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def answering_server(routes: Routes) -> Iterator[str]:
     """An http server on 127.0.0.1 answering each path as ``routes`` says (404 for unknown paths); yields its base URL."""
 
@@ -47,14 +61,8 @@ def answering_server(routes: Routes) -> Iterator[str]:
         def log_message(self, *args):  # keep the test output clean
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 @contextmanager
@@ -126,15 +134,8 @@ def raw_server(answer) -> Iterator[str]:
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler, daemon_threads=True) as url:
+        yield url
 
 
 def redirect_to(location: str):

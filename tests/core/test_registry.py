@@ -11,14 +11,12 @@ import pytest
 
 from flyte.core import registry as reg
 from flyte.core.errors import DataValidationError
-from flyte.core.fit import train_model
-from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.manifest import MANIFEST_FILE
 from flyte.core.model import load_model, save_model
 from flyte.core.registry import POINTER, ChampionMoved, Registry
 from flyte.core.registry_cli import main
 from flyte.core.registry_names import entry_location
-from tests.data_factory import binary_frame, split_frame
+from tests.data_factory import saved_models
 
 T1 = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
 T2 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
@@ -27,13 +25,7 @@ T2 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """Two different saved models (different seeds and rounds)."""
-    base = tmp_path_factory.mktemp("models")
-    parts, profile = split_frame(base, binary_frame(200), "y")
-    out = []
-    for i, rounds in enumerate((5, 12)):
-        model = train_model(parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=rounds, seed=i))
-        out.append(save_model(model, base / f"model{i}"))
-    return out
+    return saved_models(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(params=["local", "memory"])

@@ -13,13 +13,10 @@ from pathlib import Path
 import pytest
 
 from flyte.core.errors import DataValidationError
-from flyte.core.fit import train_model
-from flyte.core.hyperparameters import Hyperparameters
-from flyte.core.model import save_model
 from flyte.core.registry import POINTER, Registry
 from flyte.core.registry_cli import main, stale_staging
 from flyte.core.registry_names import check_model_name, derive_model_name, entry_location, model_names, resolve_model_name
-from tests.data_factory import binary_frame, split_frame
+from tests.data_factory import saved_models
 from tests.flyte_package import REPO
 from tests.s3_server import s3, s3_server  # noqa: F401 (fixtures)
 
@@ -29,12 +26,7 @@ T2 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    base = tmp_path_factory.mktemp("models")
-    parts, profile = split_frame(base, binary_frame(200), "y")
-    return [
-        save_model(train_model(parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=r, seed=i)), base / f"m{i}")
-        for i, r in enumerate((5, 12))
-    ]
+    return saved_models(tmp_path_factory.mktemp("models"))
 
 
 @pytest.mark.parametrize(
