@@ -12,7 +12,7 @@ import pytest
 from flyte.core import registry as reg
 from flyte.core.errors import DataValidationError
 from flyte.core.manifest import MANIFEST_FILE
-from flyte.core.model import load_model, save_model
+from flyte.core.model import load_model
 from flyte.core.registry import POINTER, ChampionMoved, Registry
 from flyte.core.registry_cli import main
 from flyte.core.registry_names import entry_location
