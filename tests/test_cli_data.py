@@ -15,8 +15,9 @@ from tests.test_cli import TRACEBACK_HINT, dataset, project_run
 
 
 def training_csv(rows: int = 200) -> str:
-    """A header and ``rows`` rows whose label follows feature a, ending in a blank line."""
-    return "a,b,y\n" + "".join(f"{i % 17},{(i * 7) % 11},{int(i % 17 > 8)}\n" for i in range(rows)) + "\n"
+    """A header and ``rows`` rows whose label follows features a and b together (neither alone decides it, so the
+    leakage check passes), ending in a blank line."""
+    return "a,b,y\n" + "".join(f"{i % 17},{(i * 7) % 11},{int(i % 17 + (i * 7) % 11 > 13)}\n" for i in range(rows)) + "\n"
 
 
 def assert_one_line_error(run, first_line_pattern: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -73,7 +74,13 @@ def test_each_name_has_its_own_versions_and_champion(models, tmp_path):
 
 def run(argv, capsys) -> tuple[int, str, str]:
     capsys.readouterr()  # only what this command writes: the set-up's promotions log their own lines
-    code = main(argv)
+    logger = logging.getLogger("flyte")
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # as run from a shell, where nothing sends the package's INFO lines anywhere
+    try:
+        code = main(argv)
+    finally:
+        logger.setLevel(level)
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -15,6 +15,7 @@ from flytekit.exceptions.user import FlyteRecoverableException as Recoverable
 from flyte.core.errors import SourceChangedError
 from flyte.core.hyperparameters import Hyperparameters
 from flyte.core.registry import Registry
+from flyte.core.registry_names import derive_model_name, entry_location
 from flyte.core.split import SplitParams
 from flyte.core.tables import file_sha256
 from flyte.workflows import tasks
@@ -78,7 +79,8 @@ def test_a_refit_with_the_same_bytes_at_another_path_is_a_cache_hit_for_everythi
     assert started["flyte.core.predict.predict_table"].call_count == 1
     assert started["flyte.core.publish.publish_model"].call_count == 1
     assert second.model.path == first.model.path  # the published model is the cached one
-    assert len(Registry(registry).versions()) == 1  # promoted once; never a second version of the same booster
+    entry = entry_location(str(registry), derive_model_name(spec.source))
+    assert len(Registry(entry).versions()) == 1  # promoted once; never a second version of the same booster
 
 
 def test_a_remote_object_replaced_during_the_run_is_retried_and_nothing_is_cached(monkeypatch):

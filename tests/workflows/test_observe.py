@@ -73,7 +73,7 @@ def test_the_summary_names_what_the_run_made_in_short_lines(first_run):
     model, report = summary_path(out, "Model"), summary_path(out, "Report")
     assert (model / "model.ubj").is_file() and report.read_text().startswith("<!doctype html>")
     assert re.search(r"^  rows +accuracy +balanced_accuracy +roc_auc +log_loss +f1$", out, flags=re.MULTILINE), out
-    assert re.search(r"^  254 +0\.\d{4} ", out, flags=re.MULTILINE), out
+    assert re.search(r"^  259 +0\.\d{4} ", out, flags=re.MULTILINE), out
     assert re.search(r"^Gate: +promoted as \S+: ", out, flags=re.MULTILINE), out
     decks = re.findall(r"^  ([^:]+): (/\S+/deck\.html)$", out, flags=re.MULTILINE)
     assert {"Model report", "Model card", "Quality gate"} <= {tabs for tabs, _ in decks} and all(Path(p).is_file() for _, p in decks)
@@ -114,7 +114,7 @@ def test_batch_predict_summary_names_predictions_csv_and_flagged_drift_only(firs
     predictions, csv = summary_path(run.stdout, "Predictions"), summary_path(run.stdout, "CSV")
     assert any(predictions.glob("*.parquet")) and csv.read_text().count("\n") == 101  # a header and the 100 rows
     drift = next(line for line in run.stdout.splitlines() if line.startswith("Drift:"))
-    assert re.match(r"Drift: +100 rows against 411 training rows; (no feature past PSI|\d+ of 8 features past PSI)", drift), drift
+    assert re.match(r"Drift: +100 rows against 400 training rows; (no feature past PSI|\d+ of 8 features past PSI)", drift), drift
     assert "uri=None" not in run.stdout and "reference_share" not in run.stdout and "bins=" not in run.stdout
     assert summary_path(run.stdout, "Report").is_file()
     all_lines_short(run)
