@@ -20,7 +20,8 @@ METRICS = Metrics(accuracy=0.75984, balanced_accuracy=0.71423, roc_auc=0.85182, 
 
 def training(decision: GateDecision) -> TrainingOutputs:
     return TrainingOutputs(
-        model=FlyteDirectory("/runs/a/published"), metrics=METRICS, decision=decision, report=FlyteFile("/runs/b/report.html")
+        model=FlyteDirectory("/runs/a/published"), metrics=METRICS, decision=decision, report=FlyteFile("/runs/b/report.html"),
+        outcome="the gate's outcome line",
     )
 
 
@@ -121,6 +122,7 @@ def test_a_tuning_summary_adds_the_trials_report_the_search_and_the_chosen_setti
         best_hyperparameters=best, cv_results=trials, model=FlyteDirectory("/runs/t/published"), metrics=METRICS,
         decision=GateDecision(promote=True, reasons=["every floor holds"], promoted_version="v9"),
         report=FlyteFile("/runs/t/report.html"), trials_report=FlyteFile("/runs/t/trials.html"),
+        outcome="promoted: v9 is the champion",
     )  # fmt: skip
     lines = summary.summary_lines(outputs, [])
     assert "Trials:  /runs/t/trials.html" in lines and "Model:   /runs/t/published" in lines

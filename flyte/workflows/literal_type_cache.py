@@ -58,12 +58,25 @@ def describe(t, seen: set | None = None) -> list[str]:
         hints = typing.get_type_hints(current, include_extras=True)
         config = getattr(current, "Config", None)
         lines.append(f"{current.__module__}.{current.__qualname__} config={sorted(vars(config).items()) if config else None!r}")
+        # The defining module's bytes too: a schema also carries what no field shows (docstrings, titles, an
+        # annotation's metadata), so any edit to that module builds afresh rather than trusting the fields alone.
+        lines.append(f"  source={_module_digest(current.__module__)}")
         for f in dataclasses.fields(current):
             default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
             hint = hints.get(f.name, f.type)
             lines.append(f"  {f.name}: {hint!r} = {default!r} {dict(f.metadata)!r} init={f.init}")
             pending.append(hint)
     return lines
+
+
+@functools.lru_cache(maxsize=None)
+def _module_digest(module: str) -> str:
+    """sha256 of a module's source file ("" when it has none, e.g. a class made at run time in a test)."""
+    source = getattr(sys.modules.get(module), "__file__", None)
+    try:
+        return hashlib.sha256(Path(source).read_bytes()).hexdigest() if source else ""
+    except OSError:
+        return ""
 
 
 @functools.lru_cache(maxsize=1)

@@ -62,8 +62,20 @@ def test_clean_works_without_docker(tree, docker):
     bin_dir = tree / "fake-bin"
     bin_dir.mkdir()
     path = os.environ["PATH"]
-    if docker == "absent":  # only PATH entries without a docker (the fake bin first keeps make's tools reachable)
-        path = os.pathsep.join(d for d in path.split(os.pathsep) if not (Path(d) / "docker").exists())
+    if docker == "absent":
+        # A folder that holds docker (often /usr/bin, beside make and rm) is replaced by links to all of it but docker.
+        shadow, kept = tree / "no-docker-bin", []
+        shadow.mkdir()
+        for d in path.split(os.pathsep):
+            if not (Path(d) / "docker").exists():
+                kept.append(d)
+                continue
+            if str(shadow) not in kept:
+                kept.append(str(shadow))
+            for entry in Path(d).iterdir():
+                if entry.name != "docker" and not (shadow / entry.name).exists():
+                    (shadow / entry.name).symlink_to(entry)
+        path = os.pathsep.join(kept)
     else:
         (bin_dir / "docker").write_text('#!/bin/sh\necho "$*" >> "$DOCKER_LOG"\nexit 1\n')
         (bin_dir / "docker").chmod(0o755)

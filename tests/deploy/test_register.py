@@ -88,10 +88,10 @@ def test_pyflyte_route_registers_at_the_image_version_and_activates_the_launch_p
         "--dry-run",
     ):
         assert part in line
-    # 22 tasks (7 training, 5 batch, 3 search + its map task, 4 gate, the Dask fit and predict), 6 workflows (training,
+    # 23 tasks (7 training, 5 batch, 3 search + its map task, 5 gate with the outcome line, the Dask fit and predict), 6 workflows (training,
     # batch, tuning, distributed training and batch, the gate sub-workflow), 10 launch plans (the sub-workflow's
     # default too); serialized by pyflyte, nothing sent
-    assert "Successfully registered 38 entities" in proc.stderr
+    assert "Successfully registered 39 entities" in proc.stderr
     assert not commands(proc.stderr, "flytectl")
 
 
@@ -99,7 +99,7 @@ def test_flytectl_route_packages_then_registers_with_the_schedule_enabled(tmp_pa
     proc = register(tmp_path, "--flytectl", "--version", "3f2c1ab")
     [package] = [c for c in commands(proc.stderr, "pyflyte") if " package " in c]
     assert " package " in package and "--image localhost:30000/flyte-xgboost:3f2c1ab" in package
-    assert "Successfully packaged 38 flyte objects" in proc.stderr
+    assert "Successfully packaged 39 flyte objects" in proc.stderr
     [line] = commands(proc.stderr, "flytectl")
     assert line.split("--config ")[1].split()[0] == str(REPO / "flytectl.yaml")
     assert " register files " in line and "--version 3f2c1ab" in line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import typing
 
 import mashumaro.jsonschema
@@ -132,3 +133,17 @@ def test_an_off_or_unwritable_cache_only_means_building(monkeypatch, tmp_path):
         assert built.metadata["properties"]["rate"]["default"] == 0.5
         assert literal_type_cache.load(make()) is None
     assert blocked.read_text() == "not a directory"
+
+
+def test_an_edit_to_the_defining_module_changes_the_disk_key(tmp_path, monkeypatch):
+    """A docstring lands in the schema but in no field: the key follows the module's bytes, not the fields alone."""
+    import importlib
+
+    module = tmp_path / "edited_types.py"
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module.write_text('import dataclasses\n\n@dataclasses.dataclass\nclass Edited:\n    """First words."""\n    rate: float = 0.5\n')
+    first = literal_type_cache.key(importlib.import_module("edited_types").Edited)
+    module.write_text('import dataclasses\n\n@dataclasses.dataclass\nclass Edited:\n    """Other words."""\n    rate: float = 0.5\n')
+    sys.modules.pop("edited_types")
+    literal_type_cache._module_digest.cache_clear()
+    assert literal_type_cache.key(importlib.import_module("edited_types").Edited) != first

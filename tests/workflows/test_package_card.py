@@ -20,7 +20,8 @@ def test_publish_is_cached_with_its_derived_version_and_shows_a_deck(pkg):
     assert config.PUBLISH_CACHE_VERSION.startswith("1.0-")
     assert template.metadata.generates_deck.value
     assert sorted(template.interface.inputs.variables) == sorted(
-        ["model", "test", "predictions", "metrics", "profile", "dataset", "split_params", "hyperparameters", "card_template"]
+        ["model", "test", "predictions", "metrics", "profile", "dataset", "split_params", "split_summary", "hyperparameters",
+         "card_template"]
     )
 
 
