@@ -44,7 +44,6 @@ class MemoizedDataclassTransformer(DataclassTransformer):
             return super().get_literal_type(t)
         built = literal_type_cache.load(t)
         if built is None:
-            fast_defaults()
             built = super().get_literal_type(t)
             literal_type_cache.store(t, built)
         with self._lock:

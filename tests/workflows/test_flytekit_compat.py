@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import os
 import sys
 import typing
 
@@ -12,6 +14,7 @@ import pytest
 from flytekit.core.base_task import PythonTask
 from flytekit.core.type_engine import DataclassTransformer, TypeEngine
 
+from tests.flyte_package import REPO
 import flyte.workflows.training  # noqa: F401  (declares every training task, so the memo holds their types)
 from flyte.workflows import flytekit_compat, gate_tasks, literal_type_cache, tasks
 from flyte.workflows.gate_tasks import GateCriteria
@@ -49,22 +52,29 @@ def test_the_hook_flytekit_and_mashumaro_must_keep_is_installed():
     assert callable(flytekit_compat._slow_default) and flytekit_compat._slow_default is not flytekit_compat._default
 
 
-def test_every_interface_dataclass_has_flytekits_own_literal_type_schema_included():
-    """The memoised, fast-defaults result is byte for byte what plain flytekit builds: the registered interface
-    cannot change."""
+def compare_with_plain_flytekit() -> None:
+    """Assert that every interface dataclass's memoised literal type is byte for byte plain flytekit's."""
     types = interface_dataclasses()
     assert {"DatasetSpec", "Hyperparameters", "GateCriteria", "GateDecision", "Metrics", "DataProfile", "SourceFingerprint"} <= {
         t.__name__ for t in types
     }
     memoised = TypeEngine._DATACLASS_TRANSFORMER
-    try:
-        mashumaro_schema._default = flytekit_compat._slow_default
-        plain = {t: DataclassTransformer().get_literal_type(t) for t in types}
-    finally:
-        mashumaro_schema._default = flytekit_compat._default
+    plain = {t: DataclassTransformer().get_literal_type(t) for t in types}
     for t in types:
         assert memoised.get_literal_type(t).to_flyte_idl() == plain[t].to_flyte_idl(), t
         assert plain[t].metadata and plain[t].metadata.get("properties"), t  # a real schema was compared
+
+
+def test_every_interface_dataclass_has_flytekits_own_literal_type_schema_included(tmp_path):
+    """The memoised, fast-defaults result is byte for byte what plain flytekit builds: the registered interface
+    cannot change. Checked as registration sees it, in fresh processes: one that builds and stores each type, then
+    one that reads them back from the disk cache."""
+    env = dict(os.environ, PIPELINE_TYPE_CACHE=str(tmp_path / "types"), PYTHONPATH=str(REPO))
+    code = "from tests.workflows.test_flytekit_compat import compare_with_plain_flytekit as c; c()"
+    for _ in ("build", "read back"):
+        done = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert any((tmp_path / "types").iterdir())
 
 
 def test_a_type_schema_is_built_once_per_process(monkeypatch, tmp_path):
