@@ -7,11 +7,9 @@
 # of a class does not change while the process runs, so it is kept after the first build; the result is the object
 # flytekit would have built, so the registered interface and the one seen at execution stay identical.
 #
-# The first build is made cheaper too: mashumaro renders a field's default by compiling a one-field class around
-# it, which for a plain ``int``, ``float``, ``str`` or ``bool`` default gives back the value itself; those skip
-# the compilation. tests/workflows/test_flytekit_compat.py fails loudly if flytekit or mashumaro move what this
-# relies on (``TypeEngine._DATACLASS_TRANSFORMER``, ``DataclassTransformer.get_literal_type``,
-# ``mashumaro.jsonschema.schema._default``), and checks every interface dataclass's schema against the slow path.
+# tests/workflows/test_flytekit_compat.py fails loudly if flytekit moves what this relies on
+# (``TypeEngine._DATACLASS_TRANSFORMER``, ``DataclassTransformer.get_literal_type``), and checks every interface
+# dataclass's literal type against plain flytekit's.
 
 from __future__ import annotations
 
@@ -48,35 +46,6 @@ class MemoizedDataclassTransformer(DataclassTransformer):
             literal_type_cache.store(t, built)
         with self._lock:
             return self._literal_types.setdefault(t, built)
-
-
-_PLAIN = (int, float, str, bool)
-#: mashumaro's renderer of a field default, kept for every default that is not a plain scalar (None until a first
-#: schema is built: importing mashumaro's JSON schema builder costs a module that builds none, such as the CLI's).
-_slow_default = None
-
-
-def _default(f_type, f_value, config_cls):
-    """A field default as JSON schema shows it: a plain scalar of exactly its declared type is itself, unless the
-    dataclass's mashumaro config gives it a serialization strategy."""
-    if f_type in _PLAIN and type(f_value) is f_type and not getattr(config_cls, "serialization_strategy", None):
-        return f_value
-    return _slow_default(f_type, f_value, config_cls)
-
-
-def fast_defaults() -> bool:
-    """Render plain scalar defaults without mashumaro's compiled class (idempotent). False when this mashumaro no
-    longer has the hook: defaults are then rendered the slow way, and correctly."""
-    global _slow_default
-    import mashumaro.jsonschema.schema as mashumaro_schema
-
-    current = getattr(mashumaro_schema, "_default", None)
-    if current is _default:
-        return True
-    if not callable(current):
-        return False
-    _slow_default, mashumaro_schema._default = current, _default
-    return True
 
 
 def install() -> bool:

@@ -9,7 +9,6 @@ import sys
 import typing
 
 import mashumaro.jsonschema
-import mashumaro.jsonschema.schema as mashumaro_schema
 import pytest
 from flytekit.core.base_task import PythonTask
 from flytekit.core.type_engine import DataclassTransformer, TypeEngine
@@ -23,10 +22,8 @@ from flyte.workflows.training import training_pipeline
 
 @pytest.fixture(autouse=True)
 def own_type_cache(monkeypatch, tmp_path_factory):
-    """Each test starts from an empty disk cache of literal types, and mashumaro's default hook in place (a
-    process that found every type on disk never built a schema, so never installed it)."""
+    """Each test starts from an empty disk cache of literal types."""
     monkeypatch.setenv(literal_type_cache.CACHE_ENV, str(tmp_path_factory.mktemp("types")))
-    assert flytekit_compat.fast_defaults() is True
 
 
 def interface_dataclasses() -> set[type]:
@@ -44,12 +41,10 @@ def interface_dataclasses() -> set[type]:
 
 
 def test_the_hook_flytekit_and_mashumaro_must_keep_is_installed():
-    """Fails when a flytekit or mashumaro upgrade moves what flytekit_compat patches: fix that module, then this."""
+    """Fails when a flytekit upgrade moves what flytekit_compat patches: fix that module, then this."""
     assert type(TypeEngine._DATACLASS_TRANSFORMER) is flytekit_compat.MemoizedDataclassTransformer
     assert TypeEngine.get_transformer(GateCriteria) is TypeEngine._DATACLASS_TRANSFORMER
-    assert mashumaro_schema._default is flytekit_compat._default
-    assert flytekit_compat.install() is True and flytekit_compat.fast_defaults() is True  # idempotent
-    assert callable(flytekit_compat._slow_default) and flytekit_compat._slow_default is not flytekit_compat._default
+    assert flytekit_compat.install() is True  # idempotent
 
 
 def compare_with_plain_flytekit() -> None:
@@ -93,16 +88,6 @@ def test_a_type_schema_is_built_once_per_process(monkeypatch, tmp_path):
     assert transformer.get_literal_type(Fresh) is first
     assert builds == [Fresh]
     assert first.metadata["properties"]["rate"]["default"] == 0.5
-
-
-@pytest.mark.parametrize(
-    ("f_type", "value"), [(float, 0.25), (int, 3), (str, "a"), (bool, True), (float, 1), (typing.Optional[float], None), (tuple, (1, 2))]
-)
-def test_a_fast_default_renders_as_mashumaro_renders_it(f_type, value):
-    """Plain scalars skip mashumaro's compiled class; anything else (an int given to a float field too) takes it."""
-    from mashumaro.config import BaseConfig as config
-    assert flytekit_compat._default(f_type, value, config) == flytekit_compat._slow_default(f_type, value, config)
-    assert type(flytekit_compat._default(f_type, value, config)) is type(flytekit_compat._slow_default(f_type, value, config))
 
 
 def test_a_later_process_reads_each_literal_type_from_disk_as_built(monkeypatch, tmp_path):
