@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements-dev.txt requirements.txt requirements-lock-tool
 ## can fix print as one line, and outputs and the local cache stay in .flyte-local/. Prints the metrics and
 ## the report path.
 run: $(VENV)/.installed
-	$(BIN)/python -m flyte.cli run flyte/workflows/training.py training_pipeline
+	$(BIN)/python -m flyte.cli run flyte/workflows/training/pipeline.py training_pipeline
 
 ## Retrain the bundled Pima model (flyte/data/models/pima, batch prediction's default) and write the bundled new
 ## rows (flyte/data/pima-new-rows.csv) through the core functions; commit what it writes.
@@ -98,9 +98,9 @@ bench-dask: $(VENV)/.installed
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest $(FAST_TESTS)
 
-FAST_TESTS = tests/core tests/workflows/test_tasks.py tests/workflows/test_batch_tasks.py \
-	tests/workflows/test_tuning_tasks.py tests/workflows/test_gate_tasks.py \
-	--ignore=tests/core/test_distributed_fit.py --ignore=tests/core/test_distributed_predict.py
+FAST_TESTS = tests/core tests/workflows/training/test_tasks.py tests/workflows/batch/test_batch_tasks.py \
+	tests/workflows/tuning/test_tuning_tasks.py tests/workflows/gate/test_gate_tasks.py \
+	--ignore=tests/core/training/test_distributed_fit.py --ignore=tests/core/batch/test_distributed_predict.py
 
 .PHONY: bench-quick
 

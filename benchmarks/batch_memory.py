@@ -20,16 +20,16 @@ from benchmarks.pods import MIB, MemoryLimiter
 from benchmarks.synthetic import dataset_spec, synthetic_csv
 from tests.flyte_package import REPO, package, run_as_pods
 
-WORKFLOW = "flyte.workflows.batch_prediction.batch_predict"
+WORKFLOW = "flyte.workflows.batch.pipeline.batch_predict"
 
 
 def train(workdir: Path) -> Path:
-    from flyte.core.dataset import DatasetSpec
-    from flyte.core.fit import train_model
-    from flyte.core.hyperparameters import Hyperparameters
-    from flyte.core.ingest import ingest_table
-    from flyte.core.model import save_model
-    from flyte.core.split import PART_NAMES, SplitParams, split_table
+    from flyte.core.data.dataset import DatasetSpec
+    from flyte.core.training.fit import train_model
+    from flyte.core.training.hyperparameters import Hyperparameters
+    from flyte.core.data.ingest import ingest_table
+    from flyte.core.artifact.model import save_model
+    from flyte.core.data.split import PART_NAMES, SplitParams, split_table
 
     csv = synthetic_csv(100_000, seed=3)
     spec = DatasetSpec(**dataset_spec(csv))
@@ -41,8 +41,8 @@ def train(workdir: Path) -> Path:
 
 
 def run(sizes: list[int], workdir: Path) -> list[dict]:
-    from flyte.core.dataset import DatasetSpec
-    from flyte.core.intake import BatchOptions
+    from flyte.core.data.dataset import DatasetSpec
+    from flyte.core.batch.intake import BatchOptions
 
     pkg = package(IMAGE, workdir)
     # Trained in a child process: a pod's peak RSS from wait4 starts at this (forking) process's size, so this

@@ -91,7 +91,7 @@ def run_plain(csv: Path, home: Path, name: str, nthread: int) -> tuple[Measured,
 
 def fit_threads() -> int:
     """The fit task's cpu limit: the pipeline's XGBoost runs that many threads, so the plain script does too."""
-    from flyte.workflows.tasks import fit
+    from flyte.workflows.training.tasks import fit
 
     cpu = str(fit.resources.limits.cpu)  # a Kubernetes quantity: "2" or "1500m"
     return max(1, int(float(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)))

@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from flyte.core.errors import DataValidationError
-from flyte.core.ingest import DatasetSpec, ingest_table
+from flyte.core.common.errors import DataValidationError
+from flyte.core.data.ingest import DatasetSpec, ingest_table
 
 CODECS = (("gzip", "gz"), ("zstd", "zst"), ("lz4", "lz4"), ("bz2", "bz2"))
 

@@ -31,9 +31,9 @@ MIB = 1024 * 1024
 _SINGLE = """
 import json, resource, sys, time
 from pathlib import Path
-from flyte.core.fit import train_model
-from flyte.core.dataset import DataProfile
-from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.training.fit import train_model
+from flyte.core.data.dataset import DataProfile
+from flyte.core.training.hyperparameters import Hyperparameters
 import pickle
 parts, profile = pickle.loads(Path(sys.argv[1]).read_bytes())
 started = time.perf_counter()
@@ -50,9 +50,9 @@ def _peak_rss_mib() -> float:
 
 def prepare(rows: int, seed: int, workdir: Path):
     """Ingest and split the synthetic table of ``rows`` rows: ({part: directory}, profile)."""
-    from flyte.core.dataset import DatasetSpec
-    from flyte.core.ingest import ingest_table
-    from flyte.core.split import PART_NAMES, SplitParams, split_table
+    from flyte.core.data.dataset import DatasetSpec
+    from flyte.core.data.ingest import ingest_table
+    from flyte.core.data.split import PART_NAMES, SplitParams, split_table
 
     csv = synthetic_csv(rows, seed)
     spec = DatasetSpec(**dataset_spec(csv))
@@ -74,10 +74,9 @@ def single_pod(parts, profile, workdir: Path) -> dict:
 def distributed(parts, profile, workdir: Path, workers: int) -> dict:
     from distributed import Client, LocalCluster
 
-    from flyte.core.distributed_fit import train_distributed
-    from flyte.core.hyperparameters import Hyperparameters
+    from flyte.core.training.distributed_fit import train_distributed
+    from flyte.core.training.hyperparameters import Hyperparameters
     from flyte.workflows import config
-
     memory = f"{config.DASK_WORKER.memory_mib}MiB"
     with LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory, dashboard_address=None,

@@ -19,11 +19,11 @@ from unittest import mock
 
 import numpy as np
 
-from flyte.core import gate_rows
-from flyte.core.gate import GateRules, judge
-from flyte.core.registry import Registry
-from flyte.core.split import PART_NAMES, SplitParams, split_table
-from tests.core.test_gate_unseen import table, trained
+from flyte.core.gate import gate_rows
+from flyte.core.gate.gate import GateRules, judge
+from flyte.core.registry.registry import Registry
+from flyte.core.data.split import PART_NAMES, SplitParams, split_table
+from tests.core.gate.test_gate_unseen import table, trained
 
 RULES = GateRules(min_accuracy=0.0, min_roc_auc=0.0, max_log_loss=10.0, alpha=0.05, bootstrap_replicates=1000,
                   bootstrap_seed=7, require_better=False, replace_incompatible=False, min_unseen_rows=100)  # fmt: skip
@@ -38,14 +38,14 @@ def case(work: Path, name: str, champion_df, champion_split, challenger_df, chal
             registry.champion_identity(), RULES)  # fmt: skip
     unseen = judge(*args, work / name / "scratch").decision
     everything = gate_rows.Unseen(np.ones(unseen.comparison.test_rows, dtype=bool), "")
-    with mock.patch("flyte.core.gate_rows.unseen_rows", return_value=everything):
+    with mock.patch("flyte.core.gate.gate_rows.unseen_rows", return_value=everything):
         flattered = judge(*args, work / name / "scratch-all").decision
     for label, d in (("unseen rows", unseen), ("every row", flattered)):
         print(f"{name}, {label}: promote={d.promote}; {d.reasons[-2] if len(d.reasons) > 1 else d.reasons[-1]}")
 
 
 def time_split(work: Path, rows: int) -> None:
-    from flyte.core.ingest import DatasetSpec, ingest_table
+    from flyte.core.data.ingest import DatasetSpec, ingest_table
 
     df = table(rows, seed=9)
     df.to_parquet(work / f"big-{rows}.parquet", index=False)

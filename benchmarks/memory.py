@@ -29,7 +29,7 @@ WARN_SHARE = 0.70
 
 
 def short(task_name: str) -> str:
-    """``flyte.workflows.tasks.fit`` -> ``fit``."""
+    """``flyte.workflows.training.tasks.fit`` -> ``fit``."""
     return task_name.rsplit(".", 1)[-1]
 
 
@@ -73,7 +73,7 @@ class PodMeter:
 
 def workflow_input_types() -> dict[str, type]:
     """The workflow's Python input types, taken from the workflow itself so a moved class is still found."""
-    from flyte.workflows.training import training_pipeline
+    from flyte.workflows.training.pipeline import training_pipeline
 
     return dict(training_pipeline.python_interface.inputs)
 

@@ -26,11 +26,11 @@ log = logging.getLogger(__name__)
 
 #: The core call of each task, by module; the child wraps each with a timer before the run.
 STAGES = {
-    "ingest": ("flyte.core.ingest", "ingest_table"),
-    "split": ("flyte.core.split", "split_table"),
-    "fit": ("flyte.core.fit", "train_model"),
-    "predict": ("flyte.core.predict", "predict_table"),
-    "score": ("flyte.core.evaluate", "evaluate"),
+    "ingest": ("flyte.core.data.ingest", "ingest_table"),
+    "split": ("flyte.core.data.split", "split_table"),
+    "fit": ("flyte.core.training.fit", "train_model"),
+    "predict": ("flyte.core.evaluation.predict", "predict_table"),
+    "score": ("flyte.core.evaluation.evaluate", "evaluate"),
 }
 
 CHILD = """
@@ -38,8 +38,8 @@ import importlib, json, sys, time
 start = time.perf_counter()
 import flytekit  # noqa: F401
 t_flytekit = time.perf_counter()
-from flyte.workflows.training import training_pipeline
-from flyte.core.dataset import DatasetSpec
+from flyte.workflows.training.pipeline import training_pipeline
+from flyte.core.data.dataset import DatasetSpec
 t_workflow = time.perf_counter()
 stages, spent = json.loads(sys.argv[2]), {}
 for stage, (module, name) in stages.items():

@@ -35,10 +35,10 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from benchmarks.stage_timer import peak_rss_mib, reset_peak
 
-from flyte.core.split import SplitParams
+from flyte.core.data.split import SplitParams
 
-from flyte.core.fit import booster_params
-from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.training.fit import booster_params
+from flyte.core.training.hyperparameters import Hyperparameters
 
 log = logging.getLogger(__name__)
 

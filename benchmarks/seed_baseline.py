@@ -14,7 +14,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
-from flyte.core.ingest import DATA_DIR
+from flyte.core.data.ingest import DATA_DIR
 
 SEED_COLUMNS = [
     "#preg", "pgc_2h", "diastolic_bp", "tricep_skin_fold_mm", "serum_insulin_2h",
@@ -36,7 +36,7 @@ def seed_example_accuracy(csv_path=PIMA_CSV, test_split_ratio: float = 0.33, see
 
 
 def main() -> None:
-    from flyte.workflows.training import training_pipeline
+    from flyte.workflows.training.pipeline import training_pipeline
 
     baseline = seed_example_accuracy()
     ours = training_pipeline().metrics

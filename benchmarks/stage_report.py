@@ -43,7 +43,7 @@ WIDTH = 120
 
 
 def short_name(task: str) -> str:
-    """``flyte.workflows.tasks.fit`` -> ``fit``; a map task over a trial task -> ``cross_validate_trial``."""
+    """``flyte.workflows.training.tasks.fit`` -> ``fit``; a map task over a trial task -> ``cross_validate_trial``."""
     name = task.rsplit(".", 1)[-1]
     return "cross_validate_trial" if "cross_validate_trial" in task else name
 

@@ -1,6 +1,6 @@
 """`pyflyte run` in this process, with each task's wall time and peak RSS written to a JSON file at exit.
 
-    python -m benchmarks.stage_timer OUT.json run flyte/workflows/training.py training_pipeline [--dataset ...]
+    python -m benchmarks.stage_timer OUT.json run flyte/workflows/training/pipeline.py training_pipeline [--dataset ...]
 
 The arguments after OUT.json are pyflyte's own: the run is exactly a user's `pyflyte run`, with two additions
 made before flytekit loads the workflow. Every task node's local execution (``Task.local_execute``, and

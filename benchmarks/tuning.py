@@ -21,16 +21,16 @@ from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks.synthetic import dataset_spec, write_synthetic_csv
-from flyte.core.cross_validation import cross_validate
-from flyte.core.dataset import DatasetSpec, local_path, pima_spec
-from flyte.core.evaluate import evaluate
-from flyte.core.fit import train_model
-from flyte.core.hyperparameters import Hyperparameters
-from flyte.core.ingest import ingest_table
-from flyte.core.model import save_model
-from flyte.core.predict import predict_table
-from flyte.core.search import CrossValidation, SearchSpace, best_trial, sample_trials
-from flyte.core.split import PART_NAMES, SplitParams, split_table
+from flyte.core.tuning.cross_validation import cross_validate
+from flyte.core.data.dataset import DatasetSpec, local_path, pima_spec
+from flyte.core.evaluation.evaluate import evaluate
+from flyte.core.training.fit import train_model
+from flyte.core.training.hyperparameters import Hyperparameters
+from flyte.core.data.ingest import ingest_table
+from flyte.core.artifact.model import save_model
+from flyte.core.evaluation.predict import predict_table
+from flyte.core.tuning.search import CrossValidation, SearchSpace, best_trial, sample_trials
+from flyte.core.data.split import PART_NAMES, SplitParams, split_table
 
 log = logging.getLogger(__name__)
 THREADS = 2  # the TRAIN preset's cpu limit: what a trial pod and the fit pod run

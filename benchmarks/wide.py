@@ -37,7 +37,7 @@ assert table.num_rows > 0
 INGEST = """
 import sys
 from pathlib import Path
-from flyte.core.ingest import DatasetSpec, ingest_table
+from flyte.core.data.ingest import DatasetSpec, ingest_table
 spec = DatasetSpec(source=sys.argv[1], has_header=True, column_names=[], target="y")
 ingest_table(Path(sys.argv[1]), spec, Path(sys.argv[2]))
 """

@@ -40,10 +40,10 @@ BATCH_SEED = 11
 FIT_THREADS = 2  # the fit task's cpu limit (the TRAIN preset); benchmarks.bench checks it against the task
 
 ENTRY = {
-    "training": ("flyte/workflows/training.py", "training_pipeline"),
-    "batch": ("flyte/workflows/batch_prediction.py", "batch_predict"),
-    "tuning": ("flyte/workflows/tuning.py", "tuning_pipeline"),
-    "dask": ("flyte/workflows/training_distributed.py", "training_pipeline_distributed"),
+    "training": ("flyte/workflows/training/pipeline.py", "training_pipeline"),
+    "batch": ("flyte/workflows/batch/pipeline.py", "batch_predict"),
+    "tuning": ("flyte/workflows/tuning/pipeline.py", "tuning_pipeline"),
+    "dask": ("flyte/workflows/distributed/training_pipeline.py", "training_pipeline_distributed"),
 }
 
 

@@ -1,8 +1,8 @@
 """The project's command line: pyflyte, with actionable errors in a line or two and local runs kept in .flyte-local/."""
 
-# Usage is pyflyte's, e.g. `python -m flyte.cli run flyte/workflows/training.py training_pipeline --dataset ...`.
+# Usage is pyflyte's, e.g. `python -m flyte.cli run flyte/workflows/training/pipeline.py training_pipeline --dataset ...`.
 # Two differences, both because pyflyte 1.16 offers no switch for them:
-#  - A failure the user can fix (flyte.core.errors.ActionableError: bad data, a 404, a full disk; or a cached
+#  - A failure the user can fix (flyte.core.common.errors.ActionableError: bad data, a 404, a full disk; or a cached
 #    result whose files are gone) prints its message first, then a hint, and exits 2, with no traceback.
 #    pyflyte prints every failure as a boxed traceback of 30 to 230 lines with the message last, whatever
 #    its verbosity. `-v` (pyflyte's own flag) or PIPELINE_TRACEBACK=1 adds pyflyte's traceback after the message.
@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Iterator
 
 from flyte.cli_errors import EXIT_INTERRUPTED, CommandLineMistake, command_words, interrupted, interrupted_stage
-from flyte.core.errors import ActionableError, DiskFullError, causes, disk_full, is_disk_full
-from flyte.core.validation import check_json_arguments
+from flyte.core.common.errors import ActionableError, DiskFullError, causes, disk_full, is_disk_full
+from flyte.core.common.validation import check_json_arguments
 
 log = logging.getLogger(__name__)
 
@@ -263,9 +263,9 @@ def _reproduce_command(click):
     def reproduce(model_dir: Path) -> None:
         """Train MODEL_DIR's model again from the data, split and hyperparameters its manifest records (no cache),
         and exit 0 when model.ubj comes out byte for byte the same, 1 when it does not."""
-        from flyte.core.reproduce import recorded_inputs, retrain
+        from flyte.core.publishing.reproduce import recorded_inputs, retrain
         from flyte.workflows import config
-        from flyte.workflows.sources import fetch_source
+        from flyte.workflows.shared.sources import fetch_source
 
         recorded = recorded_inputs(model_dir)
         scratch = Path(tempfile.mkdtemp(prefix="reproduce-", dir=local_dirs().outputs))
@@ -291,8 +291,7 @@ def main(argv: list[str] | None = None) -> None:
     dirs = local_dirs()
     prepare(dirs)
     # Only now: importing the workflows package imports flytekit, which reads the directories prepare() set.
-    from flyte.workflows import stage_log
-
+    from flyte.workflows.shared import stage_log
     if options.quiet:
         os.environ[stage_log.QUIET_ENV] = "1"  # read by the logging set-up, here and in any process this one starts
     stage_log.configure()

@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 from types import TracebackType
 
-from flyte.core.errors import ActionableError
+from flyte.core.common.errors import ActionableError
 
 #: Exit status after Ctrl-C: 128 + SIGINT, what a shell reports for a process killed by it.
 EXIT_INTERRUPTED = 130

@@ -188,7 +188,6 @@ def doctor_command(click):
     def doctor(dask: bool, image: str, model_registry: str, config_file: Path) -> None:
         """Check what the sandbox walkthrough needs; print PASS/FAIL with the fix for each, exit 1 if any fails."""
         from flyte.workflows import config
-
         checks = run_checks(Probe(config=config_file), image, model_registry or config.NIGHTLY_MODEL_REGISTRY, dask,
                             flytectl=os.environ.get("FLYTECTL", "flytectl"))  # fmt: skip
         for line in report(checks):

@@ -105,7 +105,6 @@ def _first_line(text: str) -> str:
 
 def start_sandbox_fix(line: str) -> str:
     from flyte.workflows import config
-
     return f"flytectl demo start --version {config.SANDBOX_FLYTE_VERSION}   (a Flyte {line}.x sandbox)"
 
 

@@ -222,7 +222,7 @@ def _generic(outputs) -> list[str]:
 def _next_command(outputs, fields: set[str]) -> str:
     if {"model", "decision"} <= fields:
         return (
-            f"{PROG} run flyte/workflows/batch_prediction.py batch_predict --model {_path(outputs.model)}"
+            f"{PROG} run flyte/workflows/batch/pipeline.py batch_predict --model {_path(outputs.model)}"
             " (add --dataset '{\"source\": ...}' for rows of your own)"
         )
     if "predictions" in fields:

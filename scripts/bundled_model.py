@@ -16,12 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flyte.core.dataset import DATA_DIR, PIMA_MODEL, PIMA_NEW_ROWS, local_path, pima_spec  # noqa: E402
-from flyte.core.fit import train_model  # noqa: E402
-from flyte.core.hyperparameters import Hyperparameters  # noqa: E402
-from flyte.core.ingest import ingest_table  # noqa: E402
-from flyte.core.model import save_model  # noqa: E402
-from flyte.core.split import PART_NAMES, SplitParams, split_table  # noqa: E402
+from flyte.core.data.dataset import DATA_DIR, PIMA_MODEL, PIMA_NEW_ROWS, local_path, pima_spec  # noqa: E402
+from flyte.core.training.fit import train_model  # noqa: E402
+from flyte.core.training.hyperparameters import Hyperparameters  # noqa: E402
+from flyte.core.data.ingest import ingest_table  # noqa: E402
+from flyte.core.artifact.model import save_model  # noqa: E402
+from flyte.core.data.split import PART_NAMES, SplitParams, split_table  # noqa: E402
 
 #: How many rows the bundled new-rows file holds: the last rows of the Pima file, without their label.
 NEW_ROWS = 100

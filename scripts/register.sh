@@ -163,6 +163,6 @@ if [ "$dry_run" = 1 ]; then
 else
   log "Registered $project/$domain version $version with image $ref"
   log "Launch it: $pyflyte --config $config run --remote --project $project --domain $domain \\
-  remote-launchplan flyte.workflows.training.training_pipeline:$version   (or from the Flyte console)"
+  remote-launchplan flyte.workflows.training.pipeline.training_pipeline:$version   (or from the Flyte console)"
 fi
 printf '%s\n' "$ref"

@@ -63,5 +63,5 @@ def cli_home(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def cli_default_run(cli_home) -> CliRun:
-    """The README's run: `pyflyte run flyte/workflows/training.py training_pipeline`, all defaults."""
+    """The README's run: `pyflyte run flyte/workflows/training/pipeline.py training_pipeline`, all defaults."""
     return pyflyte_run(cli_home)

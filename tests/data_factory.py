@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flyte.core.ingest import DatasetSpec
+from flyte.core.data.ingest import DatasetSpec
 
 MIXED_CATEGORICAL = ["colour", "size"]
 MIXED_LABELS = ["alpha", "beta", "gamma"]
@@ -51,7 +51,7 @@ def binary_frame(rows: int = 120, seed: int = 1) -> pd.DataFrame:
 
 def ingest_frame(tmp_path: Path, df: pd.DataFrame, target: str, categorical: list[str] = (), name: str = "data"):
     """Write ``df`` as a CSV and ingest it: returns the table directory and its profile."""
-    from flyte.core.ingest import ingest_table
+    from flyte.core.data.ingest import ingest_table
 
     csv = tmp_path / f"{name}.csv"
     df.to_csv(csv, index=False)
@@ -62,7 +62,7 @@ def ingest_frame(tmp_path: Path, df: pd.DataFrame, target: str, categorical: lis
 
 def split_frame(tmp_path: Path, df: pd.DataFrame, target: str, categorical: list[str] = (), seed: int = 7):
     """Ingest ``df`` and split it: returns {part name: table directory} and the profile."""
-    from flyte.core.split import PART_NAMES, SplitParams, split_table
+    from flyte.core.data.split import PART_NAMES, SplitParams, split_table
 
     table, profile = ingest_frame(tmp_path, df, target, categorical)
     parts = {name: tmp_path / name for name in PART_NAMES}
@@ -74,16 +74,16 @@ def read_frame(directory: Path) -> pd.DataFrame:
     """A table directory as a pandas frame, for assertions on small test tables."""
     import pyarrow.parquet as pq
 
-    from flyte.core.tables import part_files
+    from flyte.core.data.tables import part_files
 
     return pd.concat([pq.read_table(p).to_pandas() for p in part_files(directory)], ignore_index=True)
 
 
 def saved_models(base: Path, rounds: tuple[int, ...] = (5, 12)) -> list[Path]:
     """Saved binary models that differ (seed i, ``rounds[i]`` boosting rounds), trained on one 200-row table."""
-    from flyte.core.fit import train_model
-    from flyte.core.hyperparameters import Hyperparameters
-    from flyte.core.model import save_model
+    from flyte.core.training.fit import train_model
+    from flyte.core.training.hyperparameters import Hyperparameters
+    from flyte.core.artifact.model import save_model
 
     parts, profile = split_frame(base, binary_frame(200), "y")
     return [save_model(train_model(parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=r, seed=i)),

@@ -66,7 +66,7 @@ def _entity_name(proto) -> str:
 
 # --- the workflow through `pyflyte run` ------------------------------------------------------------------
 
-RUN = ["run", "flyte/workflows/training.py", "training_pipeline"]
+RUN = ["run", "flyte/workflows/training/pipeline.py", "training_pipeline"]
 
 
 @dataclass
@@ -292,7 +292,7 @@ def _upstream(node) -> set[str]:
     return refs | set(node.upstream_node_ids)
 
 
-WORKFLOW = "flyte.workflows.training.training_pipeline"
+WORKFLOW = "flyte.workflows.training.pipeline.training_pipeline"
 
 
 def metrics_from(literal_map: literals_pb2.LiteralMap):
@@ -301,7 +301,7 @@ def metrics_from(literal_map: literals_pb2.LiteralMap):
     from flytekit.core.type_engine import TypeEngine
     from flytekit.models.literals import Literal
 
-    from flyte.core.score import Metrics
+    from flyte.core.evaluation.score import Metrics
 
     ctx = FlyteContextManager.current_context()
     return TypeEngine.to_python_value(ctx, Literal.from_flyte_idl(literal_map.literals["metrics"]), Metrics)

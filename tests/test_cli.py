@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from flyte import cli
-from flyte.core.errors import DataValidationError
+from flyte.core.common.errors import DataValidationError
 from tests.flyte_package import REPO, RUN, clean_env
 from tests.http_servers import Routes, answering_server
 
@@ -36,7 +36,7 @@ class Run:
 def project_run(
     tmp_path: Path, *inputs: str, pyflyte_options: tuple = (), run_options: tuple = (), prelude: str = "", **env: str
 ) -> Run:
-    """`python -m flyte.cli [pyflyte_options] run [run_options] flyte/workflows/training.py training_pipeline
+    """`python -m flyte.cli [pyflyte_options] run [run_options] flyte/workflows/training/pipeline.py training_pipeline
     [inputs]` in a fresh process.
 
     HOME, the system temp directory and the local directory are the test's own, so the test can see what
@@ -124,9 +124,9 @@ def test_random_bytes_are_reported_without_printing_them(tmp_path):
 def test_a_full_disk_names_the_path(tmp_path):
     """ENOSPC while ingest writes its table (simulated: the writer raises it as pyarrow does, without a path)."""
     prelude = (
-        "import errno, flyte.core.ingest\n"
+        "import errno, flyte.core.data.ingest\n"
         "def full(*a, **k): raise OSError(errno.ENOSPC, 'Error writing bytes to file. Detail: [errno 28] No space left on device')\n"
-        "flyte.core.ingest.ingest_table = full"
+        "flyte.core.data.ingest.ingest_table = full"
     )
     run = project_run(tmp_path, prelude=prelude)
     assert run.returncode == cli.EXIT_USER_ERROR
@@ -149,7 +149,7 @@ def test_the_full_traceback_is_opt_in_and_comes_after_the_message(tmp_path, swit
 
 def test_a_bug_keeps_pyflytes_traceback(tmp_path):
     """Only errors the user can act on are shortened: anything else is a bug, and its traceback is the report."""
-    run = project_run(tmp_path, prelude="import flyte.core.ingest\ndef bug(*a, **k): raise KeyError('oops')\nflyte.core.ingest.ingest_table = bug")
+    run = project_run(tmp_path, prelude="import flyte.core.data.ingest\ndef bug(*a, **k): raise KeyError('oops')\nflyte.core.ingest.ingest_table = bug")
     assert run.returncode == 1
     assert "Error: " not in run.stderr
     assert "Traceback" in run.stdout and "KeyError" in run.stdout
@@ -158,7 +158,7 @@ def test_a_bug_keeps_pyflytes_traceback(tmp_path):
 def test_describe_finds_the_error_under_flytekits_rewording():
     """flytekit rewrites a task error's args when a local run fails; the message kept aside survives it."""
     error = DataValidationError("x.csv: file is empty", hint="give it rows")
-    error.args = ("Error encountered while executing 'flyte.workflows.tasks.ingest':\n  x.csv: file is empty",)
+    error.args = ("Error encountered while executing 'flyte.workflows.training.tasks.ingest':\n  x.csv: file is empty",)
     assert cli.describe(error) == cli.Problem("x.csv: file is empty", "give it rows", "ingest")
 
 
@@ -191,7 +191,7 @@ def test_make_run_goes_through_the_project_command_line():
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     dry = subprocess.run(["make", "-n", "run"], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    assert "-m flyte.cli run flyte/workflows/training.py training_pipeline" in dry
+    assert "-m flyte.cli run flyte/workflows/training/pipeline.py training_pipeline" in dry
     clean = subprocess.run(["make", "-n", "clean"], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert ".flyte-local" in clean
 

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from flyte import cli
-from flyte.core.errors import DataValidationError
-from flyte.core.validation import check_json_arguments
+from flyte.core.common.errors import DataValidationError
+from flyte.core.common.validation import check_json_arguments
 from tests.test_cli import TRACEBACK_HINT, dataset, project_run
 
 

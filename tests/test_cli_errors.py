@@ -36,24 +36,24 @@ def run_cli(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
 
 
 def test_a_misspelt_workflow_is_one_line_naming_what_the_file_holds(tmp_path):
-    import flyte.workflows.training as training
+    import flyte.workflows.training.pipeline as training
 
     entities, tasks = cli_errors.runnable_names(training)
     assert {"training_pipeline", "nightly_training_lp"} <= set(entities) and "fit" in tasks
-    run = run_cli(tmp_path, "run", "flyte/workflows/training.py", "trainig_pipeline")
+    run = run_cli(tmp_path, "run", "flyte/workflows/training/pipeline.py", "trainig_pipeline")
     assert run.returncode == cli.EXIT_USER_ERROR
     assert run.stderr.splitlines() == [
-        "Error: flyte/workflows/training.py has no workflow, launch plan or task named 'trainig_pipeline'; did you mean "
+        "Error: flyte/workflows/training/pipeline.py has no workflow, launch plan or task named 'trainig_pipeline'; did you mean "
         f"'training_pipeline'? It holds workflows and launch plans: {cli_errors.listed(entities)}; tasks: {cli_errors.listed(tasks)}."
     ]
     assert "Traceback" not in run.stdout
 
 
 def test_a_name_like_nothing_gets_no_guess(tmp_path):
-    run = run_cli(tmp_path, "run", "--overwrite-cache", "flyte/workflows/batch_prediction.py", "zzz")
+    run = run_cli(tmp_path, "run", "--overwrite-cache", "flyte/workflows/batch/pipeline.py", "zzz")
     assert run.returncode == cli.EXIT_USER_ERROR
     (line,) = run.stderr.splitlines()
-    assert line.startswith("Error: flyte/workflows/batch_prediction.py has no workflow, launch plan or task named 'zzz'. It holds ")
+    assert line.startswith("Error: flyte/workflows/batch/pipeline.py has no workflow, launch plan or task named 'zzz'. It holds ")
     assert "batch_predict" in line and "did you mean" not in line
 
 
@@ -63,7 +63,7 @@ def test_a_misspelt_file_names_the_closest_workflow_file(tmp_path):
     run = run_cli(tmp_path, "run", "flyte/workflows/trainin.py", "training_pipeline")
     assert run.returncode == cli.EXIT_USER_ERROR
     assert run.stderr.splitlines() == [
-        "Error: flyte/workflows/trainin.py: no such file; did you mean flyte/workflows/training.py? Workflow files in "
+        "Error: flyte/workflows/trainin.py: no such file; did you mean flyte/workflows/training/pipeline.py? Workflow files in "
         f"flyte/workflows: {cli_errors.listed(files)}."
     ]
 
@@ -71,7 +71,7 @@ def test_a_misspelt_file_names_the_closest_workflow_file(tmp_path):
 def test_a_misspelt_folder_offers_the_projects_workflow_files(tmp_path):
     line = str(cli_errors.missing_file("flyte/workflow/tuning.py", REPO / "flyte" / "workflows"))
     assert line.startswith("flyte/workflow/tuning.py: no such folder flyte/workflow; did you mean ")
-    assert line.split("did you mean ")[1].split("?")[0].endswith("flyte/workflows/tuning.py")
+    assert line.split("did you mean ")[1].split("?")[0].endswith("flyte/workflows/tuning/pipeline.py")
 
 
 def test_unknown_entity_lists_at_most_a_few_names():
@@ -93,17 +93,17 @@ def test_unknown_entity_lists_at_most_a_few_names():
 
 SLOW_FIT = """
 import os, pathlib, time
-import flyte.core.fit
+import flyte.core.training.fit
 def slow_fit(*args, **kwargs):
     pathlib.Path(os.environ["FIT_STARTED"]).touch()
     time.sleep(600)
-flyte.core.fit.train_model = slow_fit
+flyte.core.training.fit.train_model = slow_fit
 """
 
 
 def test_ctrl_c_during_fit_names_the_stage_and_exits_130(tmp_path):
     marker = tmp_path / "fit-started"
-    argv = cli_process(tmp_path, "run", "flyte/workflows/training.py", "training_pipeline", prelude=SLOW_FIT)
+    argv = cli_process(tmp_path, "run", "flyte/workflows/training/pipeline.py", "training_pipeline", prelude=SLOW_FIT)
     proc = subprocess.Popen(argv, cwd=REPO, env=env_of(tmp_path, FIT_STARTED=str(marker)), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:

@@ -9,11 +9,11 @@ from flytekit.types.file import FlyteFile
 from flytekit.types.structured import StructuredDataset
 
 from flyte import summary
-from flyte.core.drift import DriftSummary, FeatureDrift
-from flyte.core.gate import GateDecision
-from flyte.core.score import Metrics
-from flyte.workflows.batch_prediction import BatchOutputs
-from flyte.workflows.training import TrainingOutputs
+from flyte.core.artifact.drift import DriftSummary, FeatureDrift
+from flyte.core.gate.gate import GateDecision
+from flyte.core.evaluation.score import Metrics
+from flyte.workflows.batch.pipeline import BatchOutputs
+from flyte.workflows.training.pipeline import TrainingOutputs
 
 METRICS = Metrics(accuracy=0.75984, balanced_accuracy=0.71423, roc_auc=0.85182, log_loss=0.46296, f1=0.62106, rows=254)
 
@@ -44,7 +44,7 @@ def test_a_training_summary_names_the_model_report_metrics_gate_decks_and_next_c
     assert "Gate:    promoted as 20261207T0233Z-a30b: no champion yet" in lines
     assert "  Model report: /runs/f/deck.html" in lines
     assert lines[-1] == (
-        "Next: python -m flyte.cli run flyte/workflows/batch_prediction.py batch_predict --model /runs/a/published"
+        "Next: python -m flyte.cli run flyte/workflows/batch/pipeline.py batch_predict --model /runs/a/published"
         " (add --dataset '{\"source\": ...}' for rows of your own)"
     )
     assert "Metrics(" not in text and "GateDecision(" not in text
@@ -112,9 +112,9 @@ def test_decks_written_lists_this_runs_pages_by_their_tabs(tmp_path):
 
 
 def test_a_tuning_summary_adds_the_trials_report_the_search_and_the_chosen_settings():
-    from flyte.core.hyperparameters import Hyperparameters
-    from flyte.core.search import TrialResult
-    from flyte.workflows.tuning import TuningOutputs
+    from flyte.core.training.hyperparameters import Hyperparameters
+    from flyte.core.tuning.search import TrialResult
+    from flyte.workflows.tuning.pipeline import TuningOutputs
 
     best = Hyperparameters(learning_rate=0.1, max_depth=4)
     trials = [TrialResult(index=0, mean_log_loss=0.52, std_log_loss=0.02), TrialResult(index=3, hyperparameters=best, mean_log_loss=0.48, std_log_loss=0.01)]
@@ -129,4 +129,4 @@ def test_a_tuning_summary_adds_the_trials_report_the_search_and_the_chosen_setti
     assert "Search:  2 trials; best trial 3: cross-validated log loss 0.4800 ± 0.0100" in lines
     best_line = next(line for line in lines if line.startswith("Best:"))
     assert "learning_rate=0.1" in best_line and "max_depth=4" in best_line
-    assert lines[-1].startswith("Next: python -m flyte.cli run flyte/workflows/batch_prediction.py batch_predict --model /runs/t/published")
+    assert lines[-1].startswith("Next: python -m flyte.cli run flyte/workflows/batch/pipeline.py batch_predict --model /runs/t/published")

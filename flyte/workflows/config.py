@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flytekit import Resources
 
-from flyte.workflows.versions import derived
+from flyte.workflows.shared.versions import derived
 
 
 @dataclass(frozen=True)
@@ -37,24 +37,24 @@ def preset(request_cpu: str, request_mib: int, limit_cpus: int, limit_mib: int) 
 
 
 # Cache versions: a manual part (bump it to invalidate on purpose) joined to a digest of the stage's code
-# closure, the task wiring and the libraries that shape its outputs (flyte/workflows/versions.py), so a code
+# closure, the task wiring and the libraries that shape its outputs (flyte/workflows/shared/versions.py), so a code
 # change or a library upgrade can never be served a stale cached result. docs/caching.md has the trade-off.
 # 2.x: tables between tasks became directories of Parquet parts. 3.x: strict dataset options, no path in
 # the profile, positive label order, booster-safe feature names.
 ARROW = ("pyarrow", "numpy")
 XGBOOST = ("xgboost", "pyarrow", "numpy", "pandas")
-INGEST_CACHE_VERSION = derived("3.0", "flyte.core.ingest", ARROW)
-SPLIT_CACHE_VERSION = derived("3.0", "flyte.core.split", ARROW)
-#: Fit refuses a feature whose leak score (flyte/core/leakage.py: how far it alone determines the target on the
+INGEST_CACHE_VERSION = derived("3.0", "flyte.core.data.ingest", ARROW)
+SPLIT_CACHE_VERSION = derived("3.0", "flyte.core.data.split", ARROW)
+#: Fit refuses a feature whose leak score (flyte/core/data/leakage.py: how far it alone determines the target on the
 #: training rows, 0 to 1) passes this, unless the dataset spec allows it. In fit's version (its settings): a new
 #: threshold changes which fits are refused and what the card reports.
 LEAK_SCORE_THRESHOLD = 0.95
-PREDICT_CACHE_VERSION = derived("3.0", "flyte.core.predict", XGBOOST)
+PREDICT_CACHE_VERSION = derived("3.0", "flyte.core.evaluation.predict", XGBOOST)
 #: From this many test rows on, score streams the rows in batches and takes ROC AUC and the curves from a histogram
 #: of SCORE_AUC_BINS bins per class (its error bound is logged); below, every score is sorted.
 SCORE_EXACT_ROWS = 1_000_000
 SCORE_AUC_BINS = 1 << 18
-SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluate", ARROW, settings={"exact_rows": SCORE_EXACT_ROWS, "auc_bins": SCORE_AUC_BINS})
+SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluation.evaluate", ARROW, settings={"exact_rows": SCORE_EXACT_ROWS, "auc_bins": SCORE_AUC_BINS})
 
 # Presets, sized from `make bench`: every task run as a pod, peak RSS at 100k, 1M, 5M and 10M rows x 8
 # features (docs/scale-and-benchmarks.md). At 10M rows the light tasks peaked at 293-592 MiB (score highest: an exact
@@ -72,7 +72,7 @@ TRAIN = preset(request_cpu="1", request_mib=1024, limit_cpus=2, limit_mib=2048)
 #: Fit reads TRAIN's cpus (XGBoost's threads) and memory (the external-memory choice), and either can change the
 #: booster's bytes: both are in its cache version, so a new preset never serves a model fit under the old one.
 FIT_SETTINGS = {"cpus": TRAIN.cpus, "memory_mib": TRAIN.memory_mib, "leak_threshold": LEAK_SCORE_THRESHOLD}
-FIT_CACHE_VERSION = derived("3.0", "flyte.core.fit", XGBOOST, settings=FIT_SETTINGS)
+FIT_CACHE_VERSION = derived("3.0", "flyte.core.training.fit", XGBOOST, settings=FIT_SETTINGS)
 
 # Fetching a remote source can fail for reasons that pass: a 5xx or 429 answer, a reset connection, a
 # timeout. The ingest task raises those as recoverable, and Flyte runs it again up to this many more times
@@ -107,15 +107,15 @@ ALLOWED_SOURCE_HOSTS: tuple[str, ...] = ()
 #: The nightly launch plan's schedule: 02:00 every day in the scheduler's time zone (standard five-field cron; docs/caching.md).
 NIGHTLY_CRON = "0 2 * * *"
 
-# --- Batch prediction (issue 7): flyte/workflows/batch_prediction.py and batch_tasks.py --------------------------
-BATCH_TASKS = "flyte.workflows.batch_tasks"
+# --- Batch prediction (issue 7): flyte/workflows/batch/pipeline.py and batch_tasks.py --------------------------
+BATCH_TASKS = "flyte.workflows.batch.tasks"
 #: PSI past which a feature's drift is flagged. The common rule of thumb for the population stability index:
 #: below 0.1 no significant change, 0.1 to 0.25 a moderate shift, above 0.25 a significant shift (Siddiqi, "Credit
 #: Risk Scorecards", Wiley 2006; Yurdakul, "Statistical Properties of Population Stability Index", 2018). Flagged past 0.25.
 DRIFT_PSI_THRESHOLD = 0.25
 # The threshold is in the check stage's manual version: config.py is not part of the code digest, and a new
 # threshold changes which features that stage flags.
-MODEL_FETCH_CACHE_VERSION = derived("1.0", "flyte.core.model_source", (), tasks_module=BATCH_TASKS)
+MODEL_FETCH_CACHE_VERSION = derived("1.0", "flyte.core.batch.model_source", (), tasks_module=BATCH_TASKS)
 #: The fewest new rows for any drift flag, and the family-wise significance level a flagged feature's chi-square
 #: p-value must also pass (divided among the features). PSI alone cries wolf at small n: 50 rows drawn from Pima's
 #: own training file scored a PSI of 0.969 on one feature from a single empty decile (docs: gate). Both shape which
@@ -123,10 +123,10 @@ MODEL_FETCH_CACHE_VERSION = derived("1.0", "flyte.core.model_source", (), tasks_
 DRIFT_MIN_ROWS = 30
 DRIFT_ALPHA = 0.01
 CHECK_ROWS_CACHE_VERSION = derived(
-    f"1.0-psi{DRIFT_PSI_THRESHOLD:g}-min{DRIFT_MIN_ROWS}-alpha{DRIFT_ALPHA:g}", "flyte.core.intake", ARROW, tasks_module=BATCH_TASKS
+    f"1.0-psi{DRIFT_PSI_THRESHOLD:g}-min{DRIFT_MIN_ROWS}-alpha{DRIFT_ALPHA:g}", "flyte.core.batch.intake", ARROW, tasks_module=BATCH_TASKS
 )
-BATCH_PREDICT_CACHE_VERSION = derived("1.0", "flyte.core.batch", XGBOOST, tasks_module=BATCH_TASKS)
-BATCH_REPORT_CACHE_VERSION = derived("1.0", "flyte.core.batch_report", ARROW, tasks_module=BATCH_TASKS)
+BATCH_PREDICT_CACHE_VERSION = derived("1.0", "flyte.core.batch.batch", XGBOOST, tasks_module=BATCH_TASKS)
+BATCH_REPORT_CACHE_VERSION = derived("1.0", "flyte.core.batch.batch_report", ARROW, tasks_module=BATCH_TASKS)
 #: The batch report's pod. With true labels it scores every row as training's score scores the test rows: about 100
 #: bytes a row (codes, probabilities, the ROC sort). Measured (benchmarks/batch_memory.py, docs/batch-prediction.md): 302 MiB at 1M
 #: labelled rows, 746 MiB at 5M, 73% of LIGHT's 1 GiB. The limit is doubled so ~10M labelled rows fit; the request
@@ -137,15 +137,15 @@ MODEL_FETCH_RETRIES = INGEST_RETRIES
 #: The nightly batch launch plan: 03:00 every day (scheduler's time zone), an hour after the nightly training.
 BATCH_NIGHTLY_CRON = "0 3 * * *"
 
-# --- Hyperparameter search (tuning_pipeline, flyte/workflows/tuning.py) -------------------------------------------
+# --- Hyperparameter search (tuning_pipeline, flyte/workflows/tuning/pipeline.py) -------------------------------------------
 #: The search's task module: hashed into each of its stages' cache versions, as tasks.py is into the training ones.
-TUNING_TASKS_MODULE = "flyte.workflows.tuning_tasks"
-SAMPLE_CACHE_VERSION = derived("1.0", "flyte.core.search", ("numpy",), tasks_module=TUNING_TASKS_MODULE)
+TUNING_TASKS_MODULE = "flyte.workflows.tuning.tasks"
+SAMPLE_CACHE_VERSION = derived("1.0", "flyte.core.tuning.search", ("numpy",), tasks_module=TUNING_TASKS_MODULE)
 #: The per-trial cache: a trial's result is keyed on this, its trial (index and hyperparameters), the train and
 #: validation tables, the profile and the folds; so a re-run with more trials re-uses every finished one.
-TRIAL_CACHE_VERSION = derived("1.0", "flyte.core.cross_validation", XGBOOST, tasks_module=TUNING_TASKS_MODULE,
+TRIAL_CACHE_VERSION = derived("1.0", "flyte.core.tuning.cross_validation", XGBOOST, tasks_module=TUNING_TASKS_MODULE,
                               settings={"cpus": TRAIN.cpus})  # fmt: skip
-SELECT_CACHE_VERSION = derived("1.0", "flyte.core.trials_report", ("numpy",), tasks_module=TUNING_TASKS_MODULE)
+SELECT_CACHE_VERSION = derived("1.0", "flyte.core.tuning.trials_report", ("numpy",), tasks_module=TUNING_TASKS_MODULE)
 #: At most this many trials run at once (the map task's concurrency). Each trial is a TRAIN pod; on the 2-cpu
 #: sandbox only one fits at a time anyway and the rest wait Pending, which is harmless. On a real cluster it caps
 #: how much of it one search may take; raise it there.
@@ -158,7 +158,7 @@ TUNING_NIGHTLY_CRON = "0 3 * * *"
 
 # ---------------------------------------------------------------------------------------------------------------
 # Model card and publishing (issue 7, card). The publish task copies the fit's model directory, adds the model
-# card and the full manifest (flyte/core/publish.py). Its cache version follows publish's code closure; the card
+# card and the full manifest (flyte/core/publishing/publish.py). Its cache version follows publish's code closure; the card
 # template is a task input, so editing it misses the cache by itself.
 # flytekit and pandas too: the manifest records their versions, so an upgrade of either must publish afresh.
 #: The intended-use and limitations text of every model card, edited by the user in model_card.md beside this
@@ -174,14 +174,14 @@ CARD_MIN_REPLICATES = 100
 #: Equal-width bins of the card's calibration curve.
 CARD_CALIBRATION_BINS = 10
 #: From this many test rows on, the card's intervals are analytic (Wilson, DeLong, delta-method normal; analytic.py):
-#: there they agree closely with the bootstrap (tests/core/test_analytic.py) and cost O(n log n) once, not a pass per resample
+#: there they agree closely with the bootstrap (tests/core/evaluation/test_analytic.py) and cost O(n log n) once, not a pass per resample
 #: (the statistics page of the docs argues it). Below it, the percentile bootstrap, unchanged on small test sets.
 CARD_ANALYTIC_ROWS = 10_000
 #: On that path the rows are streamed, and DeLong's placements come from a histogram of this many bins per class.
 CARD_AUC_BINS = 1 << 18
 #: The card settings above are passed by the publish task, not task inputs: they are part of its cache version.
 PUBLISH_CACHE_VERSION = derived(
-    "1.0", "flyte.core.publish", (*ARROW, "flytekit", "pandas", "xgboost"),
+    "1.0", "flyte.core.publishing.publish", (*ARROW, "flytekit", "pandas", "xgboost"),
     settings={
         "replicates": CARD_BOOTSTRAP_REPLICATES, "seed": CARD_BOOTSTRAP_SEED, "row_budget": CARD_BOOTSTRAP_ROW_BUDGET,
         "min_replicates": CARD_MIN_REPLICATES, "bins": CARD_CALIBRATION_BINS, "analytic_rows": CARD_ANALYTIC_ROWS,
@@ -190,7 +190,7 @@ PUBLISH_CACHE_VERSION = derived(
 )  # fmt: skip
 
 
-# --- Quality gate and promotion (issue 8; flyte/workflows/gate_tasks.py, promotion.py; docs/gate-and-registry.md) ---
+# --- Quality gate and promotion (issue 8; flyte/workflows/gate/tasks.py, promotion.py; docs/gate-and-registry.md) ---
 # Floors a new model must meet on the test rows before it may replace the champion, and the comparison's settings.
 # Every run may override them: `--gate '{"min_accuracy": 0.8}'` (the other fields keep these defaults).
 # The floors are set under what the default Pima run reaches (accuracy 0.765, ROC AUC 0.839, log loss 0.479 on its
@@ -229,15 +229,15 @@ NIGHTLY_MODEL_REGISTRY = "s3://my-s3-bucket/flyte-xgboost/registry"
 #: The model name the nightly launch plans train, promote and score under (the name a run on the bundled Pima data
 #: derives), so batch_predict_nightly follows the champion the nightly training promotes.
 NIGHTLY_MODEL_NAME = "pima-indians-diabetes"
-GATE_TASKS = "flyte.workflows.gate_tasks"
+GATE_TASKS = "flyte.workflows.gate.tasks"
 JUDGE_CACHE_VERSION = derived(
-    "1.0", "flyte.core.gate", XGBOOST, tasks_module=GATE_TASKS, settings={"bootstrap_budget": GATE_BOOTSTRAP_BUDGET, "analytic_rows": GATE_ANALYTIC_ROWS}
+    "1.0", "flyte.core.gate.gate", XGBOOST, tasks_module=GATE_TASKS, settings={"bootstrap_budget": GATE_BOOTSTRAP_BUDGET, "analytic_rows": GATE_ANALYTIC_ROWS}
 )
-KEEP_CACHE_VERSION = derived("1.0", "flyte.core.gate", ARROW, tasks_module=GATE_TASKS)
+KEEP_CACHE_VERSION = derived("1.0", "flyte.core.gate.gate", ARROW, tasks_module=GATE_TASKS)
 #: Reading the champion pointer is one small GET; writing a version is a few MB: minutes are plenty.
 REGISTRY_TIMEOUT = timedelta(minutes=10)
 
-# --- Distributed fit on Dask (issue 9; flyte/workflows/distributed_tasks.py) -------------------------------------
+# --- Distributed fit on Dask (issue 9; flyte/workflows/distributed/tasks.py) -------------------------------------
 # The fit_distributed task runs as a DaskJob: the Flyte Dask plugin asks the Dask Kubernetes operator for a job-runner
 # pod (the task's own requests and limits: DASK_DRIVER), a scheduler pod and DASK_WORKERS worker pods. The driver only
 # coordinates (reads Parquet footers, receives the booster, writes the model directory), so it is light; the rows live
@@ -248,7 +248,7 @@ REGISTRY_TIMEOUT = timedelta(minutes=10)
 # "Distributed training on Dask": 740-758 MiB at 10M rows x 8 features; 30M rows trained at 1639-1725 MiB, at the
 # 80% pause line; 40M lost a worker). So these presets train up to about 30M rows; add workers beyond that.
 DASK_PREDICT_CACHE_VERSION = derived(
-    "1.0", "flyte.core.distributed_predict", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed_tasks"
+    "1.0", "flyte.core.batch.distributed_predict", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed.tasks"
 )
 DASK_DRIVER = preset(request_cpu="250m", request_mib=512, limit_cpus=2, limit_mib=2048)
 DASK_SCHEDULER = preset(request_cpu="250m", request_mib=512, limit_cpus=1, limit_mib=1024)
@@ -262,7 +262,7 @@ DASK_LOCAL_DRIVER_RESERVE_MIB = 512
 #: How many workers hold the rows (and so how they are partitioned), and their sizes, can change the booster: all are
 #: in the Dask fit's cache version.
 DASK_FIT_CACHE_VERSION = derived(
-    "1.0", "flyte.core.distributed_fit", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed_tasks",
+    "1.0", "flyte.core.training.distributed_fit", XGBOOST + ("dask", "distributed"), tasks_module="flyte.workflows.distributed.tasks",
     settings={
         "workers": DASK_WORKERS, "worker_cpus": DASK_WORKER.cpus, "worker_mib": DASK_WORKER.memory_mib,
         "local_workers": DASK_LOCAL_WORKERS, "driver_cpus": DASK_DRIVER.cpus, "driver_mib": DASK_DRIVER.memory_mib,
@@ -288,7 +288,7 @@ PAUSED_SCHEDULES = ("tuning_pipeline_nightly", "training_pipeline_distributed_ni
 #: pinned flytekit (requirements.txt). `python -m flyte.cli doctor` names it in its fixes and checks the sandbox's line.
 SANDBOX_FLYTE_VERSION = "v1.16.3"
 
-# --- Nightly notifications (flyte/workflows/notifications.py) -----------------------------------------------------
+# --- Nightly notifications (flyte/workflows/shared/notifications.py) -----------------------------------------------------
 #: The terminal phases of a nightly execution that FlyteAdmin reports to the recipients below: every way it can end
 #: without succeeding.
 NIGHTLY_NOTIFY_PHASES = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -313,7 +313,7 @@ NIGHTLY_NOTIFY_SLACK = recipients("PIPELINE_NOTIFY_SLACK", ())
 #: PagerDuty service integration email addresses; PIPELINE_NOTIFY_PAGERDUTY overrides. None by default.
 NIGHTLY_NOTIFY_PAGERDUTY = recipients("PIPELINE_NOTIFY_PAGERDUTY", ())
 
-# --- Source bounds (flyte/core/fetch.py, flyte/workflows/sources.py) ---------------------------------------------------
+# --- Source bounds (flyte/core/data/fetch.py, flyte/workflows/shared/sources.py) ---------------------------------------------------
 #: The largest http(s) body a download accepts, in bytes: refused as soon as the server announces more or more
 #: arrives, so a runaway or hostile server cannot fill the pod's disk. 20 GiB is twice the 10M-row bench's CSV x 10.
 FETCH_MAX_BYTES = 20 << 30

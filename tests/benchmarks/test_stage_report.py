@@ -18,14 +18,14 @@ def pipeline_run(wall: float, fit: float, peak: float = 450.0) -> dict:
         "wall_s": wall,
         "peak_rss_mib": peak,
         "tasks": [
-            task("flyte.workflows.tasks.fingerprint", 0.5),
-            task("flyte.workflows.tasks.ingest", 1.5, 320.0),
-            task("flyte.workflows.tasks.split", 0.5),
-            task("flyte.workflows.tasks.fit", fit, 400.0),
-            task("flyte.workflows.tasks.predict", 0.4),
-            task("flyte.workflows.tasks.score", 0.6),
-            task("flyte.workflows.tasks.publish", 3.0),
-            task("flyte.workflows.gate_tasks.judge", 0.2),
+            task("flyte.workflows.training.tasks.fingerprint", 0.5),
+            task("flyte.workflows.training.tasks.ingest", 1.5, 320.0),
+            task("flyte.workflows.training.tasks.split", 0.5),
+            task("flyte.workflows.training.tasks.fit", fit, 400.0),
+            task("flyte.workflows.training.tasks.predict", 0.4),
+            task("flyte.workflows.training.tasks.score", 0.6),
+            task("flyte.workflows.training.tasks.publish", 3.0),
+            task("flyte.workflows.gate.tasks.judge", 0.2),
         ],
     }
 
@@ -47,9 +47,9 @@ def measurement(rows: int = 1_000_000) -> dict:
 @pytest.mark.parametrize(
     ("name", "short"),
     [
-        ("flyte.workflows.tasks.fit", "fit"),
-        ("flyte.workflows.gate_tasks.judge", "judge"),
-        ("flyte.workflows.tuning_tasks.map_cross_validate_trial_6a1f", "cross_validate_trial"),
+        ("flyte.workflows.training.tasks.fit", "fit"),
+        ("flyte.workflows.gate.tasks.judge", "judge"),
+        ("flyte.workflows.tuning.tasks.map_cross_validate_trial_6a1f", "cross_validate_trial"),
         ("fit", "fit"),
     ],
 )
@@ -101,7 +101,7 @@ def test_table_is_readable_and_states_the_targets():
 def test_a_task_without_a_peak_and_a_long_task_list_still_render():
     m = measurement()
     for run in m["pipeline_runs"]:
-        run["tasks"].append(task("flyte.workflows.tasks." + "x" * 60, 1.0, None))
+        run["tasks"].append(task("flyte.workflows.training.tasks." + "x" * 60, 1.0, None))
     lines = render([m, measurement(rows=100_000)]).splitlines()
     assert all(len(line) <= WIDTH for line in lines)
     assert any("xxx..." in line and line.rstrip().endswith("-") for line in lines)

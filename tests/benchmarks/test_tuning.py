@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from benchmarks.tuning import compare
-from flyte.core.dataset import pima_spec
-from flyte.core.search import SearchSpace
+from flyte.core.data.dataset import pima_spec
+from flyte.core.tuning.search import SearchSpace
 
 
 def test_compare_scores_default_and_tuned_on_the_same_rows(tmp_path):

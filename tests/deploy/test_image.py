@@ -15,7 +15,7 @@ import subprocess
 import pytest
 from packaging.utils import canonicalize_name
 
-from flyte.core.score import Metrics
+from flyte.core.evaluation.score import Metrics
 from tests.deploy.lockfile import expected_set, read_lock
 from tests.flyte_package import REPO, WORKFLOW, metrics_from, package, run_as_pods, string_literal
 
@@ -156,7 +156,7 @@ def test_dask_fit_runs_in_the_image_on_a_local_cluster(image, tmp_path):
     LocalCluster of worker processes inside the container and trains; the metrics match the laptop's pyflyte run."""
     from tests.flyte_package import pyflyte_run
     from tests.workflows.test_package import DASK_WORKFLOW
-    from tests.workflows.test_training_distributed import RUN, TOLERANCE
+    from tests.workflows.distributed.test_training_distributed import RUN, TOLERANCE
 
     tmp_path.chmod(0o777)
     pkg = package(image, tmp_path)

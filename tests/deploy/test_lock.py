@@ -56,7 +56,7 @@ def test_each_direct_requirement_is_locked_at_its_version(in_file, lock):
 
 def test_runtime_dependencies_include_requests_and_a_current_pip():
     direct = {p.name: p.version for p in read_in(REPO / "requirements.in")}
-    assert "requests" in direct  # flyte/core/fetch.py imports it
+    assert "requests" in direct  # flyte/core/data/fetch.py imports it
     assert "pip" in direct and direct["pip"] != "23.0.1"  # the image venv's pip comes from the lock
     assert "setuptools" not in {p.name for p in read_lock(REPO / "requirements.txt")}
 

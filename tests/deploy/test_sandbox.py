@@ -22,7 +22,7 @@ from tests.flyte_package import REPO
 
 ENDPOINT = os.environ.get("FLYTE_SANDBOX_ENDPOINT", "")
 PROJECT, DOMAIN = "flytesnacks", "development"
-LAUNCH_PLAN = "flyte.workflows.training.training_pipeline"
+LAUNCH_PLAN = "flyte.workflows.training.pipeline.training_pipeline"
 
 
 def flytekit_minor() -> str:
@@ -118,7 +118,7 @@ def test_launch_scores_and_relaunch_hits_the_cache(remote, registered_version):
     from flyteidl.core.catalog_pb2 import CACHE_HIT
     from flytekit.models.core.execution import WorkflowExecutionPhase
 
-    from flyte.core.score import Metrics
+    from flyte.core.evaluation.score import Metrics
 
     lp = remote.fetch_launch_plan(name=LAUNCH_PLAN, version=registered_version)
     first = remote.wait(remote.execute(lp, inputs={}), timeout=timedelta(minutes=20))

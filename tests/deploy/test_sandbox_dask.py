@@ -13,14 +13,14 @@ import pytest
 
 from tests.deploy.test_sandbox import ENDPOINT, registered_version, remote  # noqa: F401  (fixtures)
 
-LAUNCH_PLAN = "flyte.workflows.training_distributed.training_pipeline_distributed"
+LAUNCH_PLAN = "flyte.workflows.distributed.training_pipeline.training_pipeline_distributed"
 
 
 @pytest.mark.sandbox
 def test_distributed_launch_trains_on_the_plugins_cluster(remote, registered_version):  # noqa: F811
     from flytekit.models.core.execution import WorkflowExecutionPhase
 
-    from flyte.core.score import Metrics
+    from flyte.core.evaluation.score import Metrics
 
     assert ENDPOINT
     lp = remote.fetch_launch_plan(name=LAUNCH_PLAN, version=registered_version)

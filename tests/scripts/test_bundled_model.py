@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 
-from flyte.core.dataset import DATA_DIR, PIMA_MODEL, PIMA_NEW_ROWS, local_path
-from flyte.core.manifest import MANIFEST_FILE
+from flyte.core.data.dataset import DATA_DIR, PIMA_MODEL, PIMA_NEW_ROWS, local_path
+from flyte.core.artifact.manifest import MANIFEST_FILE
 from tests.flyte_package import REPO
 
 

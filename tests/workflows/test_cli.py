@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from flyte.core.registry import Registry
-from flyte.core.registry_names import entry_location
+from flyte.core.registry.registry import Registry
+from flyte.core.registry.names import entry_location
 from tests.data_factory import write_mixed_csv
 from tests.flyte_package import BIN, REPO, clean_env, pyflyte_run
 
@@ -50,7 +50,7 @@ def test_bad_input_fails_with_the_file_named(tmp_path):
     bad.write_text("a,b,y\n1,2,0\n3,oops,1\n")
     spec = {"source": str(bad), "has_header": True, "target": "y"}
     proc = subprocess.run(
-        [str(BIN / "pyflyte"), "run", "flyte/workflows/training.py", "training_pipeline", "--dataset", json.dumps(spec)],
+        [str(BIN / "pyflyte"), "run", "flyte/workflows/training/pipeline.py", "training_pipeline", "--dataset", json.dumps(spec)],
         cwd=REPO, env=clean_env(tmp_path), capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode != 0
@@ -59,7 +59,7 @@ def test_bad_input_fails_with_the_file_named(tmp_path):
 
 def run_cli(home, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(BIN / "pyflyte"), "run", "flyte/workflows/training.py", "training_pipeline", *args],
+        [str(BIN / "pyflyte"), "run", "flyte/workflows/training/pipeline.py", "training_pipeline", *args],
         cwd=REPO, env=clean_env(home), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 

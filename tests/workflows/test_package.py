@@ -8,16 +8,16 @@ from datetime import timedelta
 import pytest
 from flyteidl.core import tasks_pb2
 
-from flyte.core.dataset import pima_spec
-from flyte.core.registry_names import derive_model_name
+from flyte.core.data.dataset import pima_spec
+from flyte.core.registry.names import derive_model_name
 from flyte.workflows import config
 from tests.flyte_package import package
 
 IMAGE = "localhost:30000/flyte-xgboost:0123abc"
 TASKS = ["ingest", "split", "fit", "predict", "score", "publish"]  # cached
 UNCACHED = ["fingerprint"]  # must run every time: it is what tells ingest its source changed
-PREFIX = "flyte.workflows.tasks."
-WORKFLOW = "flyte.workflows.training.training_pipeline"
+PREFIX = "flyte.workflows.training.tasks."
+WORKFLOW = "flyte.workflows.training.pipeline.training_pipeline"
 NIGHTLY = "training_pipeline_nightly"
 
 # What one task may request and still be scheduled on a small sandbox: a one-node `flytectl demo start`
@@ -42,22 +42,22 @@ def pkg(tmp_path_factory):
 
 
 #: The other workflows' entities (each checked in its own test module: test_package_<name>.py).
-BATCH_TASKS = [f"flyte.workflows.batch_tasks.{t}" for t in ("model_fingerprint", "fetch_model", "check_rows", "predict_rows", "batch_report")]
-BATCH_WORKFLOW, BATCH_NIGHTLY = "flyte.workflows.batch_prediction.batch_predict", "batch_predict_nightly"
-TUNING_TASKS = ["flyte.workflows.tuning_tasks." + t for t in ("sample", "cross_validate_trial", "select_best")]
-TUNING_WORKFLOW, TUNING_NIGHTLY = "flyte.workflows.tuning.tuning_pipeline", "tuning_pipeline_nightly"
-GATE_TASKS = ["flyte.workflows.gate_tasks." + t for t in ("champion_fingerprint", "judge", "promote", "keep_champion", "announce")]
-GATE_WORKFLOW = "flyte.workflows.promotion.gate_and_promote"
-DASK_TASK = "flyte.workflows.distributed_tasks.fit_distributed"
-DASK_WORKFLOW = "flyte.workflows.training_distributed.training_pipeline_distributed"
+BATCH_TASKS = [f"flyte.workflows.batch.tasks.{t}" for t in ("model_fingerprint", "fetch_model", "check_rows", "predict_rows", "batch_report")]
+BATCH_WORKFLOW, BATCH_NIGHTLY = "flyte.workflows.batch.pipeline.batch_predict", "batch_predict_nightly"
+TUNING_TASKS = ["flyte.workflows.tuning.tasks." + t for t in ("sample", "cross_validate_trial", "select_best")]
+TUNING_WORKFLOW, TUNING_NIGHTLY = "flyte.workflows.tuning.pipeline.tuning_pipeline", "tuning_pipeline_nightly"
+GATE_TASKS = ["flyte.workflows.gate.tasks." + t for t in ("champion_fingerprint", "judge", "promote", "keep_champion", "announce")]
+GATE_WORKFLOW = "flyte.workflows.gate.pipeline.gate_and_promote"
+DASK_TASK = "flyte.workflows.distributed.tasks.fit_distributed"
+DASK_WORKFLOW = "flyte.workflows.distributed.training_pipeline.training_pipeline_distributed"
 DASK_NIGHTLY = "training_pipeline_distributed_nightly"
-DASK_PREDICT_TASK = "flyte.workflows.distributed_tasks.predict_rows_distributed"
-DASK_BATCH_WORKFLOW = "flyte.workflows.batch_prediction_distributed.batch_predict_distributed"
+DASK_PREDICT_TASK = "flyte.workflows.distributed.tasks.predict_rows_distributed"
+DASK_BATCH_WORKFLOW = "flyte.workflows.distributed.batch_pipeline.batch_predict_distributed"
 
 
 def test_package_holds_every_entity(pkg):
     mapped = [t for t in pkg.tasks if t.endswith("-arraynode")]
-    assert len(mapped) == 1 and mapped[0].startswith("flyte.workflows.tuning_tasks.map_cross_validate_trial_")
+    assert len(mapped) == 1 and mapped[0].startswith("flyte.workflows.tuning.tasks.map_cross_validate_trial_")
     others = BATCH_TASKS + TUNING_TASKS + mapped + GATE_TASKS + [DASK_TASK, DASK_PREDICT_TASK]
     assert sorted(pkg.tasks) == sorted([PREFIX + t for t in TASKS + UNCACHED] + others)
     assert sorted(pkg.workflows) == sorted([WORKFLOW, BATCH_WORKFLOW, TUNING_WORKFLOW, GATE_WORKFLOW, DASK_WORKFLOW, DASK_BATCH_WORKFLOW])
@@ -111,7 +111,7 @@ def test_task_container_is_the_pod_entrypoint(pkg):
     args = list(pkg.tasks[PREFIX + "fit"].template.container.args)
     assert args[0] == "pyflyte-execute"
     assert args[args.index("--inputs") + 1] == "{{.input}}"
-    assert args[-4:] == ["task-module", "flyte.workflows.tasks", "task-name", "fit"]
+    assert args[-4:] == ["task-module", "flyte.workflows.training.tasks", "task-name", "fit"]
 
 
 @pytest.mark.parametrize("name,preset", [("ingest", "LIGHT"), ("split", "LIGHT"), ("fit", "TRAIN"), ("predict", "LIGHT"), ("score", "LIGHT"), ("publish", "LIGHT")])
@@ -138,7 +138,7 @@ def test_fingerprint_is_never_cached_and_ingest_keys_on_it_not_on_the_path(pkg):
 def test_workflow_wires_the_six_tasks(pkg):
     template = pkg.workflows[WORKFLOW].template
     used = sorted(n.task_node.reference_id.name for n in template.nodes if n.HasField("task_node"))
-    assert used == sorted([PREFIX + t for t in TASKS + UNCACHED] + ["flyte.workflows.gate_tasks.announce"])
+    assert used == sorted([PREFIX + t for t in TASKS + UNCACHED] + ["flyte.workflows.gate.tasks.announce"])
     assert sorted(template.interface.outputs.variables) == ["decision", "metrics", "model", "outcome", "report"]
     inputs = ["data_as_of", "dataset", "gate", "hyperparameters", "model_name", "registry", "split_params"]
     assert sorted(template.interface.inputs.variables) == inputs

@@ -10,15 +10,15 @@ from flyteidl.core import errors_pb2, literals_pb2
 from flytekit import FlyteContextManager
 from flytekit.core.type_engine import TypeEngine
 
-from flyte.core.fingerprint import SourceFingerprint, local_fingerprint, remote_fingerprint
-from flyte.core.ingest import DatasetSpec
-from flyte.core.split import SplitParams
+from flyte.core.data.fingerprint import SourceFingerprint, local_fingerprint, remote_fingerprint
+from flyte.core.data.ingest import DatasetSpec
+from flyte.core.data.split import SplitParams
 from flyte.workflows import config
 from tests.data_factory import write_mixed_csv
 from tests.flyte_package import WORKFLOW, local_executor, metrics_from, package, run_as_pods, run_task_pod, string_literal
 from tests.http_servers import Routes, answering_server
 
-INGEST = "flyte.workflows.tasks.ingest"
+INGEST = "flyte.workflows.training.tasks.ingest"
 IMAGE = "localhost:30000/flyte-xgboost:pod-contract"
 
 

@@ -1,0 +1,224 @@
+"""Feature drift: the training rows' per-feature distribution (reference.json) and the PSI of new rows against it."""
+
+# Why PSI on fixed bins: it needs only per-bin counts, so both sides are accumulated batch by batch in memory that
+# does not grow with the rows, and the reference is a few hundred numbers stored beside the model. Why a p-value
+# beside it: see drift_stats.py (PSI alone flags noise at small n).
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from flyte.core.artifact.drift_stats import chi_square_p, psi  # noqa: F401  (psi re-exported: the drift measure)
+from flyte.core.common.errors import DataValidationError
+from flyte.core.data.tables import iter_batches, num_rows
+
+REFERENCE_FILE = "reference.json"
+REFERENCE_FORMAT = 1
+#: Quantile bins per numeric feature (deciles): fewer bins when the training values have fewer distinct cut points.
+NUMERIC_BINS = 10
+#: Training values sampled (seeded, without replacement in expectation) to place the numeric bin edges.
+EDGE_SAMPLE_ROWS = 100_000
+EDGE_SAMPLE_SEED = 20261122
+MISSING_BIN, UNSEEN_BIN = "(missing)", "(unseen)"
+
+
+@dataclass
+class FeatureReference:
+    """One feature's training distribution.
+
+    kind: ``numeric`` or ``categorical``.
+    edges: numeric bin edges, ascending; bin i holds edges[i-1] < x <= edges[i] (the first and last are open).
+    categories: the training categories, in the schema's code order (categorical only).
+    counts: training rows per bin: the numeric bins (len(edges) + 1) or the categories, then for categorical
+        features the unseen bin (0 in training), and last the missing bin.
+    """
+
+    kind: str
+    edges: list[float] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+
+    def bin_names(self) -> list[str]:
+        if self.kind == "categorical":
+            return [*self.categories, UNSEEN_BIN, MISSING_BIN]
+        e = [f"{v:.4g}" for v in self.edges]
+        if not e:
+            return ["all", MISSING_BIN]
+        return [f"≤ {e[0]}", *(f"({a}, {b}]" for a, b in zip(e, e[1:])), f"> {e[-1]}", MISSING_BIN]
+
+
+@dataclass
+class Reference:
+    """The training part's per-feature distribution, written into the model directory as reference.json."""
+
+    rows: int = 0
+    features: dict[str, FeatureReference] = field(default_factory=dict)
+    format: int = REFERENCE_FORMAT
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)  # keys unsorted: features stay in the model's order
+
+
+def build_reference(train: Path, features: list[str], categories: dict[str, list[str]], seed: int = EDGE_SAMPLE_SEED) -> Reference:
+    """The reference of the training table ``train``: two streamed passes (a seeded sample for the numeric
+    edges, then the counts of every row), so memory holds a batch and at most EDGE_SAMPLE_ROWS values a feature."""
+    numeric = [f for f in features if f not in categories]
+    rows = num_rows(train)
+    edges = _numeric_edges(train, numeric, rows, seed) if numeric else {}
+    ref = empty_reference(rows, features, categories, edges)
+    counter = DriftCounter(ref)
+    for batch in iter_batches(train, columns=features):
+        counter.add(batch)
+    return counted(ref, counter.counts)
+
+
+def empty_reference(rows: int, features: list[str], categories: dict[str, list[str]], edges: dict[str, list[float]]) -> Reference:
+    """A reference with its bins (each categorical feature's categories, each numeric one's ``edges``) and no counts yet."""
+    return Reference(rows=rows, features={
+        f: FeatureReference(kind="categorical", categories=list(categories[f])) if f in categories
+        else FeatureReference(kind="numeric", edges=edges[f]) for f in features
+    })  # fmt: skip
+
+
+def counted(ref: Reference, counts: dict[str, np.ndarray]) -> Reference:
+    """``ref`` with each feature's per-bin row counts (a DriftCounter's, or several summed)."""
+    for f in ref.features:
+        ref.features[f].counts = [int(n) for n in counts[f]]
+    return ref
+
+
+def _numeric_edges(train: Path, numeric: list[str], rows: int, seed: int) -> dict[str, list[float]]:
+    rng = np.random.default_rng(seed)
+    share = min(1.0, EDGE_SAMPLE_ROWS / max(rows, 1))
+    samples: dict[str, list[np.ndarray]] = {f: [] for f in numeric}
+    for batch in iter_batches(train, columns=numeric):
+        keep = rng.random(batch.num_rows) < share if share < 1 else slice(None)
+        for f in numeric:
+            values = pc.cast(batch.column(f), pa.float64()).to_numpy(zero_copy_only=False)[keep]
+            samples[f].append(values[~np.isnan(values)])
+    return {f: edges_from_sample(np.concatenate(samples[f]) if samples[f] else np.empty(0)) for f in numeric}
+
+
+def edges_from_sample(values: np.ndarray) -> list[float]:
+    """About NUMERIC_BINS quantile bins' inner edges from a sample of a feature's non-missing values."""
+    if values.size == 0:
+        return []
+    cuts = np.quantile(values, np.arange(1, NUMERIC_BINS) / NUMERIC_BINS, method="inverted_cdf")
+    # Edges at or past the maximum would leave the top bin empty by construction: drop them, and repeats.
+    return [float(v) for v in np.unique(cuts) if v < values.max()]
+
+
+class DriftCounter:
+    """Counts rows per reference bin, batch by batch (the same code counts the training and the new rows)."""
+
+    def __init__(self, reference: Reference):
+        self.reference = reference
+        self.counts = {f: np.zeros(_bins(r), dtype=np.int64) for f, r in reference.features.items()}
+
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        for name, ref in self.reference.features.items():
+            values = batch.column(name)
+            if ref.kind == "categorical":
+                index = pc.index_in(pc.cast(values, pa.string()), value_set=pa.array(ref.categories, pa.string()))
+                codes = index.fill_null(len(ref.categories)).to_numpy(zero_copy_only=False).astype(np.int64)
+                codes[values.is_null().to_numpy(zero_copy_only=False)] = len(ref.categories) + 1
+            else:
+                x = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+                codes = np.searchsorted(np.asarray(ref.edges, dtype=np.float64), x, side="left")
+                codes[np.isnan(x)] = len(ref.edges) + 1
+            self.counts[name] += np.bincount(codes, minlength=len(self.counts[name]))
+
+
+def _bins(ref: FeatureReference) -> int:
+    return len(ref.categories) + 2 if ref.kind == "categorical" else len(ref.edges) + 2
+
+
+@dataclass
+class FeatureDrift:
+    """One feature's drift: its PSI, the chi-square test's p-value (how likely counts this far from the training
+    shares are for rows drawn from the training distribution), and each bin's share of the training and of the
+    new rows (fractions)."""
+
+    feature: str = ""
+    kind: str = ""
+    psi: float = 0.0
+    p_value: float = 1.0
+    flagged: bool = False
+    bins: list[str] = field(default_factory=list)
+    reference_share: list[float] = field(default_factory=list)
+    batch_share: list[float] = field(default_factory=list)
+
+
+@dataclass
+class DriftSummary:
+    """How far the new rows' feature distributions moved from the training rows'.
+
+    threshold: the PSI past which a feature may be flagged (config.DRIFT_PSI_THRESHOLD when the run made it).
+    min_rows: the fewest new rows for any flag (config.DRIFT_MIN_ROWS); with fewer, nothing is flagged.
+    alpha: the family-wise significance level: a feature is flagged only when its p-value is below
+        alpha / (number of features) as well (Bonferroni), so rows drawn from the training distribution raise a
+        false flag on some feature with probability at most alpha (config.DRIFT_ALPHA).
+    flagged: the flagged features, most drifted first.
+    features: every feature's drift, in the model's feature order.
+    rows / reference_rows: the new rows and the training rows compared.
+    """
+
+    threshold: float = 0.0
+    min_rows: int = 0
+    alpha: float = 0.0
+    rows: int = 0
+    reference_rows: int = 0
+    flagged: list[str] = field(default_factory=list)
+    features: list[FeatureDrift] = field(default_factory=list)
+
+
+def summarize(reference: Reference, counter: DriftCounter, threshold: float, min_rows: int, alpha: float) -> DriftSummary:
+    """The DriftSummary of the rows ``counter`` has counted against ``reference``: a feature is flagged when there
+    are at least ``min_rows`` rows, its PSI passes ``threshold`` and its p-value is below ``alpha`` / features."""
+    rows = int(next(iter(counter.counts.values())).sum()) if counter.counts else 0
+    level = alpha / max(len(reference.features), 1)
+    out = []
+    for name, ref in reference.features.items():
+        expected, actual = np.asarray(ref.counts, dtype=np.int64), counter.counts[name]
+        value, p = psi(expected, actual), chi_square_p(expected, actual)
+        out.append(FeatureDrift(
+            feature=name, kind=ref.kind, psi=round(value, 6), p_value=float(f"{p:.6g}"),
+            flagged=rows >= min_rows and value > threshold and p < level, bins=ref.bin_names(),
+            reference_share=_shares(expected), batch_share=_shares(actual),
+        ))  # fmt: skip
+    flagged = [d.feature for d in sorted(out, key=lambda d: -d.psi) if d.flagged]
+    return DriftSummary(threshold=threshold, min_rows=min_rows, alpha=alpha, rows=rows, reference_rows=reference.rows,
+                        flagged=flagged, features=out)  # fmt: skip
+
+
+def _shares(counts: np.ndarray) -> list[float]:
+    total = float(counts.sum())
+    return [round(float(c) / total, 6) if total else 0.0 for c in counts]
+
+
+def read_reference(data: bytes, path: Path, features: list[str], categories: dict[str, list[str]]) -> Reference:
+    """The Reference stored as ``data`` (the verified bytes of ``path``), checked against the model's schema."""
+    try:
+        raw = json.loads(data)
+        ref = Reference(rows=int(raw["rows"]), format=int(raw["format"]),
+                        features={k: FeatureReference(**v) for k, v in raw["features"].items()})  # fmt: skip
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataValidationError(f"{path}: not a drift reference ({exc})") from None
+    if ref.format != REFERENCE_FORMAT:
+        raise DataValidationError(f"{path}: format {ref.format}, but this code reads format {REFERENCE_FORMAT}")
+    if list(ref.features) != list(features):
+        raise DataValidationError(f"{path}: describes features {list(ref.features)}, but the model has {features}")
+    for name, f in ref.features.items():
+        bad = (f.kind == "categorical") != (name in categories) or len(f.counts) != _bins(f)
+        if bad or (f.kind == "categorical" and f.categories != categories[name]) or any(
+            not math.isfinite(e) for e in f.edges
+        ):
+            raise DataValidationError(f"{path}: feature {name!r} does not match the model's schema")
+    return ref

@@ -1,0 +1,212 @@
+"""Target leakage: each feature alone against the target on the training rows; one that nearly determines it is refused."""
+
+# Why a binned purity score and not a single-feature AUC: AUC needs a positive class and an order, so it
+# misses a feature that gives the class away by value but not monotonically, and has no natural multiclass or
+# categorical form. Goodman and Kruskal's lambda (how much of the error of always guessing the majority class
+# a feature's values remove) covers binary, multiclass, numeric and categorical alike, is 1 for a copy of the
+# target whatever its coding, and is one bincount per feature. Bins and categories with few rows are not
+# credited, so a fine-grained or unique-per-row column (an ID) cannot look predictive by chance.
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from flyte.core.data import labels as lbl
+from flyte.core.common.errors import DataValidationError
+from flyte.core.data.tables import iter_batches, num_rows
+
+log = logging.getLogger(__name__)
+
+#: The file beside the booster that records what the check found.
+LEAKAGE_FILE = "leakage.json"
+#: The leak score above which a feature is refused unless allowed. A copy of the target scores 1, a continuous
+#: feature that separates the classes perfectly about 0.98 (the one quantile bin across the boundary is mixed),
+#: and one with 1% of its labels flipped about 0.96 (binary, balanced); the strongest legitimate features of the
+#: bundled and test datasets score at most 0.68 (docs: "Leakage check"). The fit stage's threshold is
+#: config.LEAK_SCORE_THRESHOLD, part of its cache version.
+DEFAULT_THRESHOLD = 0.95
+#: Quantile bins a numeric feature is cut into (missing values get a bin of their own).
+BINS = 32
+#: Fewest rows a bin or category needs for its purity to count; smaller ones are scored as the majority guess.
+MIN_BIN_ROWS = 5
+#: The most training rows scored: a seeded uniform sample above it. Lambda's sampling error at 200k rows is
+#: far below the gap between a legitimate feature and a copy of the target.
+SAMPLE_ROWS = 200_000
+#: The most cells (rows x features) held at once, as float32: 25M cells are 100 MB. Wide tables get fewer rows,
+#: never fewer than MIN_SAMPLE_ROWS.
+SAMPLE_CELLS = 25_000_000
+MIN_SAMPLE_ROWS = 1_000
+#: Cells compared at once when binning numeric features (bounds the boolean temporaries to about 64 MB).
+_CHUNK_CELLS = 64_000_000
+#: Contingency cells counted at once (int64: 32 MB), whatever the number of classes.
+_TABLE_CELLS = 4_000_000
+
+
+@dataclass
+class LeakCheck:
+    """What the leakage check found on the training rows.
+
+    threshold: a feature scoring above it is refused unless allowed.
+    scores: each feature's leak score, lambda in [0, 1]: 0 when its values do no better than guessing the
+        majority class, 1 when they determine the class.
+    allowed: the features the dataset spec allows to score above the threshold (allow_predictive_columns).
+    rows: the training rows scored (a seeded sample of them when there are more than SAMPLE_ROWS).
+    seed: the sample's seed.
+    """
+
+    threshold: float
+    scores: dict[str, float] = field(default_factory=dict)
+    allowed: list[str] = field(default_factory=list)
+    rows: int = 0
+    seed: int = 0
+
+    @property
+    def over(self) -> list[str]:
+        """Features above the threshold, highest score first (allowed ones included)."""
+        return sorted((f for f, s in self.scores.items() if s > self.threshold), key=lambda f: -self.scores[f])
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str, where: Path) -> "LeakCheck":
+        try:
+            raw = json.loads(text)
+            return cls(threshold=float(raw["threshold"]), scores={str(k): float(v) for k, v in raw["scores"].items()},
+                       allowed=[str(a) for a in raw["allowed"]], rows=int(raw["rows"]), seed=int(raw["seed"]))  # fmt: skip
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DataValidationError(f"{where}: not a leakage record ({type(exc).__name__}: {str(exc)[:80]})") from None
+
+
+def lambda_score(bins: np.ndarray, y: np.ndarray, n_bins: int, n_classes: int) -> float:
+    """Goodman-Kruskal lambda of class codes ``y`` given bin codes ``bins`` (0..n_bins-1): the share of the
+    majority guess's errors that guessing each bin's own majority removes. Bins under MIN_BIN_ROWS rows are
+    guessed the overall majority, so they add nothing."""
+    table = np.bincount(bins.astype(np.int64) * n_classes + y, minlength=n_bins * n_classes).reshape(n_bins, n_classes)
+    return _lambda(table)
+
+
+def _lambda(table: np.ndarray) -> float:
+    """Lambda from a bins x classes contingency table (see ``lambda_score``)."""
+    return float(_lambdas(table[None])[0])
+
+
+def _lambdas(tables: np.ndarray) -> np.ndarray:
+    """Lambda of each of a stack of bins x classes contingency tables (features x bins x classes), at once."""
+    totals = tables.sum(axis=1)  # features x classes
+    majority = np.argmax(totals, axis=1)
+    right = np.take_along_axis(totals, majority[:, None], axis=1)[:, 0]
+    errors = totals.sum(axis=1) - right
+    support = tables.sum(axis=2) >= MIN_BIN_ROWS
+    guessed = np.take_along_axis(tables, majority[:, None, None], axis=2)[:, :, 0]  # the majority class's count per bin
+    correct = np.where(support, tables.max(axis=2), guessed).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(errors > 0, (correct - right) / np.maximum(errors, 1), 0.0)
+    return np.maximum(score, 0.0)
+
+
+def numeric_scores(x: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Lambda of each column of ``x`` (rows x features, NaN for missing) cut into up to BINS quantile bins.
+
+    Bins are cut at the values' own quantiles, so ties stay in one bin (row order never splits them), and there
+    are at most one bin per MIN_BIN_ROWS present values. Missing values form one more bin.
+    """
+    n, width = x.shape
+    out = np.zeros(width)
+    if n == 0 or width == 0:
+        return out
+    ordered = np.sort(x, axis=0)  # NaN sorts last
+    present = n - np.isnan(x).sum(axis=0)
+    bins = np.clip(present // MIN_BIN_ROWS, 1, BINS)
+    # Cut points: the values at ranks k * present / bins, k = 1 .. BINS-1, per column (repeats are harmless).
+    steps = np.arange(1, BINS)[:, None]
+    ranks = np.minimum((steps * present[None, :]) // bins[None, :], np.maximum(present - 1, 0)[None, :])
+    edges = np.take_along_axis(ordered, ranks, axis=0)
+    edges[steps[:, 0][:, None] >= bins[None, :]] = np.inf  # columns with fewer bins use fewer cut points
+    slots = BINS + 1  # bin codes 0..BINS-1, and BINS for missing
+    # Columns per step: bounds both the comparisons (rows x cut points) and the contingency tables (bins x classes).
+    chunk = max(1, min(_CHUNK_CELLS // max(1, n * (BINS - 1)), _TABLE_CELLS // (slots * n_classes)))
+    for start in range(0, width, chunk):
+        part = x[:, start : start + chunk]
+        codes = (part[None, :, :] > edges[:, None, start : start + chunk]).sum(axis=0)
+        codes[np.isnan(part)] = BINS
+        columns = part.shape[1]
+        flat = (np.arange(columns)[None, :] * slots + codes) * n_classes + y[:, None]
+        table = np.bincount(flat.ravel(), minlength=columns * slots * n_classes).reshape(columns, slots, n_classes)
+        out[start : start + columns] = _lambdas(table)
+    return out
+
+
+def categorical_score(codes: np.ndarray, y: np.ndarray, n_categories: int, n_classes: int) -> float:
+    """Lambda of a categorical feature: each category (code 0..n_categories-1, -1 missing) a bin of its own."""
+    return lambda_score(np.where(codes < 0, n_categories, codes), y, n_categories + 1, n_classes)
+
+
+def sample_rows(table: Path, features: list[str], categories: dict[str, list[str]], target: str,
+                code_of: dict[str, int], label_kind: str, seed: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """A seeded uniform sample of the table's rows, bounded by SAMPLE_ROWS and SAMPLE_CELLS: the features as float32
+    (NaN missing; a categorical feature as its category's code, -1 missing) and the class codes. Streamed batch by batch."""
+    total = num_rows(table)
+    size = min(total, SAMPLE_ROWS, max(MIN_SAMPLE_ROWS, SAMPLE_CELLS // max(1, len(features))))
+    picked = np.arange(total) if size == total else np.sort(np.random.default_rng(seed).choice(total, size, replace=False))
+    x = np.empty((size, len(features)), dtype=np.float32)
+    y = np.empty(size, dtype=np.int64)
+    sets = {c: pa.array(v, pa.string()) for c, v in categories.items()}
+    filled, offset = 0, 0
+    for batch in iter_batches(table, columns=[*features, target]):
+        end = offset + batch.num_rows
+        take = picked[filled : filled + int(np.searchsorted(picked[filled:], end))] - offset
+        offset = end
+        if not len(take):
+            continue
+        rows = batch if len(take) == batch.num_rows else batch.take(pa.array(take))
+        for j, name in enumerate(features):  # by position: the batch holds exactly these columns in this order
+            values = rows.column(j)
+            if name in sets:
+                coded = pc.index_in(values, value_set=sets[name])
+                x[filled : filled + len(take), j] = pc.fill_null(coded, -1).to_numpy(zero_copy_only=False)
+            else:
+                typed = values if values.type == pa.float64() else pc.cast(values, pa.float64())
+                x[filled : filled + len(take), j] = typed.to_numpy(zero_copy_only=False)
+        y[filled : filled + len(take)] = lbl.codes(rows.column(len(features)), label_kind, code_of, where=f"{table.name}: {target!r}")
+        filled += len(take)
+    return x[:filled], y[:filled]
+
+
+def check_leakage(table: Path, features: list[str], categories: dict[str, list[str]], target: str, labels: list[str],
+                  label_kind: str, threshold: float, allowed: list[str], seed: int = 0) -> LeakCheck:  # fmt: skip
+    """Score every feature of the training table ``table`` alone against the target; refuse the fit when one
+    not in ``allowed`` scores above ``threshold``, naming the column and its score. Returns what was checked."""
+    code_of = {t: i for i, t in enumerate(labels)}
+    x, y = sample_rows(table, features, categories, target, code_of, label_kind, seed)
+    scores = np.zeros(len(features))
+    numeric = [j for j, f in enumerate(features) if f not in categories]
+    if numeric:
+        scores[numeric] = numeric_scores(x[:, numeric], y, len(labels))
+    for j, f in enumerate(features):
+        if f in categories:
+            scores[j] = categorical_score(x[:, j].astype(np.int64), y, len(categories[f]), len(labels))
+    allowed_set = set(allowed)
+    result = LeakCheck(threshold=threshold, scores={f: round(float(s), 4) for f, s in zip(features, scores)},
+                       allowed=[f for f in features if f in allowed_set], rows=len(y), seed=seed)  # fmt: skip
+    refused = [f for f in result.over if f not in allowed_set]
+    top = max(result.scores.items(), key=lambda kv: kv[1]) if features else ("", 0.0)
+    log.info("leakage check on %d training rows: highest score %s %.4f (threshold %g); allowed %s",
+             len(y), top[0], top[1], threshold, result.allowed)  # fmt: skip
+    if refused:
+        f = refused[0]
+        more = f" and {len(refused) - 1} more ({', '.join(map(repr, refused[1:4]))[:80]})" if len(refused) > 1 else ""
+        raise DataValidationError(
+            f"feature {f[:60]!r} alone predicts target {target[:60]!r} on the training rows: leak score "
+            f"{result.scores[f]:.4f} > threshold {threshold:g}{more}",
+            hint="a copy of the target, or a column only known after the outcome? drop it (drop_columns), or "
+            "list it in the dataset's allow_predictive_columns if it is truly available at prediction time",
+        )
+    return result

@@ -1,0 +1,204 @@
+"""Tables on disk between stages: a directory of Parquet parts, written all or nothing and read in batches."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from queue import Queue
+from typing import Iterable, Iterator, Sequence, TypeVar
+
+T = TypeVar("T")
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flyte.core.common.errors import DataValidationError, shorten_names
+
+PART_PATTERN = "part-{:05d}.parquet"
+
+#: Rows per Parquet row group (and so per batch a reader gets back at most). Large enough that per-batch
+#: overhead is small, small enough that one batch of an 8-feature table is a few MiB.
+ROW_GROUP_ROWS = 256 * 1024
+
+#: What one in-memory batch may hold, in bytes of column data; wide tables get fewer rows per batch.
+BATCH_BYTES = 32 << 20
+
+
+def batch_rows(num_columns: int, bytes_per_value: int = 8) -> int:
+    """Rows per batch so that a batch of ``num_columns`` columns stays near BATCH_BYTES."""
+    return max(64, min(ROW_GROUP_ROWS, BATCH_BYTES // max(1, num_columns * bytes_per_value)))
+
+
+def part_files(directory: Path) -> list[Path]:
+    """The table's Parquet parts in order (files starting with ``_`` or ``.`` are not data)."""
+    directory = Path(directory)
+    if directory.is_file():
+        return [directory]
+    parts = sorted(p for p in directory.iterdir() if p.suffix == ".parquet" and not p.name.startswith(("_", ".")))
+    if not parts:
+        raise FileNotFoundError(f"{directory}: holds no Parquet parts")
+    return parts
+
+
+def schema(directory: Path) -> pa.Schema:
+    """Column names and types, from the first part's footer (no data is read)."""
+    return pq.read_schema(part_files(directory)[0])
+
+
+def num_rows(directory: Path) -> int:
+    """Row count, from the parts' footers (no data is read)."""
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in part_files(directory))
+
+
+def iter_batches(directory: Path, columns: Sequence[str] | None = None, rows: int | None = None) -> Iterator[pa.RecordBatch]:
+    """Stream the table's rows in file order, at most ``rows`` at a time, reading only ``columns``.
+
+    Reads one row group at a time, so memory stays at about one row group (bounded by the writer) whatever
+    the table's size. ``ParquetFile.iter_batches`` is not used: its memory grew with every batch here
+    (pyarrow 26; apache/arrow#39808 reports the same for Dataset.to_batches).
+    """
+    for part in part_files(directory):
+        pf = pq.ParquetFile(part)
+        # schema_arrow is rebuilt from the footer on every access (about 0.5 s at 50k columns): read it once.
+        names = pf.schema_arrow.names
+        present = set(names)
+        absent = [c for c in columns or () if c not in present]
+        if absent:  # pyarrow would silently return no column for a name it does not know
+            raise DataValidationError(f"{directory}: no column(s) {shorten_names(absent)}; the table has {shorten_names(names)}")
+        size = rows or batch_rows(len(columns) if columns is not None else len(names))
+        for group in range(pf.metadata.num_row_groups):
+            table = pf.read_row_group(group, columns=list(columns) if columns is not None else None)
+            yield from table.to_batches(max_chunksize=size)
+            del table
+        pf.close()
+
+
+def read_columns(directory: Path, columns: Sequence[str]) -> pa.Table:
+    """The named columns of every row, and nothing else (for a target or probability columns)."""
+    names = schema(directory).names
+    present = set(names)
+    absent = [c for c in columns if c not in present]
+    if absent:
+        raise DataValidationError(f"{directory}: no column(s) {shorten_names(absent)}; the table has {shorten_names(names)}")
+    return pa.concat_tables(pq.read_table(p, columns=list(columns)) for p in part_files(directory))
+
+
+def _listed(names: list[str], most: int = 20) -> str:
+    """The column names for a message, or their count when there are too many to list in one line."""
+    return str(names) if len(names) <= most else f"{len(names)} columns"
+
+
+class TableWriter:
+    """Writes record batches to a new table directory, publishing it only when closed without error.
+
+    Batches go to a hidden staging directory beside the destination; ``commit`` renames it into place.
+    Leaving the ``with`` block by an exception deletes the staging directory, so a failure half-way
+    through leaves no partial table behind.
+    """
+
+    def __init__(self, directory: Path, schema: pa.Schema, row_group_rows: int | None = None):
+        self.directory = Path(directory)
+        if self.directory.exists():
+            raise FileExistsError(f"{self.directory}: already exists; refusing to overwrite a table")
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        self.schema = schema
+        # Row groups are what readers hold at once, so a wide table gets fewer rows per group.
+        self.row_group_rows = row_group_rows or batch_rows(len(schema))
+        self.rows = 0
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self._staging = Path(tempfile.mkdtemp(prefix=f".{self.directory.name}-", dir=self.directory.parent))
+        self._part = self._staging / PART_PATTERN.format(0)
+        # Dictionary-encode only text (labels, categories): trying it on high-cardinality numbers made
+        # writes three times slower for no saving. Snappy is cheap and saves space on real data.
+        text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+        self._writer = pq.ParquetWriter(self._part, schema, compression="snappy", use_dictionary=text)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Queue a batch; whole row groups are written as soon as enough rows have arrived."""
+        if batch.num_rows:
+            self._pending.append(batch)
+            self._pending_rows += batch.num_rows
+            self.rows += batch.num_rows
+            if self._pending_rows >= self.row_group_rows:
+                self._flush()
+
+    def _flush(self) -> None:
+        # Small batches (a narrow CSV block) are gathered into one row group rather than one group each.
+        if self._pending:
+            self._writer.write_table(pa.Table.from_batches(self._pending, schema=self.schema), self.row_group_rows)
+            self._pending, self._pending_rows = [], 0
+
+    def commit(self) -> str:
+        """Close the part, move the table into place and return the sha256 of its Parquet bytes."""
+        self._flush()
+        self._writer.close()
+        digest = file_sha256(self._part)
+        os.replace(self._staging, self.directory)
+        return digest
+
+    def abort(self) -> None:
+        """Discard what was written, unless it was already committed (then there is nothing to discard)."""
+        if not self._staging.exists():
+            return
+        try:
+            self._writer.close()
+        finally:
+            shutil.rmtree(self._staging, ignore_errors=True)
+
+    def __enter__(self) -> "TableWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.abort()  # an exception, or a caller that never committed: publish nothing
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """Yield ``items`` while a thread produces the next ``depth`` of them.
+
+    Arrow parses and decodes without holding the GIL, so reading the next batch overlaps with whatever
+    the caller does to this one. An error in the producer is raised here, in the caller's thread.
+    """
+    queue: Queue = Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put((item, None))
+            queue.put((done, None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            queue.put((done, exc))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue, then let it finish
+            while not queue.empty():
+                queue.get_nowait()
+            thread.join(timeout=0.05)

@@ -1,0 +1,1 @@
+"""Prediction and scoring: metrics, streamed scores, intervals, calibration and the HTML report."""

@@ -1,0 +1,58 @@
+"""Stage 5 on tables: read only the target and probability columns, score them, and render the report."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from flyte.core.data import labels as lbl
+from flyte.core.data.dataset import DataProfile
+from flyte.core.common.errors import DataValidationError
+from flyte.core.evaluation.predict import probability_column
+from flyte.core.evaluation.report import render_report
+from flyte.core.artifact.schema import ModelSchema
+from flyte.core.evaluation.score import Metrics, RocCurve, roc_curves, score_predictions
+from flyte.core.evaluation.score_stream import ScoreSettings, score_streamed
+from flyte.core.data.tables import num_rows, read_columns
+
+log = logging.getLogger(__name__)
+
+
+class Evaluation(NamedTuple):
+    metrics: Metrics
+    report_html: str
+
+
+def evaluate(
+    test: Path, predictions: Path, schema: ModelSchema, profile: DataProfile, settings: ScoreSettings = ScoreSettings()
+) -> Evaluation:
+    """Metrics and the HTML report for the predictions of the model described by ``schema`` on ``test``.
+
+    Below ``settings.exact_rows`` rows, holds the true class codes and the probabilities of the scored rows (a few
+    bytes a row per class), never the feature columns; from there on, one batch at a time (score_stream.py).
+    """
+    metrics, curves = score_tables(test, predictions, schema, settings)
+    html = render_report(metrics, curves, schema.feature_importance, profile)
+    return Evaluation(metrics=metrics, report_html=html)
+
+
+def score_tables(
+    test: Path, predictions: Path, schema: ModelSchema, settings: ScoreSettings = ScoreSettings()
+) -> tuple[Metrics, list[RocCurve]]:
+    """Metrics and ROC curves of ``predictions`` against the true labels in ``test`` (same rows, same order):
+    exact below ``settings.exact_rows`` rows, streamed with histogram AUCs from there on."""
+    if num_rows(test) >= settings.exact_rows:
+        return score_streamed(test, predictions, schema, settings)
+    texts = schema.label_texts
+    y = lbl.read_codes(test, schema.target, texts, schema.label_kind)
+    proba_table = read_columns(predictions, [probability_column(t) for t in texts])
+    if proba_table.num_rows != len(y):
+        raise DataValidationError(f"{len(y)} true labels but {proba_table.num_rows} predictions")
+    proba = np.column_stack([proba_table.column(i).to_numpy() for i in range(proba_table.num_columns)])
+    del proba_table
+    metrics = score_predictions(y, proba, texts)
+    log.info("scored %d rows: accuracy %.4f, ROC AUC %.4f, log loss %.4f", metrics.rows, metrics.accuracy, metrics.roc_auc, metrics.log_loss)
+    return metrics, roc_curves(y, proba, texts)

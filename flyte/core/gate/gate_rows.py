@@ -1,0 +1,96 @@
+"""Which of the challenger's test rows the champion never saw: recomputed from the split rule in its manifest."""
+
+# A row the champion trained or early-stopped on flatters it: scored there, the champion looks better than it is,
+# and a retrain on a grown table (whose test rows are partly the champion's training rows) could never replace it.
+# Rows are recomputed, not looked up: the champion's rule is a function of the row, so no list of rows is kept.
+
+from __future__ import annotations
+
+import logging
+from dataclasses import fields
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+from flyte.core.gate.gate import Comparison, GateRules, compare
+from flyte.core.artifact.manifest import Manifest, read_manifest
+from flyte.core.data.row_hash import HASH_VERSION
+from flyte.core.artifact.schema import ModelSchema
+from flyte.core.data.split import METHOD, TEST, SplitRule, assign_parts, hashed_columns
+from flyte.core.data.tables import iter_batches, schema as table_schema
+
+log = logging.getLogger(__name__)
+
+
+class Unseen(NamedTuple):
+    """mask: each test row's "the champion never saw it" (all False when that cannot be told); why: "" when
+    the rule was recomputed, else why every row counts as possibly seen."""
+
+    mask: np.ndarray
+    why: str
+
+
+def recorded_rule(manifest: Manifest) -> SplitRule | None:
+    """The split rule a model's manifest records, or None when it records none this code can recompute."""
+    raw = manifest.split.get("rule") if isinstance(manifest.split, dict) else None
+    if not isinstance(raw, dict):
+        return None
+    names = [f.name for f in fields(SplitRule)]
+    values = {k: raw.get(k) for k in names}
+    types = {"method": str, "hash_version": int, "seed": int, "test_ratio": (int, float), "validation_ratio": (int, float),
+             "key_column": str}  # fmt: skip
+    if any(isinstance(values[k], bool) or not isinstance(values[k], types[k]) for k in names):
+        return None
+    rule = SplitRule(**values)
+    if rule.method != METHOD or rule.hash_version != HASH_VERSION or not 0 < rule.test_ratio < 1 or not 0 <= rule.validation_ratio < 1:
+        return None
+    return rule
+
+
+def unseen_rows(test: Path, rows: int, rule: SplitRule | None, champion: ModelSchema) -> Unseen:
+    """Which of the ``rows`` rows of ``test`` fell in the champion's own test part under ``rule``: the rows it
+    neither trained nor early-stopped on. The champion's table held its target and features, so those are hashed
+    (or its key column alone), read as its ingest read them: categorical features as text, the rest as float64."""
+    nothing = np.zeros(rows, dtype=bool)
+    if rule is None:
+        return Unseen(nothing, "the champion's manifest records no split rule this code can recompute")
+    columns = hashed_columns(rule, [champion.target, *champion.features])
+    found = table_schema(test)
+    for name in columns:
+        if name not in found.names:
+            return Unseen(nothing, f"the test rows lack column {name!r}, which the champion's split hashed")
+        typ = found.field(name).type
+        text = pa.types.is_string(typ) or pa.types.is_large_string(typ)
+        if name in champion.categories and not text or name in champion.features and name not in champion.categories and typ != pa.float64():
+            return Unseen(nothing, f"column {name!r} is typed {typ} here, not as the champion's data read it")
+    mask = np.empty(rows, dtype=bool)
+    offset = 0
+    for batch in iter_batches(test, columns=columns):
+        parts = assign_parts(batch, rule, champion.target, champion.label_kind)
+        mask[offset : offset + len(parts)] = parts == TEST
+        offset += len(parts)
+    if offset != rows:
+        return Unseen(nothing, f"the test table has {offset} rows, not the {rows} scored")
+    log.info("gate: %d of %d test rows are in the champion's test part too (rule %s)", int(mask.sum()), rows, rule)
+    return Unseen(mask, "")
+
+
+def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champion_dir: Path, rules: GateRules, budget: int, analytic_rows: int = 0) -> tuple[Comparison, str]:
+    """``gate.compare`` of the challenger's probabilities ``ours`` and the loaded champion ``reigning`` (fetched into
+    ``champion_dir``) on the test rows the champion never saw; or, when fewer than ``rules.min_unseen_rows``
+    remain, a Comparison holding only the counts, and the reason line."""
+    unseen = unseen_rows(test, len(y), recorded_rule(read_manifest(champion_dir, [])), reigning.schema)
+    n = int(unseen.mask.sum())
+    counts = Comparison(rows=n, test_rows=len(y), seen_rows=len(y) - n)
+    if n < rules.min_unseen_rows:
+        why = f" ({unseen.why})" if unseen.why else ""
+        return counts, (f"too few test rows to judge against the champion: {n} of {len(y)} are rows it neither trained nor "
+                        f"early-stopped on{why}, fewer than min_unseen_rows={rules.min_unseen_rows}; the floors alone decide")  # fmt: skip
+    rows = np.flatnonzero(unseen.mask)
+    columns = list(reigning.schema.features)
+    theirs = np.concatenate([reigning.predict_proba(b) for b in iter_batches(test, columns=columns)])
+    result = compare(y[rows], ours[rows], theirs[rows], rules, budget, analytic_rows)
+    result.test_rows, result.seen_rows = len(y), len(y) - n
+    return result, ""

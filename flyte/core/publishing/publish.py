@@ -1,0 +1,203 @@
+"""Publishing a trained model: a new model directory holding the fit's files, the model card and the full manifest."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from flyte.core.data import labels as lbl
+from flyte.core.artifact import provenance
+from flyte.core.evaluation.analytic import analytic_intervals
+from flyte.core.evaluation.bootstrap import Intervals, bootstrap_intervals
+from flyte.core.evaluation.calibration import calibration
+from flyte.core.publishing.card_stream import streamed_card_stats
+from flyte.core.evaluation.class_metrics import class_metrics
+from flyte.core.data.dataset import DataProfile, DatasetSpec
+from flyte.core.common.errors import DataValidationError
+from flyte.core.training.hyperparameters import Hyperparameters
+from flyte.core.data.leakage import LEAKAGE_FILE, LeakCheck
+from flyte.core.artifact.manifest import Manifest, read_manifest, verified_bytes, write_manifest
+from flyte.core.publishing.model_card import as_json, render_card
+from flyte.core.evaluation.predict import probability_column
+from flyte.core.artifact.schema import MODEL_FILE, SCHEMA_FILE, parse_schema
+from flyte.core.evaluation.score import Metrics, _validated
+from flyte.core.data.split import SplitParams, SplitSummary
+from flyte.core.data.tables import num_rows, read_columns
+
+log = logging.getLogger(__name__)
+
+CARD_FILE = "model_card.html"
+
+
+@dataclass(frozen=True)
+class CardSettings:
+    """How the card's statistics are computed.
+
+    replicates: bootstrap resamples of the test rows for the intervals.
+    row_budget: the most rows x replicates the bootstrap may process; past it, fewer replicates are drawn
+        (bounding its time on large test sets: about 57 ms a replicate at 1M binary rows).
+    min_replicates: the fewest replicates drawn, whatever the budget.
+    seed: the bootstrap's random seed; level: the intervals' coverage; bins: the calibration curve's bins.
+    analytic_rows: from this many test rows on, the intervals are analytic (Wilson, DeLong, delta-method normal:
+        analytic.py) instead of bootstrapped, and the rows are read batch by batch (card_stream.py: bounded memory);
+        below it, the percentile bootstrap as above, on the rows held in memory.
+    auc_bins: on the analytic path, the score histogram's bins per class behind DeLong's placements.
+    """
+
+    replicates: int = 1000
+    row_budget: int = 200_000_000
+    min_replicates: int = 100
+    seed: int = 0
+    level: float = 0.95
+    bins: int = 10
+    analytic_rows: int = 10_000
+    auc_bins: int = 1 << 18
+
+    def replicates_for(self, rows: int) -> int:
+        """The replicates drawn for ``rows`` test rows: ``replicates``, fewer past the budget, never under the minimum."""
+        return max(self.min_replicates, min(self.replicates, self.row_budget // max(rows, 1)))
+
+
+class Published(NamedTuple):
+    directory: Path
+    card_html: str
+    manifest: Manifest
+
+
+def publish_model(
+    fit_dir: Path,
+    destination: Path,
+    test: Path,
+    predictions: Path,
+    metrics: Metrics,
+    profile: DataProfile,
+    dataset: DatasetSpec,
+    split_params: SplitParams,
+    hyperparameters: Hyperparameters,
+    template: str,
+    execution_id: str,
+    settings: CardSettings = CardSettings(),
+    environ: dict[str, str] | None = None,
+    split: SplitSummary | None = None,
+) -> Published:
+    """Write the new directory ``destination``, all or nothing: every file ``fit_dir``'s manifest lists (each
+    verified against its digest as it is copied), ``model_card.html``, and a manifest of all of them with the
+    run's data, settings, metrics and provenance.
+
+    ``test`` / ``predictions`` are the scored test table and its predictions, ``metrics`` what score found on
+    them (refused if they disagree: the card would describe other rows). ``execution_id``: the Flyte
+    execution, or ``provenance.LOCAL_EXECUTION``; ``environ`` defaults to this process's environment.
+    ``split``: what the split did (its rule and class shares), recorded so the gate can tell which rows this
+    model trained on; None records nothing, and the gate then treats every row as possibly seen.
+    """
+    fit_dir, destination = Path(fit_dir), Path(destination)
+    if destination.exists():
+        raise FileExistsError(f"{destination}: already exists; refusing to overwrite a model")
+    fit_manifest = read_manifest(fit_dir, [MODEL_FILE, SCHEMA_FILE])
+    if CARD_FILE in fit_manifest.files:
+        raise DataValidationError(f"{fit_dir}: already holds {CARD_FILE}; publish a fit's model directory, not a published one")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
+    try:
+        names = sorted(fit_manifest.files)
+        for name in names:  # copied generically: whatever fit wrote and listed, verified byte for byte
+            (staging / name).write_bytes(verified_bytes(fit_dir, fit_manifest, name))
+        schema = parse_schema((staging / SCHEMA_FILE).read_bytes(), fit_dir / SCHEMA_FILE)
+        leakage = LeakCheck.from_json((staging / LEAKAGE_FILE).read_text(), fit_dir / LEAKAGE_FILE) if LEAKAGE_FILE in names else None
+        texts = schema.label_texts
+        if profile.target != schema.target or profile.labels != texts:
+            raise DataValidationError(
+                f"{fit_dir}: the model predicts {schema.target!r} over {texts}, but the profile describes "
+                f"{profile.target!r} over {profile.labels}: not the data this model was trained on"
+            )
+        if num_rows(test) >= settings.analytic_rows:
+            started = time.perf_counter()
+            stats = streamed_card_stats(test, predictions, schema, settings.level, settings.bins, settings.auc_bins)
+            cm = stats.confusion
+            counts = Metrics(labels=list(texts), confusion_matrix=cm.tolist(), rows=int(cm.sum()))
+            intervals, per_class, curve = stats.intervals, stats.per_class, stats.curve
+            log.info("analytic card statistics of %d rows, streamed, in %.2f s", counts.rows, time.perf_counter() - started)
+        else:
+            y, proba = _scored_rows(test, predictions, schema.target, texts, schema.label_kind)
+            counts = _counts_only(y, proba, texts)
+            intervals = card_intervals(y, proba, texts, settings)
+            per_class, curve = class_metrics(y, proba, texts), calibration(y, proba, texts, settings.bins)
+        _check_agrees(metrics, counts)
+        fields = dict(
+            data=provenance.summarize(profile),
+            dataset=as_json(dataset),
+            split_params=as_json(split_params),
+            split=as_json(split) if split is not None else {},
+            hyperparameters=as_json(hyperparameters),
+            best_iteration=schema.best_iteration,
+            metrics=as_json(metrics),
+            provenance=provenance.collect(execution_id, environ),
+        )
+        html = render_card(
+            template,
+            Manifest(**fields),
+            profile,
+            metrics,
+            intervals,
+            per_class,
+            curve,
+            schema.feature_importance,
+            leakage,
+        )
+        (staging / CARD_FILE).write_text(html, encoding="utf-8")
+        manifest = write_manifest(staging, names + [CARD_FILE], **fields)
+        os.replace(staging, destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log.info("published %s: %s, commit %s, execution %s", destination, ", ".join(names + [CARD_FILE]),
+             manifest.provenance.git_commit or "unknown", manifest.provenance.execution_id)  # fmt: skip
+    return Published(directory=destination, card_html=html, manifest=manifest)
+
+
+def card_intervals(y: np.ndarray, proba: np.ndarray, texts: list[str], settings: CardSettings) -> Intervals:
+    """Intervals of rows held in memory: bootstrapped below ``settings.analytic_rows`` test rows, analytic from there
+    on (publish itself streams such test sets through card_stream.py instead of holding them)."""
+    started = time.perf_counter()
+    if len(y) >= settings.analytic_rows:
+        intervals = analytic_intervals(y, proba, texts, settings.level)
+        log.info("analytic intervals of %d rows in %.2f s", len(y), time.perf_counter() - started)
+        return intervals
+    replicates = settings.replicates_for(len(y))
+    intervals = bootstrap_intervals(y, proba, texts, replicates, settings.seed, settings.level)
+    log.info("bootstrap: %d replicates of %d rows in %.2f s", replicates, len(y), time.perf_counter() - started)
+    return intervals
+
+
+def _counts_only(y: np.ndarray, proba: np.ndarray, texts: list[str]) -> Metrics:
+    """The rows' count, labels and confusion matrix (what ``_check_agrees`` compares), without sorting for AUC."""
+    y, proba = _validated(y, proba, texts)
+    k = len(texts)
+    cm = np.bincount(y * k + proba.argmax(axis=1), minlength=k * k).reshape(k, k)
+    return Metrics(labels=[str(t) for t in texts], confusion_matrix=cm.tolist(), rows=len(y))
+
+
+def _scored_rows(test: Path, predictions: Path, target: str, texts: list[str], kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """The test rows' class codes and predicted probabilities (as evaluate reads them: no feature columns)."""
+    y = lbl.read_codes(test, target, texts, kind)
+    table = read_columns(predictions, [probability_column(t) for t in texts])
+    if table.num_rows != len(y):
+        raise DataValidationError(f"{len(y)} test rows but {table.num_rows} predictions")
+    return y, np.column_stack([table.column(i).to_numpy() for i in range(table.num_columns)])
+
+
+def _check_agrees(given: Metrics, found: Metrics) -> None:
+    """Refuse metrics that are not those of these rows (counts compared: exact, unlike the float scores)."""
+    if (given.rows, given.labels, given.confusion_matrix) != (found.rows, found.labels, found.confusion_matrix):
+        raise DataValidationError(
+            f"the metrics given ({given.rows} rows, confusion matrix {given.confusion_matrix}) are not those of the "
+            f"test rows and predictions given ({found.rows} rows, {found.confusion_matrix})"
+        )

@@ -1,0 +1,1 @@
+"""Training: the hyperparameters, the single-process fit and the Dask fit."""

@@ -1,0 +1,207 @@
+"""Stage 3 on a Dask cluster: the same early-stopped XGBoost fit, trained by xgboost.dask on the workers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import xgboost as xgb
+
+from flyte.core.data import labels as lbl
+from flyte.core.data.dataset import DataProfile
+from flyte.core.artifact.drift import EDGE_SAMPLE_ROWS, EDGE_SAMPLE_SEED, DriftCounter, Reference, counted, edges_from_sample, empty_reference
+from flyte.core.common.errors import DataValidationError
+from flyte.core.training.fit import booster_params
+from flyte.core.training.hyperparameters import Hyperparameters
+from flyte.core.artifact.model import ModelSchema, TrainedModel
+from flyte.core.data.tables import part_files
+
+log = logging.getLogger(__name__)
+
+#: The class-code column beside the features in each typed partition; a table using this name is refused.
+LABEL_COLUMN = "__flyte_label_code__"
+
+
+def train_distributed(
+    client,
+    train: Path | str,
+    validation: Path | str,
+    profile: DataProfile,
+    params: Hyperparameters,
+    storage_options: dict | None = None,
+) -> TrainedModel:
+    """Fit the single-pod fit's model (``fit.train_model``) on a Dask cluster reached through ``client``.
+
+    ``train`` and ``validation`` are table directories of Parquet parts where every worker can read them: a
+    local directory for a local cluster, or a blob-store URI read with fsspec ``storage_options``. The
+    workers read the parts themselves, one Parquet row group per partition, and type each partition exactly as the single-pod fit
+    does (``TrainedModel.feature_frame``: float64 with NaN for missing, categoricals over the sorted training
+    categories); the driver reads only Parquet footers. XGBoost builds one ``DaskQuantileDMatrix`` over the
+    training rows and one over the validation rows with the training bins, and trains with the same
+    parameters (``fit.booster_params``) and early stopping on the validation rows. Each worker trains with as
+    many threads as it has (the Dask worker's ``nthreads``), not a thread count chosen here.
+
+    Returns the booster cut at the best round and its ModelSchema, as ``fit.train_model`` does, so
+    ``model.save_model`` writes the same model directory.
+    """
+    import dask.dataframe as dd
+    from xgboost import dask as dxgb
+
+    if LABEL_COLUMN in profile.feature_columns or LABEL_COLUMN == profile.target:
+        raise DataValidationError(f"column name {LABEL_COLUMN!r} is reserved by the distributed fit; rename it")
+    columns = [*profile.feature_columns, profile.target]
+    frames = {
+        name: _read(dd, table, columns, storage_options) for name, table in (("train", train), ("validation", validation))
+    }
+    categorical = list(profile.categorical_columns)
+    seen = {
+        "train": _distinct(frames["train"], [*categorical, profile.target]),
+        "validation": _distinct(frames["validation"], [profile.target]),
+    }
+    code_of = {text: i for i, text in enumerate(profile.labels)}
+    for name, table in (("train", train), ("validation", validation)):
+        # Checked here, on the driver, so a bad label is one clear error, not a failed task deep inside XGBoost.
+        _check_labels(seen[name][profile.target], profile.label_kind, code_of, f"{table}: target column {profile.target!r}")
+    # Each categorical column's distinct training values, sorted, as fit._categories lists them.
+    categories = {c: sorted(str(v) for v in seen["train"][c][0]) for c in categorical}
+    labels = [lbl.typed(text, profile.label_kind) for text in profile.labels]
+    schema = ModelSchema(
+        target=profile.target, features=list(profile.feature_columns), categories=categories,
+        labels=labels, label_kind=profile.label_kind, xgboost_version=xgb.__version__,
+    )  # fmt: skip
+    workers = len(client.scheduler_info(n_workers=-1)["workers"])
+    log.info(
+        "distributed fit: %d train and %d validation partitions x %d features on %d Dask workers",
+        frames["train"].npartitions, frames["validation"].npartitions, len(schema.features), workers,
+    )  # fmt: skip
+    typed = {name: _typed(frame, schema, code_of, name) for name, frame in frames.items()}
+    features = schema.booster_features
+    dtrain = dxgb.DaskQuantileDMatrix(
+        client, typed["train"][features], typed["train"][LABEL_COLUMN], max_bin=params.max_bin, enable_categorical=True
+    )
+    # The validation matrix reuses the training bins, as XGBoost requires for evaluation.
+    dvalid = dxgb.DaskQuantileDMatrix(
+        client, typed["validation"][features], typed["validation"][LABEL_COLUMN], max_bin=params.max_bin,
+        enable_categorical=True, ref=dtrain,
+    )  # fmt: skip
+    settings = booster_params(params, n_classes=len(labels), n_threads=1)
+    # Each worker's own thread count (its cpu limit on a cluster, 1 on the local cluster), not the driver's.
+    del settings["nthread"]
+    result = dxgb.train(
+        client, settings, dtrain, num_boost_round=params.max_rounds, evals=[(dvalid, "validation")],
+        early_stopping_rounds=params.early_stopping_rounds, verbose_eval=False,
+    )  # fmt: skip
+    del dtrain, dvalid
+    booster: xgb.Booster = result["booster"]
+    best = int(booster.best_iteration)
+    # Keep only the rounds up to the best one, so every later predict sees the early-stopped model.
+    booster = booster[: best + 1]
+    booster.set_param({"nthread": 1})  # the driver's copy predicts nothing; a later load sets its own threads
+    schema.best_iteration = best
+    gain = booster.get_score(importance_type="total_gain")
+    schema.feature_importance = {f: float(gain.get(b, 0.0)) for f, b in zip(schema.features, schema.booster_features)}
+    log.info("best iteration %d of at most %d rounds", best, params.max_rounds)
+    # What batch prediction's drift compares to, as fit.train_model writes it, computed on the workers too.
+    reference = _reference(frames["train"], schema)
+    return TrainedModel(booster=booster, schema=schema, reference=reference)
+
+
+def _reference(frame, schema: ModelSchema) -> Reference:
+    """The training rows' drift reference (``drift.build_reference``'s bins and counts), computed where the rows
+    are: each worker samples its partitions for the numeric edges (seeded by partition number, so the same table
+    gives the same edges) and counts its rows per bin; only samples of at most EDGE_SAMPLE_ROWS values a feature
+    and the per-bin counts reach the driver. The sample differs from the single-pod fit's, so the edges may too."""
+    features = schema.features
+    numeric = [f for f in features if f not in schema.categories]
+    lengths = frame.map_partitions(len, meta=(None, "int64")).compute()
+    rows = int(sum(lengths))
+    share = min(1.0, EDGE_SAMPLE_ROWS / max(rows, 1))
+    edges: dict[str, list[float]] = {}
+    if numeric:
+        samples = frame[numeric].map_partitions(_partition_sample, numeric, share, meta=(None, object)).compute()
+        edges = {f: edges_from_sample(np.concatenate([s[f] for s in samples] or [np.empty(0)])) for f in numeric}
+    ref = empty_reference(rows, features, schema.categories, edges)
+    totals = {f: 0 for f in features}
+    for part in frame[features].map_partitions(_partition_counts, ref, meta=(None, object)).compute():
+        totals = {f: totals[f] + part[f] for f in features}
+    return counted(ref, totals)
+
+
+def _partition_sample(frame: pd.DataFrame, numeric: list[str], share: float, partition_info=None) -> pd.Series:
+    """Runs on a worker: a seeded share of one partition's non-missing numeric values (all of them when share is 1)."""
+    rng = np.random.default_rng([EDGE_SAMPLE_SEED, (partition_info or {}).get("number", 0)])
+    keep = rng.random(len(frame)) < share if share < 1 else np.ones(len(frame), dtype=bool)
+    out = {}
+    for f in numeric:
+        values = frame[f].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
+        out[f] = values[~np.isnan(values)]
+    return pd.Series([out], dtype=object)
+
+
+def _partition_counts(frame: pd.DataFrame, ref: Reference) -> pd.Series:
+    """Runs on a worker: one partition's rows counted per reference bin, by the single-pod fit's DriftCounter."""
+    counter = DriftCounter(ref)
+    counter.add(pa.Table.from_pandas(frame, preserve_index=False))
+    return pd.Series([counter.counts], dtype=object)
+
+
+def _read(dd, table: Path | str, columns: list[str], storage_options: dict | None):
+    """The table as a Dask frame, one partition per Parquet row group (a few MiB each: ``tables.ROW_GROUP_ROWS``),
+    so partitions spread over the workers; the driver reads the footers only."""
+    # A local table is listed as the single-pod fit lists it; a remote directory by fsspec, which reads the
+    # same *.parquet parts (names starting with _ or . are not data there either).
+    where = [str(p) for p in part_files(Path(table))] if storage_options is None else str(table)
+    frame = dd.read_parquet(
+        where, columns=columns, split_row_groups=True, dtype_backend="pyarrow", storage_options=storage_options
+    )
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:  # read_parquet would fail later, on a worker, with a less helpful message
+        raise DataValidationError(f"{table}: no column(s) {absent}; the table has {list(frame.columns)}")
+    return frame
+
+
+def _distinct(frame, columns: list[str]) -> dict[str, tuple[set, int]]:
+    """Each column's distinct non-missing values and its count of missing ones, computed on the workers (per
+    partition, then their union), so only the few distinct values travel to the driver."""
+    found: dict[str, tuple[set, int]] = {c: (set(), 0) for c in columns}
+    for part in frame[columns].map_partitions(_partition_distinct, columns, meta=(None, object)).compute():
+        for c, (values, missing) in part.items():
+            found[c] = (found[c][0] | set(values), found[c][1] + missing)
+    return found
+
+
+def _partition_distinct(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Runs on a worker: one partition's distinct values and missing count per column, as a one-row series."""
+    summary = {c: (list(frame[c].dropna().unique()), int(frame[c].isna().sum())) for c in columns}
+    return pd.Series([summary], dtype=object)
+
+
+def _check_labels(seen: tuple[set, int], kind: str, code_of: dict[str, int], where: str) -> None:
+    """Refuse missing labels and labels outside the profile, as ``labels.codes`` does in the single-pod fit."""
+    values, missing = seen
+    if missing:
+        raise DataValidationError(f"{where}: {missing} missing label(s)")
+    lbl.codes(pa.array(sorted(values, key=lbl.sort_key)), kind, code_of, where=where)
+
+
+def _typed(frame, schema: ModelSchema, code_of: dict[str, int], part: str):
+    """The frame as the booster is fed: features typed by ``TrainedModel.feature_frame`` plus the class codes."""
+    empty = pa.table({c: pa.array([], pa.string() if c in schema.categories else pa.float64()) for c in schema.features})
+    # feature_frame reads only the schema, so no booster is needed (nor shipped to the workers).
+    meta = TrainedModel(booster=None, schema=schema).feature_frame(empty)
+    meta[LABEL_COLUMN] = np.array([], dtype=np.int32)
+    return frame.map_partitions(_typed_partition, schema, code_of, part, meta=meta)
+
+
+def _typed_partition(frame: pd.DataFrame, schema: ModelSchema, code_of: dict[str, int], part: str) -> pd.DataFrame:
+    """Runs on a worker: one partition through the single-pod fit's own typing (feature_frame, labels.codes)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    out = TrainedModel(booster=None, schema=schema).feature_frame(table)
+    target = schema.target
+    out[LABEL_COLUMN] = lbl.codes(
+        table.column(target).combine_chunks(), schema.label_kind, code_of, where=f"{part} table: {target!r}"
+    )
+    return out

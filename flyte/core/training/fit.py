@@ -1,0 +1,230 @@
+"""Stage 3: fit an XGBoost classifier from Parquet batches, early-stopped on the validation rows."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+import xgboost as xgb
+
+from flyte.core.data import labels as lbl
+from flyte.core.data.dataset import DataProfile
+from flyte.core.common.errors import DataValidationError
+from flyte.core.artifact.drift import build_reference
+from flyte.core.training.hyperparameters import Hyperparameters
+from flyte.core.data.leakage import DEFAULT_THRESHOLD, check_leakage
+from flyte.core.artifact.model import ModelSchema, TrainedModel
+from flyte.core.common.progress import Progress
+from flyte.core.data.tables import iter_batches, num_rows
+
+log = logging.getLogger(__name__)
+
+# The ``auto`` memory model, fitted to `make bench` (fit pod peak RSS, 8 features, 100k to 10M rows: 290 MiB
+# at 100k, 751 MiB at 10M): a fixed process baseline, one byte a cell for the quantised matrix (bin
+# indices for max_bin <= 256), and per row XGBoost's labels, gradients, prediction cache and row partition.
+PROCESS_BASELINE_BYTES = 300 << 20
+QUANTISED_BYTES_PER_CELL = 1
+ROW_OVERHEAD_BYTES = 64
+#: Bytes per training or validation row and class that a multiclass fit holds whatever the matrix's home
+#: (prediction cache, gradient and hessian as float32), from 3.9 GB at 5,000 classes x 67k train and validation rows.
+CLASS_ROW_BYTES = 12
+#: External memory is chosen when the in-memory estimate passes this share of the budget (the limit).
+AUTO_EXTERNAL_SHARE = 0.7
+
+
+class _TableIter(xgb.DataIter):
+    """Feeds XGBoost a table's Parquet batches, so a whole table is never held as a frame."""
+
+    def __init__(self, table: Path, model: TrainedModel, code_of: dict[str, int], cache_prefix: str | None = None):
+        super().__init__(cache_prefix=cache_prefix, release_data=True)
+        self.table, self.model, self.code_of = table, model, code_of
+        self.columns = [*model.schema.features, model.schema.target]
+        self._batches = None
+
+    def next(self, input_data) -> bool:
+        if self._batches is None:
+            self._batches = iter_batches(self.table, columns=self.columns)
+        batch = next(self._batches, None)
+        if batch is None:
+            return False
+        target = self.model.schema.target
+        y = lbl.codes(batch.column(target), self.model.schema.label_kind, self.code_of, where=f"{self.table.name}: {target!r}")
+        data, names_and_types = self.model.booster_input(batch)
+        # An all-numeric array goes in unnamed: XGBoost fetches a named matrix's names and types from C and compares
+        # them on every round and evaluation, about 0.24 s a round at 50k columns, more than the round itself.
+        # train_model names the booster once when training ends.
+        input_data(data=data, label=y, **({} if isinstance(data, np.ndarray) else names_and_types))
+        return True
+
+    def reset(self) -> None:
+        self._batches = None
+
+
+def train_model(
+    train: Path,
+    validation: Path,
+    profile: DataProfile,
+    params: Hyperparameters,
+    n_threads: int = 1,
+    memory_budget: int | None = None,
+    scratch: Path | None = None,
+    leak_threshold: float = DEFAULT_THRESHOLD,
+) -> TrainedModel:
+    """Fit a booster for a binary or multiclass target of any label type from two Parquet tables.
+
+    Labels keep the profile's class order and are stored in the schema to map predictions back;
+    categorical features use XGBoost's native categorical splits; missing values are left to XGBoost.
+    ``n_threads`` should equal the cpus the caller may use. ``memory_budget`` (bytes) is what the caller
+    may hold, for ``external_memory="auto"``; ``scratch`` is the local directory for external-memory pages.
+    Before fitting, every feature is scored alone against the target on the training rows (``leakage``): one
+    above ``leak_threshold`` that the profile does not allow refuses the fit, naming it.
+    """
+    code_of = {text: i for i, text in enumerate(profile.labels)}
+    labels = [lbl.typed(text, profile.label_kind) for text in profile.labels]
+    categories = _categories(train, profile.categorical_columns)
+    schema = ModelSchema(
+        target=profile.target, features=list(profile.feature_columns), categories=categories,
+        labels=labels, label_kind=profile.label_kind, xgboost_version=xgb.__version__,
+    )  # fmt: skip
+    unfitted = TrainedModel(booster=xgb.Booster(), schema=schema)
+    rows = num_rows(train)
+    check_class_memory(len(labels), rows + num_rows(validation), memory_budget)
+    leaks = check_leakage(
+        train, schema.features, categories, profile.target, list(profile.labels), profile.label_kind,
+        leak_threshold, list(profile.allow_predictive_columns), seed=params.seed,
+    )  # fmt: skip
+    external = use_external_memory(params.external_memory, rows + num_rows(validation), len(schema.features), memory_budget)
+    log.info(
+        "fitting on %d train rows x %d features, %s memory, %d threads", rows, len(schema.features),
+        "external" if external else "in", n_threads,
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="xgb-extmem-", dir=scratch) as cache_dir:
+        if external:
+            dtrain = xgb.ExtMemQuantileDMatrix(
+                _TableIter(train, unfitted, code_of, cache_prefix=os.path.join(cache_dir, "train")),
+                max_bin=params.max_bin, nthread=n_threads, enable_categorical=True,
+            )  # fmt: skip
+            dvalid = xgb.ExtMemQuantileDMatrix(
+                _TableIter(validation, unfitted, code_of, cache_prefix=os.path.join(cache_dir, "validation")),
+                max_bin=params.max_bin, nthread=n_threads, enable_categorical=True, ref=dtrain,
+            )  # fmt: skip
+        else:
+            dtrain = xgb.QuantileDMatrix(
+                _TableIter(train, unfitted, code_of), max_bin=params.max_bin, nthread=n_threads, enable_categorical=True
+            )
+            # The validation matrix reuses the training bins, as XGBoost requires for evaluation.
+            dvalid = xgb.QuantileDMatrix(
+                _TableIter(validation, unfitted, code_of), max_bin=params.max_bin, nthread=n_threads,
+                enable_categorical=True, ref=dtrain,
+            )  # fmt: skip
+        booster = xgb.train(
+            booster_params(params, n_classes=len(labels), n_threads=n_threads),
+            dtrain,
+            num_boost_round=params.max_rounds,
+            evals=[(dvalid, "validation")],
+            early_stopping_rounds=params.early_stopping_rounds,
+            verbose_eval=False,
+            callbacks=[FitProgress(params.max_rounds)],
+        )
+        del dtrain, dvalid
+    if booster.feature_names is None:  # trained on unnamed arrays (all features numeric): name it as a frame would
+        booster.feature_names = schema.booster_features
+        booster.feature_types = ["float"] * len(schema.booster_features)
+    best = int(booster.best_iteration)
+    # Keep only the rounds up to the best one, so every later predict sees the early-stopped model.
+    booster = booster[: best + 1]
+    schema.best_iteration = best
+    gain = booster.get_score(importance_type="total_gain")
+    schema.feature_importance = {f: float(gain.get(b, 0.0)) for f, b in zip(schema.features, schema.booster_features)}
+    log.info("best iteration %d of at most %d rounds", best, params.max_rounds)
+    reference = build_reference(train, schema.features, schema.categories)  # what batch prediction's drift compares to
+    return TrainedModel(booster=booster, schema=schema, reference=reference, leakage=leaks)
+
+
+class FitProgress(xgb.callback.TrainingCallback):
+    """Logs the boosting round and the best validation score so far, at most one line per ``progress`` interval.
+
+    The score is the first validation metric's (log loss: lower is better), best_round counts from 0 as
+    XGBoost's best_iteration does. Only observes: the booster trains the same with or without it."""
+
+    def __init__(self, max_rounds: int, progress: Progress | None = None):
+        super().__init__()
+        self.max_rounds, self.progress = max_rounds, progress or Progress(log)
+        self.metric, self.best, self.best_round = "", float("inf"), -1
+
+    def after_iteration(self, model, epoch: int, evals_log: dict) -> bool:
+        for metric, scores in list(evals_log.get("validation", {}).items())[:1]:
+            if scores and float(scores[-1]) < self.best:
+                self.metric, self.best, self.best_round = metric, float(scores[-1]), epoch
+        if self.progress.due():
+            self.progress.report(
+                "round %d of at most %d; best validation %s %.5f at round %d",
+                epoch + 1, self.max_rounds, self.metric or "score", self.best, self.best_round,
+            )  # fmt: skip
+        return False  # never stops training: early stopping is XGBoost's own callback
+
+
+def use_external_memory(setting: str, rows: int, features: int, memory_budget: int | None) -> bool:
+    """Whether the training matrix should live on disk: the setting, or for ``auto`` whether the estimated
+    in-memory fit (``estimated_fit_bytes`` of the train and validation rows) passes AUTO_EXTERNAL_SHARE of
+    ``memory_budget``. With no budget known, ``auto`` stays in memory."""
+    if setting == "always":
+        return True
+    if setting == "never" or not memory_budget:
+        return False
+    return estimated_fit_bytes(rows, features) > AUTO_EXTERNAL_SHARE * memory_budget
+
+
+def check_class_memory(classes: int, rows: int, memory_budget: int | None) -> None:
+    """Refuse a multiclass fit whose per-row, per-class state alone (CLASS_ROW_BYTES) would pass ``memory_budget``:
+    external memory moves the matrix to disk, not this state, so the pod would be killed part way."""
+    if classes <= 2 or not memory_budget:
+        return
+    need = PROCESS_BASELINE_BYTES + rows * classes * CLASS_ROW_BYTES
+    if need > memory_budget:
+        raise DataValidationError(
+            f"{classes} classes x {rows} training and validation rows need about {need >> 20} MiB, over the fit's "
+            f"{memory_budget >> 20} MiB: merge rare classes, sample rows, or give the fit more memory"
+        )
+
+
+def estimated_fit_bytes(rows: int, features: int) -> int:
+    """Peak memory of an in-memory fit of ``rows`` x ``features``, by the model fitted to `make bench`."""
+    return PROCESS_BASELINE_BYTES + rows * (features * QUANTISED_BYTES_PER_CELL + ROW_OVERHEAD_BYTES)
+
+
+def _categories(table: Path, columns: list[str]) -> dict[str, list[str]]:
+    """Each categorical column's distinct training values, sorted; read column by column in batches."""
+    seen: dict[str, set] = {c: set() for c in columns}
+    if columns:
+        for batch in iter_batches(table, columns=columns):
+            for c in columns:
+                seen[c].update(v for v in pc.unique(batch.column(c)).to_pylist() if v is not None)
+    return {c: sorted(seen[c]) for c in columns}
+
+
+def booster_params(params: Hyperparameters, n_classes: int, n_threads: int) -> dict:
+    """XGBoost's parameter dict for these hyperparameters and this many classes."""
+    binary = n_classes == 2
+    out = {
+        "objective": "binary:logistic" if binary else "multi:softprob",
+        "eval_metric": "logloss" if binary else "mlogloss",
+        "tree_method": "hist",
+        "max_bin": params.max_bin,
+        "eta": params.learning_rate,
+        "max_depth": params.max_depth,
+        "min_child_weight": params.min_child_weight,
+        "subsample": params.subsample,
+        "colsample_bytree": params.colsample_bytree,
+        "lambda": params.reg_lambda,
+        "alpha": params.reg_alpha,
+        "seed": params.seed,
+        "nthread": n_threads,
+    }
+    if not binary:
+        out["num_class"] = n_classes
+    return out

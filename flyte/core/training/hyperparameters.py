@@ -1,0 +1,79 @@
+"""XGBoost settings for the fit stage, importable without loading XGBoost itself."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from flyte.core.common.validation import check_types, require, strict
+
+#: Values of Hyperparameters.external_memory.
+EXTERNAL_MEMORY_CHOICES = ("auto", "never", "always")
+
+#: The most boosting rounds a fit may run. At the documented 10M-row maximum a round takes about 0.15 s, so
+#: 10,000 rounds stay inside the fit task's timeout; a larger bound is a typo (1e9), not a setting.
+MAX_ROUNDS_LIMIT = 10_000
+#: The deepest tree: a depthwise tree holds up to 2**depth leaves, so past this a fit's memory and time explode.
+MAX_DEPTH_LIMIT = 16
+#: The largest shrinkage: above 1 every tree overshoots, and the fit diverges rather than learns.
+MAX_LEARNING_RATE = 1.0
+#: The largest seed XGBoost keeps exactly (an unsigned 32-bit integer).
+MAX_SEED = 2**32 - 1
+
+
+@strict
+@dataclass
+class Hyperparameters:
+    """XGBoost settings; defaults suit small and medium tables.
+
+    max_rounds: upper bound on boosting rounds (1 to MAX_ROUNDS_LIMIT, 10,000); early stopping usually ends sooner.
+    early_stopping_rounds: stop after this many rounds without a better validation log loss (at most 10,000).
+    learning_rate: shrinkage applied to each tree (XGBoost's eta), in (0, 1].
+    max_depth: deepest a tree may grow (0 for no limit, else at most MAX_DEPTH_LIMIT, 16).
+    min_child_weight: least hessian weight a leaf may hold; larger is more conservative.
+    subsample / colsample_bytree: fraction of rows / columns sampled for each tree.
+    reg_lambda / reg_alpha: L2 / L1 penalties on leaf weights.
+    max_bin: histogram bins per feature; at most 256 keeps the training matrix at one byte per cell.
+    seed: seeds XGBoost's row and column sampling, so a fit is repeatable (0 to 2**32 - 1).
+    external_memory: where the quantised training matrix lives. ``never``: in memory. ``always``: in
+        pages on the task's local disk (XGBoost's ExtMemQuantileDMatrix), for tables larger than the
+        pod's memory. ``auto``: on disk only when the in-memory estimate would pass half the memory
+        the task may use.
+    """
+
+    max_rounds: int = 500
+    early_stopping_rounds: int = 50
+    learning_rate: float = 0.05
+    max_depth: int = 2
+    min_child_weight: float = 1.0
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    reg_lambda: float = 1.0
+    reg_alpha: float = 0.0
+    max_bin: int = 256
+    seed: int = 7
+    external_memory: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        require(self.max_rounds >= 1 and self.early_stopping_rounds >= 1,
+                "max_rounds and early_stopping_rounds must be at least 1")  # fmt: skip
+        require(self.max_rounds <= MAX_ROUNDS_LIMIT, f"max_rounds must be at most {MAX_ROUNDS_LIMIT}, got {self.max_rounds}")
+        require(self.early_stopping_rounds <= MAX_ROUNDS_LIMIT,
+                f"early_stopping_rounds must be at most {MAX_ROUNDS_LIMIT}, got {self.early_stopping_rounds}")  # fmt: skip
+        for name in ("learning_rate", "min_child_weight", "subsample", "colsample_bytree", "reg_lambda", "reg_alpha"):
+            value = getattr(self, name)
+            require(math.isfinite(value), f"{name} must be a finite number, got {value}")
+        require(0 < self.learning_rate <= MAX_LEARNING_RATE,
+                f"learning_rate must be above 0 and at most {MAX_LEARNING_RATE:g}, got {self.learning_rate}")  # fmt: skip
+        require(0 <= self.max_depth <= MAX_DEPTH_LIMIT,
+                f"max_depth must be 0 (no limit) to {MAX_DEPTH_LIMIT}, got {self.max_depth}")  # fmt: skip
+        require(self.min_child_weight >= 0, f"min_child_weight must be 0 or more, got {self.min_child_weight}")
+        for name in ("subsample", "colsample_bytree"):
+            value = getattr(self, name)
+            require(0 < value <= 1, f"{name} must be in (0, 1], got {value}")
+        require(self.reg_lambda >= 0 and self.reg_alpha >= 0, "reg_lambda and reg_alpha must be 0 or more")
+        require(2 <= self.max_bin <= 256, f"max_bin must be between 2 and 256, got {self.max_bin}")
+        require(0 <= self.seed <= MAX_SEED, f"seed must be 0 to {MAX_SEED}, got {self.seed}")
+        require(self.external_memory in EXTERNAL_MEMORY_CHOICES,
+                f"external_memory must be one of {EXTERNAL_MEMORY_CHOICES}, got {self.external_memory!r}")  # fmt: skip

@@ -1,0 +1,1 @@
+"""Hyperparameter search: the seeded trials, cross-validation and the trials report."""

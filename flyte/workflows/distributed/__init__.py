@@ -1,0 +1,1 @@
+"""The Dask workflows: the cluster, the distributed fit and batch prediction."""

@@ -1,0 +1,1 @@
+"""Orchestration plumbing every workflow shares: artifacts, sources, cache versions, logging, notifications."""

@@ -1,0 +1,1 @@
+"""The training workflow: ingest, split, fit, predict, score and publish tasks, the workflow and launch plans."""

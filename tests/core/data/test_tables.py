@@ -1,0 +1,106 @@
+"""Tests for flyte.core.data.tables: all-or-nothing table writes, batched reads, and the prefetching reader."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from flyte.core.data import tables
+from flyte.core.common.errors import DataValidationError
+from flyte.core.data.tables import TableWriter, iter_batches, num_rows, part_files, prefetch, read_columns
+
+SCHEMA = pa.schema([("x", pa.float64()), ("label", pa.string())])
+
+
+def batch(start: int, rows: int) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(
+        [pa.array([float(i) for i in range(start, start + rows)]), pa.array(["a", "b"] * (rows // 2))], schema=SCHEMA
+    )
+
+
+def test_committed_table_reads_back_in_order_and_in_batches(tmp_path):
+    with TableWriter(tmp_path / "t", SCHEMA, row_group_rows=100) as writer:
+        for start in range(0, 1000, 50):
+            writer.write(batch(start, 50))
+        digest = writer.commit()
+    assert len(digest) == 64 and num_rows(tmp_path / "t") == 1000
+    batches = list(iter_batches(tmp_path / "t", columns=["x"], rows=100))
+    assert [b.num_rows for b in batches] == [100] * 10 and batches[0].schema.names == ["x"]
+    assert read_columns(tmp_path / "t", ["x"]).column(0).to_pylist() == [float(i) for i in range(1000)]
+
+
+def test_an_error_inside_the_writer_leaves_nothing(tmp_path):
+    with pytest.raises(RuntimeError, match="batch 37"):
+        with TableWriter(tmp_path / "t", SCHEMA, row_group_rows=10) as writer:
+            for i in range(100):
+                if i == 37:
+                    raise RuntimeError("batch 37")
+                writer.write(batch(i * 10, 10))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_leaving_without_commit_publishes_nothing(tmp_path):
+    with TableWriter(tmp_path / "t", SCHEMA) as writer:
+        writer.write(batch(0, 10))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_equal_content_gives_equal_digests(tmp_path):
+    digests = []
+    for name in ("one", "two"):
+        with TableWriter(tmp_path / name, SCHEMA) as writer:
+            writer.write(batch(0, 20))
+            digests.append(writer.commit())
+    assert digests[0] == digests[1]
+
+
+def test_hidden_files_are_not_parts(tmp_path):
+    with TableWriter(tmp_path / "t", SCHEMA) as writer:
+        writer.write(batch(0, 10))
+        writer.commit()
+    (tmp_path / "t" / "_SUCCESS").write_text("")
+    assert [p.name for p in part_files(tmp_path / "t")] == ["part-00000.parquet"]
+    with pytest.raises(FileNotFoundError, match="holds no Parquet parts"):
+        part_files(tmp_path)
+
+
+def test_batch_rows_shrink_for_wide_tables():
+    assert tables.batch_rows(8) == tables.ROW_GROUP_ROWS
+    assert tables.batch_rows(10_000) * 10_000 * 8 <= tables.BATCH_BYTES
+
+
+def test_prefetch_yields_everything_and_reraises_in_the_caller():
+    assert list(prefetch(iter(range(50)), depth=2)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("in the producer")
+
+    with pytest.raises(ValueError, match="in the producer"):
+        list(prefetch(failing()))
+
+
+def test_prefetch_stops_its_producer_when_the_consumer_stops():
+    produced = []
+
+    def endless():
+        i = 0
+        while True:
+            produced.append(i)
+            yield i
+            i += 1
+
+    for item in prefetch(endless(), depth=2):
+        if item == 3:
+            break
+    assert len(produced) <= 3 + 4  # the consumer's items, the queue, and one in hand
+
+
+def test_asking_for_a_column_the_table_lacks_is_refused(tmp_path):
+    with TableWriter(tmp_path / "t", SCHEMA) as writer:
+        writer.write(batch(0, 10))
+        writer.commit()
+    with pytest.raises(DataValidationError, match=r"no column\(s\) \['target'\]; the table has \['x', 'label'\]"):
+        list(iter_batches(tmp_path / "t", columns=["target"]))
+    with pytest.raises(DataValidationError, match=r"no column\(s\) \['target'\]"):
+        read_columns(tmp_path / "t", ["x", "target"])

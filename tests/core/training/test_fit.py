@@ -1,0 +1,119 @@
+"""Tests for flyte.core.training.fit: label mapping, categories, missing values, determinism, early stopping, memory modes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flyte.core.data import tables
+from flyte.core.common.errors import DataValidationError
+from flyte.core.training.fit import estimated_fit_bytes, train_model, use_external_memory
+from flyte.core.training.hyperparameters import Hyperparameters
+from tests.data_factory import MIXED_CATEGORICAL, binary_frame, mixed_frame, read_frame, split_frame
+
+FAST = Hyperparameters(max_rounds=60, early_stopping_rounds=10, learning_rate=0.3)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    return split_frame(tmp_path_factory.mktemp("mixed"), mixed_frame(360), "label", MIXED_CATEGORICAL, seed=5)
+
+
+def fit(parts, profile, params=FAST, **kwargs):
+    return train_model(parts["train"], parts["validation"], profile, params, **kwargs)
+
+
+def accuracy(model, table) -> float:
+    df = read_frame(table)
+    proba = model.predict_proba(tables.read_columns(table, model.schema.features))
+    return float((np.asarray(model.schema.label_texts)[proba.argmax(axis=1)] == df[model.schema.target].astype(str)).mean())
+
+
+def test_binary_integer_labels_keep_their_order(tmp_path):
+    parts, profile = split_frame(tmp_path, binary_frame(rows=200), "y")
+    model = fit(parts, profile)
+    assert model.schema.labels == [0, 1] and model.schema.label_kind == "int"
+    assert model.schema.features == ["a", "b"]
+    proba = model.predict_proba(tables.read_columns(parts["validation"], ["a", "b"]))
+    assert proba.shape == (tables.num_rows(parts["validation"]), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert accuracy(model, parts["test"]) > 0.8
+
+
+def test_multiclass_string_labels_categories_and_missing_values(mixed):
+    parts, profile = mixed
+    train = read_frame(parts["train"])
+    assert train["x2"].isna().any() and train["colour"].isna().any()  # the data really has gaps
+    model = fit(parts, profile)
+    assert model.schema.labels == ["alpha", "beta", "gamma"]
+    assert model.schema.categories["colour"] == ["blue", "green", "red"]
+    assert model.schema.categories["size"] == ["L", "M", "S", "XL"]
+    assert accuracy(model, parts["test"]) > 0.7  # learnable signal; chance is about 0.33
+    assert model.schema.feature_importance["colour"] > 0  # the native categorical split was used
+
+
+def test_unseen_category_at_prediction_is_treated_as_missing(mixed):
+    parts, profile = mixed
+    model = fit(parts, profile)
+    test = tables.read_columns(parts["test"], model.schema.features)
+    novel = test.set_column(test.schema.get_field_index("colour"), "colour", [["purple"] * test.num_rows])
+    as_missing = test.set_column(test.schema.get_field_index("colour"), "colour", [[None] * test.num_rows])
+    np.testing.assert_allclose(model.predict_proba(novel), model.predict_proba(as_missing))
+
+
+def test_same_seed_gives_identical_models_whatever_the_thread_count(mixed):
+    parts, profile = mixed
+    one, two = fit(parts, profile, n_threads=1), fit(parts, profile, n_threads=2)
+    test = tables.read_columns(parts["test"], one.schema.features)
+    np.testing.assert_array_equal(one.predict_proba(test), two.predict_proba(test))
+    assert one.schema.best_iteration == two.schema.best_iteration
+
+
+def test_batch_size_does_not_change_the_model(mixed, monkeypatch):
+    """The iterator hands XGBoost many small batches or one big one; the quantised matrix is the same."""
+    parts, profile = mixed
+    whole = fit(parts, profile)
+    monkeypatch.setattr(tables, "batch_rows", lambda *_args, **_kw: 37)
+    batched = fit(parts, profile)
+    test = tables.read_columns(parts["test"], whole.schema.features)
+    np.testing.assert_allclose(whole.predict_proba(test), batched.predict_proba(test), rtol=1e-6)
+
+
+def test_another_seed_changes_the_sampled_model(mixed):
+    parts, profile = mixed
+    a = fit(parts, profile)
+    b = fit(parts, profile, Hyperparameters(**{**FAST.__dict__, "seed": 99}))
+    test = tables.read_columns(parts["test"], a.schema.features)
+    assert not np.array_equal(a.predict_proba(test), b.predict_proba(test))
+
+
+def test_early_stopping_keeps_only_rounds_up_to_the_best(mixed):
+    parts, profile = mixed
+    model = fit(parts, profile, Hyperparameters(max_rounds=400, early_stopping_rounds=5, learning_rate=0.5))
+    assert model.schema.best_iteration < 399
+    assert model.booster.num_boosted_rounds() == model.schema.best_iteration + 1
+
+
+def test_external_memory_trains_a_comparable_model(mixed, tmp_path):
+    parts, profile = mixed
+    in_memory = fit(parts, profile, Hyperparameters(**{**FAST.__dict__, "external_memory": "never"}))
+    on_disk = fit(parts, profile, Hyperparameters(**{**FAST.__dict__, "external_memory": "always"}), scratch=tmp_path)
+    assert abs(accuracy(on_disk, parts["test"]) - accuracy(in_memory, parts["test"])) < 0.05
+    assert list(tmp_path.iterdir()) == []  # the page cache on disk is removed after training
+
+
+def test_auto_external_memory_follows_the_estimate_against_the_budget():
+    # 10M rows (6.7M train + validation) measured 751 MiB in the fit pod; 100M would not fit 2 GiB.
+    assert estimated_fit_bytes(6_700_000, 8) == pytest.approx(751 << 20, rel=0.1)
+    assert not use_external_memory("auto", rows=6_700_000, features=8, memory_budget=2 << 30)
+    assert use_external_memory("auto", rows=67_000_000, features=8, memory_budget=2 << 30)
+    assert not use_external_memory("auto", rows=100_000_000, features=8, memory_budget=None)
+    assert use_external_memory("always", rows=10, features=1, memory_budget=None)
+    assert not use_external_memory("never", rows=10**9, features=8, memory_budget=1 << 30)
+
+
+def test_label_in_a_part_unknown_to_the_profile_is_refused(mixed):
+    parts, profile = mixed
+    narrowed = type(profile)(**{**profile.__dict__, "labels": ["alpha", "beta"]})
+    with pytest.raises(DataValidationError, match=r"label 'gamma' is not one of the known labels \['alpha', 'beta'\]"):
+        fit(parts, narrowed)
