@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.defaults import format_table, regression_parts, run_suite
+from benchmarks.defaults import format_table, regression_parts, run_suite, suite_params
 from benchmarks.defaults_data import TARGET, Dataset
-from flyte.core.hyperparameters import Hyperparameters
+from flyte.core.hyperparameters import default_hyperparameters
 
-FAST = Hyperparameters(max_rounds=15, early_stopping_rounds=5)
+FAST = {"max_rounds": 15, "early_stopping_rounds": 5}
 
 
 def _tiny(kind: str, rows: int = 240, seed: int = 3) -> Dataset:
@@ -27,7 +28,7 @@ def _tiny(kind: str, rows: int = 240, seed: int = 3) -> Dataset:
 
 @pytest.fixture(scope="module")
 def results():
-    return run_suite(FAST, [_tiny("classification")], [_tiny("regression")])
+    return run_suite([_tiny("classification")], [_tiny("regression")], FAST)
 
 
 def test_classification_row_holds_both_sides_and_their_difference(results):
@@ -38,7 +39,7 @@ def test_classification_row_holds_both_sides_and_their_difference(results):
         assert math.isfinite(ours) and math.isfinite(theirs)
         assert row["diff"][metric] == pytest.approx(ours - theirs)
     assert 0.5 < row["ours"]["roc_auc"] <= 1.0 and 0.5 < row["hgb"]["roc_auc"] <= 1.0  # both learnt the signal
-    assert 1 <= row["rounds"] <= FAST.max_rounds
+    assert 1 <= row["rounds"] <= FAST["max_rounds"]
 
 
 def test_regression_row_holds_both_rmses_and_their_ratio(results):
@@ -61,3 +62,10 @@ def test_regression_parts_follow_the_pipeline_ratios_and_ignore_row_order():
     assert shares == pytest.approx([0.67 * 0.8, 0.67 * 0.2, 0.33], abs=0.03)
     shuffled = frame.sample(frac=1.0, random_state=1)
     assert (regression_parts(shuffled) == parts[shuffled.index.to_numpy()]).all()  # a row's part is its own
+
+
+def test_each_problem_type_runs_its_own_defaults_under_the_overrides():
+    params = suite_params({"learning_rate": 0.2})
+    assert params["classification"] == replace(default_hyperparameters("classification"), learning_rate=0.2)
+    assert params["regression"] == replace(default_hyperparameters("regression"), learning_rate=0.2)
+    assert params["regression"].max_depth != params["classification"].max_depth
