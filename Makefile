@@ -114,6 +114,6 @@ bench-quick: $(VENV)/.installed
 
 ## The default hyperparameters against scikit-learn's HistGradientBoosting defaults on a suite of bundled and generated
 ## datasets, classification (the pipeline's core path) and regression (raw xgboost.train), one table (benchmarks/defaults.py).
-## A few minutes on 2 cores. JSON in $BENCH_DATA (default /tmp/flyte-bench); BENCH_ARGS='--hyperparameters {"max_depth": 2}'.
+## A few minutes on 2 cores. JSON in $BENCH_DATA (default /tmp/flyte-bench); BENCH_ARGS="--only regression".
 bench-defaults: $(VENV)/.installed
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m benchmarks.defaults --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-defaults.json" $(BENCH_ARGS)
