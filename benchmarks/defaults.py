@@ -7,9 +7,9 @@ train part early-stopped on the validation part, predict and score the test part
 (its defaults, random_state fixed) fits the same train + validation rows and is scored on the same test rows.
 Reported: ROC AUC (one-vs-rest, macro-averaged for multiclass), accuracy, log loss, and ours minus HGB.
 
-Each problem type runs with its own defaults (hyperparameters.default_hyperparameters); --hyperparameters overrides
-fields of both. Regression runs raw ``xgboost.train`` (reg:squarederror, early-stopped on a validation part carved by the same
-row hash and ratios) with the same hyperparameters against HistGradientBoostingRegressor; reported: test RMSE of
+Each problem type runs with its own defaults (hyperparameters.default_hyperparameters); --hyperparameters
+overrides fields of both. Regression runs raw ``xgboost.train`` (reg:squarederror, early-stopped on a validation
+part carved by the same row hash and ratios) with the same hyperparameters against HistGradientBoostingRegressor; reported: test RMSE of
 each and their ratio (ours / HGB; below 1 is better). Categorical features are native on both sides.
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python -m benchmarks.defaults [--hyperparameters '{"max_depth": 2}'] [--json out.json]
@@ -108,13 +108,14 @@ def run_classification(data: Dataset, params: Hyperparameters, work: Path) -> di
 
 
 def regression_parts(frame: pd.DataFrame, split: SplitParams = SplitParams()) -> np.ndarray:
-    """Each row's part (0 train, 1 validation, 2 test) by the pipeline's row hash over every column, and its ratios."""
-    table = pa.Table.from_pandas(frame.astype({c: float for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}), preserve_index=False)
+    """Each row's part (0 train, 1 validation, 2 test) by the pipeline's row hash over every column and its ratios."""
+    numeric = {c: float for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
+    table = pa.Table.from_pandas(frame.astype(numeric), preserve_index=False)
     u = row_u(table, list(frame.columns), split.seed)
     return parts_from_u(u, split.test_ratio, split.validation_ratio, (0, 1, 2))
 
 
-def _xgb_matrix(x: pd.DataFrame, y: np.ndarray, categorical: tuple[str, ...], ref=None) -> xgb.QuantileDMatrix:
+def _xgb_matrix(x: pd.DataFrame, y: np.ndarray, ref=None) -> xgb.QuantileDMatrix:
     return xgb.QuantileDMatrix(x, label=y, enable_categorical=True, ref=ref, nthread=THREADS, max_bin=256)
 
 
@@ -124,9 +125,10 @@ def run_regression(data: Dataset, params: Hyperparameters) -> dict:
     x = _hgb_frame(data.frame, data.categorical)
     y = data.frame[TARGET].to_numpy(dtype=float)
     train, valid, test = (parts == 0), (parts == 1), (parts == 2)
-    dtrain = _xgb_matrix(x[train], y[train], data.categorical)
-    dvalid = _xgb_matrix(x[valid], y[valid], data.categorical, ref=dtrain)
-    config = booster_params(params, n_classes=2, n_threads=THREADS) | {"objective": "reg:squarederror", "eval_metric": "rmse"}
+    dtrain = _xgb_matrix(x[train], y[train])
+    dvalid = _xgb_matrix(x[valid], y[valid], ref=dtrain)
+    config = booster_params(params, n_classes=2, n_threads=THREADS)
+    config |= {"objective": "reg:squarederror", "eval_metric": "rmse"}
     started = time.perf_counter()
     booster = xgb.train(
         config, dtrain, num_boost_round=params.max_rounds, evals=[(dvalid, "validation")],
