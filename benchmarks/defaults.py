@@ -170,8 +170,10 @@ def run_suite(classification: list[Dataset], regression: list[Dataset], override
 
 def format_table(results: list[dict]) -> str:
     """The results as one text table: classification rows first, then regression rows, then the summary lines."""
-    lines = [f"{'dataset':<26} {'rows':>5} {'k':>3} | {'AUC ours':>8} {'HGB':>6} {'diff':>7} | {'acc ours':>8} {'HGB':>6} "
-             f"{'diff':>7} | {'logloss':>7} {'HGB':>6} {'diff':>7} | {'rounds':>6}"]  # fmt: skip
+    lines = []
+    if any(r["kind"] == "classification" for r in results):
+        lines.append(f"{'dataset':<26} {'rows':>5} {'k':>3} | {'AUC ours':>8} {'HGB':>6} {'diff':>7} | {'acc ours':>8} "
+                     f"{'HGB':>6} {'diff':>7} | {'logloss':>7} {'HGB':>6} {'diff':>7} | {'rounds':>6}")  # fmt: skip
     for r in (r for r in results if r["kind"] == "classification"):
         o, h, d = r["ours"], r["hgb"], r["diff"]
         lines.append(
@@ -179,7 +181,8 @@ def format_table(results: list[dict]) -> str:
             f"{o['accuracy']:>8.4f} {h['accuracy']:>6.4f} {d['accuracy']:>+7.4f} | {o['log_loss']:>7.4f} {h['log_loss']:>6.4f} "
             f"{d['log_loss']:>+7.4f} | {r['rounds']:>6}"
         )  # fmt: skip
-    lines.append(f"{'dataset':<26} {'rows':>5} {'':>3} | {'RMSE ours':>9} {'HGB':>9} {'ratio':>6} | {'rounds':>6}")
+    if any(r["kind"] == "regression" for r in results):
+        lines.append(f"{'dataset':<26} {'rows':>5} {'':>3} | {'RMSE ours':>9} {'HGB':>9} {'ratio':>6} | {'rounds':>6}")
     for r in (r for r in results if r["kind"] == "regression"):
         lines.append(f"{r['dataset']:<26} {r['rows']:>5} {'':>3} | {r['ours']['rmse']:>9.4f} {r['hgb']['rmse']:>9.4f} "
                      f"{r['ratio']:>6.3f} | {r['rounds']:>6}")  # fmt: skip
