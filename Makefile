@@ -109,3 +109,11 @@ FAST_TESTS = tests/core tests/workflows/training/test_tasks.py tests/workflows/b
 ## whatever they are: only a crashing benchmark fails it. JSON in $BENCH_DATA (default /tmp/flyte-bench).
 bench-quick: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.quick --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-quick.json" $(BENCH_ARGS)
+
+.PHONY: bench-defaults
+
+## The default hyperparameters against scikit-learn's HistGradientBoosting defaults on a suite of bundled and generated
+## datasets, classification (the pipeline's core path) and regression (raw xgboost.train), one table (benchmarks/defaults.py).
+## A few minutes on 2 cores. JSON in $BENCH_DATA (default /tmp/flyte-bench); BENCH_ARGS="--only regression".
+bench-defaults: $(VENV)/.installed
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m benchmarks.defaults --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-defaults.json" $(BENCH_ARGS)
