@@ -156,3 +156,24 @@ def test_pages_list_at_most_columns_shown_and_count_the_rest():
     assert "<b>y</b>" in html and ">f250<" in html  # the target and the column with missing values come first
     text = fill_template("$features", profile, "wide.parquet")
     assert text.endswith(f"and {width - COLUMNS_SHOWN} more") and text.count(",") == COLUMNS_SHOWN - 1
+
+
+def test_row_hashes_of_float_columns_take_no_cast_per_column_and_equal_the_per_column_definition(monkeypatch):
+    from flyte.core import row_hash as rh
+
+    rng = np.random.default_rng(9)
+    data = {f"f{i}": rng.normal(size=25) for i in range(WIDTH)}
+    data["f1"][[0, 1, 2]] = [np.nan, -0.0, 0.0]
+    data["k"], data["y"] = pa.array([None, *(f"v{i % 4}" for i in range(24))]), pa.array([i % 2 for i in range(25)])
+    batch = pa.record_batch(data)
+    names = [n for n in batch.schema.names]
+    h = np.full(25, rh.mix64(np.array([7], dtype=np.uint64))[0], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for name in sorted(names):  # the canonical form, one column at a time
+            value = rh.column_hash(batch.column(name), "int" if name == "y" else None)
+            h = rh.mix64((h * rh._FOLD) ^ rh.mix64(value ^ rh.text_hash(name)))
+        h = rh.mix64(h ^ np.uint64(7))
+    expected = (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+    casts = count_casts(monkeypatch)
+    np.testing.assert_array_equal(rh.row_u(batch, names, 7, "y", "int"), expected)
+    assert len(casts) <= 2  # the target's and the text column's, never one per float column
