@@ -13,6 +13,8 @@ cached   `pyflyte run` on the bundled Pima data once to fill a HOME's cache, the
 overhead Where a cold run's time goes at 1M rows: imports, each stage's core call, flytekit's share
          (benchmarks.overhead), next to the plain script's stage times.
 wide     Ingest of a 10,000-column x 1,000-row CSV against a plain typed Arrow read (benchmarks.wide).
+wide-train  A cold training_pipeline on a 50,000-column x 200-row Parquet: wall, CPU, peak RSS, stage seconds
+         (benchmarks.wide; not in the default parts).
 memory   Every task as a pod (benchmarks.memory) at each --memory-rows: peak RSS and seconds per pod
          against the memory limit the task declares; peaks above 70% of it are flagged. With
          --enforce-limits each pod also runs under that limit (benchmarks.pods), so an overrun ends
@@ -22,7 +24,7 @@ Every child runs with OMP_WAIT_POLICY=PASSIVE: on a shared machine XGBoost's Ope
 spin-wait between rounds and timings swing with the neighbours' load. The report goes to stdout and,
 with --json, to a file the figures of docs/scale-and-benchmarks.md can be regenerated from.
 
-    .venv/bin/python -m benchmarks.bench [--only stages|timing|cached|overhead|wide|memory] [--sizes 1000000 5000000]
+    .venv/bin/python -m benchmarks.bench [--only stages|timing|cached|overhead|wide|wide-train|memory] [--sizes 1000000 5000000]
         [--memory-rows 100000 1000000 5000000 10000000] [--repeats 3] [--enforce-limits] [--json bench.json]
 """
 
@@ -50,7 +52,7 @@ from benchmarks.stage_report import render as render_stages
 from benchmarks.workflows import measure_all
 from benchmarks.synthetic import data_dir, dataset_spec, synthetic_csv
 from benchmarks.overhead import render_overhead, run_overhead
-from benchmarks.wide import render_wide, run_wide
+from benchmarks.wide import render_wide, render_wide_train, run_wide, run_wide_train
 from tests.flyte_package import BIN, REPO, RUN, clean_env
 
 log = logging.getLogger(__name__)
@@ -222,6 +224,8 @@ def render(report: dict) -> str:
         out += [render_overhead(report["overhead"]), ""]
     if "wide" in report:
         out += [render_wide(report["wide"]), ""]
+    if "wide_train" in report:
+        out += [render_wide_train(report["wide_train"]), ""]
     if "memory" in report:
         out += [
             "Peak memory per task, each run as its pod (peak RSS of the pod process; limit = declared container limit)",
@@ -234,7 +238,7 @@ def render(report: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--only", choices=["stages", "timing", "cached", "overhead", "wide", "memory"], action="append",
+        "--only", choices=["stages", "timing", "cached", "overhead", "wide", "memory", "wide-train"], action="append",
         help="repeatable; default: stages, cached, wide, memory",
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000], help="rows for the timing part")
@@ -261,6 +265,8 @@ def main(argv: list[str] | None = None) -> None:
             report["overhead"] = run_overhead(rows=1_000_000)
         if "wide" in parts:
             report["wide"] = run_wide(columns=10_000, rows=1_000, repeats=args.repeats)
+        if "wide-train" in parts:
+            report["wide_train"] = run_wide_train(columns=50_000, rows=200)
         if "memory" in parts:
             report["memory"] = run_memory(args.memory_rows, SEED, workdir / "memory", enforce=args.enforce_limits)
     finally:  # the scratch space holds Parquet copies of every table: never leave it behind

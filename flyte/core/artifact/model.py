@@ -20,6 +20,7 @@ import xgboost as xgb
 from flyte.core.artifact.drift import REFERENCE_FILE, Reference
 from flyte.core.common.errors import DataValidationError, shorten_names
 from flyte.core.data.leakage import LEAKAGE_FILE, LeakCheck
+from flyte.core.data.matrix import float_matrix
 from flyte.core.artifact.manifest import read_manifest, verified_bytes, verify_rest, write_manifest
 from flyte.core.artifact.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema, read_schema  # noqa: F401  (re-exported)
 
@@ -74,11 +75,7 @@ class TrainedModel:
         absent = [c for c in self.schema.features if c not in position]
         if absent:
             raise DataValidationError(f"table lacks feature column(s) {absent[:10]} that the model was trained on")
-        x = np.empty((batch.num_rows, len(self.schema.features)), dtype=np.float64)
-        for j, col in enumerate(self.schema.features):
-            values = batch.column(position[col])
-            typed = values if values.type == pa.float64() else pc.cast(values, pa.float64())
-            x[:, j] = typed.to_numpy(zero_copy_only=False)
+        x = float_matrix(batch, [position[c] for c in self.schema.features])
         return x, {"feature_names": self.schema.booster_features, "feature_types": ["float"] * x.shape[1]}
 
     def predict_proba(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:

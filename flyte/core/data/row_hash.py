@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -24,6 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flyte.core.data import labels as lbl
+from flyte.core.data.matrix import float_matrix
+
 #: The version of the canonical form above; a model's manifest records it with the rest of its split rule.
 HASH_VERSION = 1
 
@@ -77,14 +80,34 @@ def row_u(batch: pa.RecordBatch | pa.Table, columns: list[str], seed: int, targe
 
     ``target`` names the column hashed through its label text (``label_kind``); "" when none of them is the target.
     """
+    names = sorted(columns)
+    position = {name: i for i, name in enumerate(batch.schema.names)}
+    types = batch.schema.types
+    floats = [j for j, n in enumerate(names) if n != target and pa.types.is_floating(types[position[n]])]
+    value = np.empty((len(names), batch.num_rows), dtype=np.uint64)  # one row of value hashes per column
+    if floats:  # every float column's canonical bits at once (the same bits as _float_hash, column by column)
+        x = float_matrix(batch, [position[names[j]] for j in floats]).T.copy()
+        x[x == 0.0] = 0.0
+        bits = x.view(np.uint64)
+        bits[np.isnan(x)] = _MISSING
+        value[floats] = bits
+    for j in sorted(set(range(len(names))) - set(floats)):
+        value[j] = column_hash(batch.column(position[names[j]]), label_kind if names[j] == target else None)
     h = np.full(batch.num_rows, mix64(np.array([seed], dtype=np.uint64))[0], dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for name in sorted(columns):
-            values = batch.column(name)
-            value = column_hash(values, label_kind if name == target else None)
-            h = mix64((h * _FOLD) ^ mix64(value ^ text_hash(name)))
+        mixed = mix64(value ^ _name_hashes(tuple(names))[:, None])
+        for j in range(len(names)):  # the fold is sequential by definition: one step per column, on whole rows
+            h = mix64((h * _FOLD) ^ mixed[j])
         h = mix64(h ^ np.uint64(seed))
     return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+@functools.lru_cache(maxsize=8)
+def _name_hashes(names: tuple[str, ...]) -> np.ndarray:
+    """Each column name's text_hash, worked out once per column list rather than once per batch."""
+    out = np.array([text_hash(n) for n in names], dtype=np.uint64)
+    out.flags.writeable = False
+    return out
 
 
 def parts_from_u(u: np.ndarray, test_ratio: float, validation_ratio: float, codes: tuple[int, int, int]) -> np.ndarray:

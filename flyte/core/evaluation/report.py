@@ -285,7 +285,22 @@ def _meter(fraction: float, color: str) -> str:
     return f'<span class="meter"><span style="width:{width:.0f}%;background:{color}"></span></span>'
 
 
-def profile_tables(p: DataProfile) -> str:
+#: The most columns the data profile's table lists; a wide table's others are counted in one line. Part of the
+#: score and publish stages' code, so of their cache versions.
+COLUMNS_SHOWN = 100
+
+
+def shown_columns(p: DataProfile, most: int = COLUMNS_SHOWN) -> list[str]:
+    """The columns a page lists out of a profile: all of them up to ``most``, else the target, then the columns
+    with the most missing values, then the rest in table order, ``most`` in all."""
+    if len(p.dtypes) <= most:
+        return list(p.dtypes)
+    order = {c: i for i, c in enumerate(p.dtypes)}
+    ranked = sorted((c for c in p.dtypes if c != p.target), key=lambda c: (-p.missing.get(c, 0), order[c]))
+    return ([p.target] if p.target in order else []) + ranked[: most - (p.target in order)]
+
+
+def profile_tables(p: DataProfile, most: int = COLUMNS_SHOWN) -> str:
     summary = (
         f"<table><tr><th>rows</th><th>columns</th><th>features</th><th>categorical</th></tr>"
         f"<tr><td>{p.rows}</td><td>{p.columns}</td><td>{len(p.feature_columns)}</td><td>{len(p.categorical_columns)}</td></tr></table>"
@@ -310,7 +325,13 @@ def profile_tables(p: DataProfile) -> str:
             f"<td>{missing if missing else '<span class=mute>0</span>'}</td><td>{cell}</td></tr>"
         )
 
-    columns = "".join(column_row(c) for c in p.dtypes)
+    shown = shown_columns(p, most)
+    columns = "".join(column_row(c) for c in shown)
+    if len(shown) < len(p.dtypes):
+        columns += (
+            f"<tr><td colspan=5 class=mute>{len(p.dtypes) - len(shown)} more columns not listed (the first {most} are: "
+            "the target, then those with the most missing values, then the rest in table order)</td></tr>"
+        )
     balance = "".join(
         f"<tr><td>{escape(k)}</td><td>{v}</td><td>{_meter(v / rows, PALETTE[0])}{100 * v / rows:.1f}%</td></tr>"
         for k, v in p.class_counts.items()

@@ -16,7 +16,7 @@ from flyte.core.evaluation.class_metrics import ClassMetrics
 from flyte.core.data.dataset import DataProfile
 from flyte.core.data.leakage import LeakCheck
 from flyte.core.artifact.manifest import Manifest
-from flyte.core.evaluation.report import PALETTE, STYLE, importance_svg, profile_tables, section, svg_open
+from flyte.core.evaluation.report import COLUMNS_SHOWN, PALETTE, STYLE, importance_svg, profile_tables, section, svg_open
 from flyte.core.evaluation.score import Metrics
 
 CARD_STYLE = STYLE + """
@@ -83,9 +83,15 @@ def fill_template(template: str, profile: DataProfile, source: str) -> str:
         "target": profile.target,
         "labels": ", ".join(profile.labels),
         "rows": str(profile.rows),
-        "features": ", ".join(profile.feature_columns),
+        "features": _names(profile.feature_columns),
     }
     return string.Template(template).safe_substitute(values)
+
+
+def _names(features: list[str], most: int = COLUMNS_SHOWN) -> str:
+    """The feature names for the template: all of them up to ``most``, else the first ``most`` and a count."""
+    head = ", ".join(features[:most])
+    return head if len(features) <= most else f"{head} and {len(features) - most} more"
 
 
 def render_template(text: str) -> str:

@@ -32,6 +32,9 @@ ROW_OVERHEAD_BYTES = 64
 #: Bytes per training or validation row and class that a multiclass fit holds whatever the matrix's home
 #: (prediction cache, gradient and hessian as float32), from 3.9 GB at 5,000 classes x 67k train and validation rows.
 CLASS_ROW_BYTES = 12
+#: Largest table (as float64 cells) whose converted batches an in-memory fit keeps between XGBoost's passes over
+#: its input: each pass otherwise decodes the Parquet again, seconds a pass at 50,000 columns. Memory only.
+REPLAY_BYTES = 128 << 20
 #: External memory is chosen when the in-memory estimate passes this share of the budget (the limit).
 AUTO_EXTERNAL_SHARE = 0.7
 
@@ -39,17 +42,31 @@ AUTO_EXTERNAL_SHARE = 0.7
 class _TableIter(xgb.DataIter):
     """Feeds XGBoost a table's Parquet batches, so a whole table is never held as a frame."""
 
-    def __init__(self, table: Path, model: TrainedModel, code_of: dict[str, int], cache_prefix: str | None = None):
-        super().__init__(cache_prefix=cache_prefix, release_data=True)
+    def __init__(self, table: Path, model: TrainedModel, code_of: dict[str, int], cache_prefix: str | None = None,
+                 replay: bool = False):  # fmt: skip
+        super().__init__(cache_prefix=cache_prefix, release_data=not replay)
         self.table, self.model, self.code_of = table, model, code_of
         self.columns = [*model.schema.features, model.schema.target]
         self._batches = None
+        #: replay: keep the first pass's converted batches and hand XGBoost the same ones on its later passes
+        #: (it reads its input several times) instead of decoding the Parquet again.
+        self.replay, self.reads = replay, 0
+        self._kept: list[dict] = []
+        self._complete, self._at = False, 0
 
     def next(self, input_data) -> bool:
+        if self._complete:
+            if self._at == len(self._kept):
+                return False
+            input_data(**self._kept[self._at])
+            self._at += 1
+            return True
         if self._batches is None:
             self._batches = iter_batches(self.table, columns=self.columns)
+            self.reads += 1
         batch = next(self._batches, None)
         if batch is None:
+            self._complete = self.replay
             return False
         target = self.model.schema.target
         y = lbl.codes(batch.column(target), self.model.schema.label_kind, self.code_of, where=f"{self.table.name}: {target!r}")
@@ -57,11 +74,16 @@ class _TableIter(xgb.DataIter):
         # An all-numeric array goes in unnamed: XGBoost fetches a named matrix's names and types from C and compares
         # them on every round and evaluation, about 0.24 s a round at 50k columns, more than the round itself.
         # train_model names the booster once when training ends.
-        input_data(data=data, label=y, **({} if isinstance(data, np.ndarray) else names_and_types))
+        given = {"data": data, "label": y, **({} if isinstance(data, np.ndarray) else names_and_types)}
+        if self.replay:
+            self._kept.append(given)
+        input_data(**given)
         return True
 
     def reset(self) -> None:
-        self._batches = None
+        self._batches, self._at = None, 0
+        if not self._complete:
+            self._kept = []
 
 
 def train_model(
@@ -113,12 +135,14 @@ def train_model(
                 max_bin=params.max_bin, nthread=n_threads, enable_categorical=True, ref=dtrain,
             )  # fmt: skip
         else:
+            replay = [replayable(num_rows(t), len(schema.features)) for t in (train, validation)]
             dtrain = xgb.QuantileDMatrix(
-                _TableIter(train, unfitted, code_of), max_bin=params.max_bin, nthread=n_threads, enable_categorical=True
-            )
+                _TableIter(train, unfitted, code_of, replay=replay[0]), max_bin=params.max_bin, nthread=n_threads,
+                enable_categorical=True,
+            )  # fmt: skip
             # The validation matrix reuses the training bins, as XGBoost requires for evaluation.
             dvalid = xgb.QuantileDMatrix(
-                _TableIter(validation, unfitted, code_of), max_bin=params.max_bin, nthread=n_threads,
+                _TableIter(validation, unfitted, code_of, replay=replay[1]), max_bin=params.max_bin, nthread=n_threads,
                 enable_categorical=True, ref=dtrain,
             )  # fmt: skip
         booster = xgb.train(
@@ -177,6 +201,12 @@ def use_external_memory(setting: str, rows: int, features: int, memory_budget: i
     if setting == "never" or not memory_budget:
         return False
     return estimated_fit_bytes(rows, features) > AUTO_EXTERNAL_SHARE * memory_budget
+
+
+def replayable(rows: int, features: int) -> bool:
+    """Whether a table's converted batches (float64, 8 bytes a cell) are small enough, under REPLAY_BYTES, to keep
+    for XGBoost's later passes over them rather than reading the Parquet again on each."""
+    return rows * features * 8 <= REPLAY_BYTES
 
 
 def check_class_memory(classes: int, rows: int, memory_budget: int | None) -> None:
