@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from flyte.core.data import labels as lbl
-from flyte.core.common.errors import DataValidationError
 from flyte.core.gate.gate_stats import mcnemar_exact, paired_intervals
 from flyte.core.artifact.manifest import MANIFEST_FILE, sha256
-from flyte.core.evaluation.predict import probability_column
 from flyte.core.registry.registry import Registry
 from flyte.core.artifact.schema import ModelSchema, read_schema
 from flyte.core.evaluation.score import Metrics, score_predictions
-from flyte.core.data.tables import iter_batches, read_columns, schema as table_schema
+from flyte.core.evaluation.scored import check_same_rows, read_scored
+from flyte.core.data.tables import schema as table_schema
 from flyte.core.common.validation import check_types, require
 
 log = logging.getLogger(__name__)
@@ -230,14 +227,6 @@ def incompatibility(champion: ModelSchema, challenger: ModelSchema, columns: lis
     return ""
 
 
-def probabilities(predictions: Path, texts: list[str], rows: int) -> np.ndarray:
-    """The probability columns of a predictions table, in ``texts`` order, as a rows x classes array."""
-    table = read_columns(predictions, [probability_column(t) for t in texts])
-    if table.num_rows != rows:
-        raise DataValidationError(f"{predictions}: {table.num_rows} predictions for {rows} test rows")
-    return np.column_stack([table.column(i).to_numpy() for i in range(table.num_columns)])
-
-
 def judge(
     model_dir: Path, test: Path, predictions: Path, metrics: Metrics, registry: str | Registry, champion: str,
     rules: GateRules, scratch: Path, n_threads: int = 1, bootstrap_budget: int = 0, analytic_rows: int = 0,
@@ -251,14 +240,9 @@ def judge(
 
     schema = read_schema(model_dir)
     texts = schema.label_texts
-    y = lbl.read_codes(test, schema.target, texts, schema.label_kind)
-    ours = probabilities(predictions, texts, len(y))
+    y, ours = read_scored(test, predictions, schema.target, texts, schema.label_kind)
     recomputed = score_predictions(y, ours, texts)
-    if recomputed.rows != metrics.rows or not math.isclose(recomputed.accuracy, metrics.accuracy, abs_tol=1e-12):
-        raise DataValidationError(
-            f"the metrics given (accuracy {metrics.accuracy}, {metrics.rows} rows) are not those of these predictions "
-            f"(accuracy {recomputed.accuracy}, {recomputed.rows} rows)"
-        )
+    check_same_rows(metrics, recomputed)
     floors = check_floors(recomputed, rules)
     comparison, preamble, version = Comparison(), [], ""
     if not champion:
