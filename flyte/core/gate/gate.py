@@ -10,12 +10,13 @@ from typing import NamedTuple
 import numpy as np
 
 from flyte.core.gate.gate_stats import mcnemar_exact, paired_intervals
-from flyte.core.artifact.manifest import MANIFEST_FILE, sha256
+from flyte.core.artifact.manifest import MANIFEST_FILE, read_manifest, sha256
+from flyte.core.gate import gate_rows
 from flyte.core.registry.registry import Registry
 from flyte.core.artifact.schema import ModelSchema, read_schema
 from flyte.core.evaluation.score import Metrics, score_predictions
 from flyte.core.evaluation.scored import check_same_rows, read_scored
-from flyte.core.data.tables import schema as table_schema
+from flyte.core.data.tables import iter_batches, schema as table_schema
 from flyte.core.common.validation import check_types, require
 
 log = logging.getLogger(__name__)
@@ -126,8 +127,10 @@ class GateDecision:
 
 
 class Judgement(NamedTuple):
+    """The gate's decision and the target column the challenger predicts (what gate_report's page names)."""
+
     decision: GateDecision
-    html: str
+    target: str
 
 
 def check_floors(metrics: Metrics, rules: GateRules) -> list[FloorCheck]:
@@ -227,6 +230,25 @@ def incompatibility(champion: ModelSchema, challenger: ModelSchema, columns: lis
     return ""
 
 
+def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champion_dir: Path, rules: GateRules, budget: int, analytic_rows: int = 0) -> tuple[Comparison, str]:
+    """``compare`` of the challenger's probabilities ``ours`` and the loaded champion ``reigning`` (fetched into
+    ``champion_dir``) on the test rows the champion never saw; or, when fewer than ``rules.min_unseen_rows``
+    remain, a Comparison holding only the counts, and the reason line."""
+    unseen = gate_rows.unseen_rows(test, len(y), gate_rows.recorded_rule(read_manifest(champion_dir, [])), reigning.schema)
+    n = int(unseen.mask.sum())
+    counts = Comparison(rows=n, test_rows=len(y), seen_rows=len(y) - n)
+    if n < rules.min_unseen_rows:
+        why = f" ({unseen.why})" if unseen.why else ""
+        return counts, (f"too few test rows to judge against the champion: {n} of {len(y)} are rows it neither trained nor "
+                        f"early-stopped on{why}, fewer than min_unseen_rows={rules.min_unseen_rows}; the floors alone decide")  # fmt: skip
+    rows = np.flatnonzero(unseen.mask)
+    columns = list(reigning.schema.features)
+    theirs = np.concatenate([reigning.predict_proba(b) for b in iter_batches(test, columns=columns)])
+    result = compare(y[rows], ours[rows], theirs[rows], rules, budget, analytic_rows)
+    result.test_rows, result.seen_rows = len(y), len(y) - n
+    return result, ""
+
+
 def judge(
     model_dir: Path, test: Path, predictions: Path, metrics: Metrics, registry: str | Registry, champion: str,
     rules: GateRules, scratch: Path, n_threads: int = 1, bootstrap_budget: int = 0, analytic_rows: int = 0,
@@ -236,8 +258,6 @@ def judge(
     under ``rules``.
     ``bootstrap_budget``: the most resamples x rows the bootstrap may cost (0: no cap); ``analytic_rows``: from
     this many test rows on, paired normal intervals instead of the bootstrap (0: never)."""
-    from flyte.core.gate.gate_report import render_gate
-
     schema = read_schema(model_dir)
     texts = schema.label_texts
     y, ours = read_scored(test, predictions, schema.target, texts, schema.label_kind)
@@ -252,7 +272,7 @@ def judge(
         if digest == sha256((Path(model_dir) / MANIFEST_FILE).read_bytes()):
             decision = GateDecision(False, [f"the challenger is already the champion ({version}): nothing to promote"],
                                     floors, comparison, champion, version)  # fmt: skip
-            return Judgement(decision, render_gate(decision, schema.target))
+            return Judgement(decision, schema.target)
         from flyte.core.artifact.model import load_model
 
         entry = registry if isinstance(registry, Registry) else Registry(registry)
@@ -263,12 +283,10 @@ def judge(
             decision = GateDecision(False, [f"the champion {version} cannot be compared on these test rows: {why}",
                                             "kept the champion; set replace_incompatible to judge by the floors alone"],
                                     floors, comparison, champion, version)  # fmt: skip
-            return Judgement(decision, render_gate(decision, schema.target))
+            return Judgement(decision, schema.target)
         if why:
             preamble.append(f"the champion {version} cannot be compared ({why}); replace_incompatible: the floors alone decide")
         else:
-            from flyte.core.gate.gate_rows import compare_unseen
-
             comparison, note = compare_unseen(test, y, ours, reigning, champion_dir, rules, bootstrap_budget, analytic_rows)
             if note:
                 preamble.append(note)
@@ -276,5 +294,5 @@ def judge(
     floors_only = bool(champion) and not comparison.compared
     decision = GateDecision(promote, reasons, floors, comparison, champion, version, floors_only=floors_only)
     log.info("gate: promote=%s against champion %s; %s", promote, version or "none", "; ".join(reasons))
-    return Judgement(decision, render_gate(decision, schema.target))
+    return Judgement(decision, schema.target)
 

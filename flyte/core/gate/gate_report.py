@@ -6,10 +6,8 @@
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from flyte.core.gate.gate import GateDecision
+from flyte.core.gate.gate import GateDecision
 
 STYLE = """
 .qg{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;max-width:1100px;padding:8px 16px;line-height:1.35}
