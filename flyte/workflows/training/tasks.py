@@ -9,12 +9,12 @@ import logging
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlparse
 
 from flytekit import Cache, Deck, FlyteContextManager, current_context
 from flytekit.exceptions.user import FlyteRecoverableException
 from flytekit.types.directory import FlyteDirectory
 
+from flyte.core.common import uris
 from flyte.core.data.dataset import DataProfile, DatasetSpec, checked_file, is_local, local_path
 from flyte.core.common.errors import DataValidationError, SourceChangedError, shorten
 from flyte.core.data.fetch import http_head
@@ -82,7 +82,7 @@ def fingerprint(dataset: DatasetSpec) -> SourceFingerprint:
 def remote_info(source: str) -> dict:
     """What the remote object's store says of it now (validators and size), without reading its bytes."""
     with reading(source, "cannot reach"):
-        if urlparse(source).scheme in ("http", "https"):
+        if uris.is_http(source):
             return http_head(
                 source, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S,
                 allow=check_download_allowed, max_redirects=config.FETCH_MAX_REDIRECTS,
