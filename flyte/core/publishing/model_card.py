@@ -16,7 +16,8 @@ from flyte.core.evaluation.class_metrics import ClassMetrics
 from flyte.core.data.dataset import DataProfile
 from flyte.core.data.leakage import LeakCheck
 from flyte.core.artifact.manifest import Manifest
-from flyte.core.evaluation.report import PALETTE, STYLE, importance_svg, profile_tables, section, svg_open
+from flyte.core.common.html import PALETTE, STYLE, page, section, svg_open
+from flyte.core.evaluation.report import importance_svg, profile_tables
 from flyte.core.evaluation.score import Metrics
 
 CARD_STYLE = STYLE + """
@@ -69,10 +70,7 @@ def render_card(
         section("Split", _split_table(manifest.split)),
         section("Provenance", _provenance_table(manifest)),
     ]
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Model card</title>"
-        f"<style>{CARD_STYLE}</style></head><body><div class=\"mr\">{''.join(body)}</div></body></html>"
-    )
+    return page("Model card", body, CARD_STYLE)
 
 
 def fill_template(template: str, profile: DataProfile, source: str) -> str:
