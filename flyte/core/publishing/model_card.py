@@ -1,14 +1,17 @@
 """The model card: one self-contained HTML page saying what a model is for, how good it is, and where it came from."""
 
-# Same standard as the report (report.py): styles scoped under ``.mr``, inline SVG with a viewBox, no scripts,
+# Same standard as the report (common/html.py): styles scoped under ``.mr``, inline SVG with a viewBox, no scripts,
 # nothing fetched, every string from the data, the user's template or the environment escaped.
 
 from __future__ import annotations
 
 import json
+import re
 import string
 from dataclasses import asdict
 from html import escape
+
+from markdown_it import MarkdownIt
 
 from flyte.core.evaluation.bootstrap import BOOTSTRAP, Intervals
 from flyte.core.evaluation.calibration import Calibration
@@ -27,8 +30,10 @@ CARD_STYLE = STYLE + """
 .mr .ci{color:#6b7280;white-space:nowrap}
 """
 
-#: Names the template may use as ``$name`` (or ``${name}``), filled from the data before escaping.
-TEMPLATE_FIELDS = ("dataset", "target", "labels", "rows", "features")
+#: The template's Markdown reader: CommonMark with raw HTML off (escaped as text) and no images.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable("image")
+#: The characters that could make a filled-in value Markdown (emphasis, links, code, entities): escaped as literal.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>!#&|~])")
 
 _METRIC_NAMES = {
     "accuracy": "accuracy",
@@ -75,7 +80,8 @@ def render_card(
 
 def fill_template(template: str, profile: DataProfile, source: str) -> str:
     """The template with ``$dataset``, ``$target``, ``$labels``, ``$rows`` and ``$features`` filled in;
-    other ``$`` text is left as written. Plain text: escaping happens when it is rendered."""
+    other ``$`` text is left as written. The values are Markdown-escaped (a column named ``*a*`` stays literal);
+    HTML escaping happens when the text is rendered."""
     values = {
         "dataset": source,
         "target": profile.target,
@@ -83,40 +89,18 @@ def fill_template(template: str, profile: DataProfile, source: str) -> str:
         "rows": str(profile.rows),
         "features": ", ".join(profile.feature_columns),
     }
-    return string.Template(template).safe_substitute(values)
+    return string.Template(template).safe_substitute({k: _MARKDOWN_SPECIAL.sub(r"\\\1", v) for k, v in values.items()})
 
 
 def render_template(text: str) -> str:
-    """A small Markdown subset as escaped HTML: ``#`` headings, ``- `` bullets, paragraphs split by blank lines."""
-    out, items, para = [], [], []
-
-    def flush() -> None:
-        if para:
-            out.append(f"<p>{escape(' '.join(para))}</p>")
-            para.clear()
-        if items:
-            out.append("<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>")
-            items.clear()
-
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("#"):
-            flush()
-            out.append(f"<h3>{escape(line.lstrip('#').strip())}</h3>")
-        elif line.startswith(("- ", "* ")):
-            if para:
-                flush()
-            items.append(line[2:].strip())
-        elif not line:
-            flush()
-        elif items and raw[:1].isspace():  # an indented line continues the bullet above
-            items[-1] += " " + line
-        else:
-            if items:
-                flush()
-            para.append(line)
-    flush()
-    return "".join(out)
+    """The filled template, CommonMark, as HTML safe to embed: raw HTML in it is shown as text, images are left
+    out (the card fetches nothing), link targets markdown-it refuses (``javascript:``, ``data:``) stay text, and
+    headings start at ``h3`` (under the card's own ``h2`` sections)."""
+    tokens = _MARKDOWN.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 2, 6)}"
+    return _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
 
 
 def _metrics_table(m: Metrics, ci: Intervals) -> str:
