@@ -21,7 +21,7 @@ from flyte.core.artifact.drift import REFERENCE_FILE, Reference
 from flyte.core.common.errors import DataValidationError, shorten_names
 from flyte.core.data.leakage import LEAKAGE_FILE, LeakCheck
 from flyte.core.artifact.manifest import read_manifest, verified_bytes, verify_rest, write_manifest
-from flyte.core.artifact.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema, read_schema  # noqa: F401  (re-exported)
+from flyte.core.artifact.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 
 import xgboost as xgb
 
-from flyte.core.artifact.model import ModelSchema
+from flyte.core.artifact.schema import ModelSchema
 from flyte.core.data import labels as lbl
 from flyte.core.data.dataset import DataProfile
 

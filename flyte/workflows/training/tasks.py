@@ -1,7 +1,7 @@
 """The pipeline's Flyte tasks: each converts Flyte types, calls one core function, and returns."""
 
-# XGBoost and pandas are imported inside the fit and predict tasks only: importing them costs about
-# 1.7 s and 200 MB, which every other pod (and every cached `pyflyte run`) would otherwise pay.
+# XGBoost and pandas are imported inside the fit and predict tasks only: importing them costs time and over
+# a hundred MiB, which every other pod (and every cached `pyflyte run`) would otherwise pay.
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from flytekit.types.directory import FlyteDirectory
 
 from flyte.core.common import uris
 from flyte.core.data.dataset import DataProfile, DatasetSpec, checked_file, is_local, local_path
-from flyte.core.common.errors import DataValidationError, SourceChangedError, shorten
+from flyte.core.common.errors import SourceChangedError, shorten
 from flyte.core.data.fetch import http_head
 from flyte.core.data.fingerprint import UNVERIFIABLE, SourceFingerprint, local_fingerprint, remote_fingerprint
 from flyte.core.training.hyperparameters import Hyperparameters
@@ -24,7 +24,7 @@ from flyte.core.evaluation.score import Metrics
 from flyte.core.data.split import PART_NAMES, SplitParams, SplitSummary
 from flyte.workflows.shared.stage_log import task  # flytekit's task, logging each run's start, end and rows
 from flyte.workflows import config
-from flyte.workflows.shared.artifacts import (  # noqa: F401  (Table and HTMLFile re-exported for the workflows)
+from flyte.workflows.shared.artifacts import (
     HashedModel,
     HashedTable,
     HTMLFile,
@@ -37,7 +37,7 @@ from flyte.workflows.shared.artifacts import (  # noqa: F401  (Table and HTMLFil
     workdir,
     writes_to,
 )
-from flyte.workflows.shared.sources import check_download_allowed, check_source_allowed, fetch_source, reading  # noqa: F401  (re-exported)
+from flyte.workflows.shared.sources import check_download_allowed, check_source_allowed, fetch_source, reading
 
 log = logging.getLogger(__name__)
 
