@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 from flyte.core.artifact.drift import REFERENCE_FILE, Reference, read_reference
 from flyte.core.common.errors import DataValidationError
+from flyte.core.common.files import staged_directory
 from flyte.core.common.uris import child, is_plain_name
 from flyte.core.artifact.manifest import MANIFEST_FILE, read_manifest, sha256, verified_bytes, verify_directory
 from flyte.core.artifact.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema
@@ -59,9 +57,7 @@ def fetch_model(uri: str, expected_sha256: str, destination: Path, get: Getter) 
     at ``destination`` on any failure.
     """
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
-    try:
+    with staged_directory(destination) as staging:
         get(child(uri, MANIFEST_FILE), staging / MANIFEST_FILE)
         manifest = (staging / MANIFEST_FILE).read_bytes()
         if sha256(manifest) != expected_sha256:
@@ -72,10 +68,6 @@ def fetch_model(uri: str, expected_sha256: str, destination: Path, get: Getter) 
         for name in listed_files(manifest, uri):
             get(child(uri, name), staging / name)
         verify_directory(staging, REQUIRED)
-        os.replace(staging, destination)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("fetched model %s (manifest sha256 %s) into %s", uri, expected_sha256[:12], destination)
     return destination
 

@@ -1,5 +1,4 @@
-"""The page shell and drawing helpers every HTML page here shares: the model report, the model card, the batch
-report, the gate's and the search's Decks."""
+"""The page shell and drawing helpers that every HTML page shares (report, model card, batch report, Decks)."""
 
 # A page is self-contained: inline CSS and SVG, no scripts, nothing fetched. Its CSS is scoped under one class
 # (``.mr`` for the report family) so it can sit in a Flyte Deck without restyling the Deck's own tabs. Every SVG

@@ -1,5 +1,4 @@
-"""Locations: plain paths, ``file://`` and remote URIs (``s3://``, ``gs://``, ``http(s)://``, ...), and the plain
-names of the files inside a directory."""
+"""Locations (plain paths, ``file://``, ``s3://``, ``http(s)://`` ...) and the plain names of files in a directory."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The model report: one self-contained HTML page (inline SVG, no scripts, no network) for people, in the page
-shell of common/html.py."""
+"""The model report: one self-contained HTML page (inline SVG, no scripts, no network) for people."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The scored test rows read back (class codes and predicted probabilities), and the rule that metrics handed on
-with them are theirs: the same rows, the same labels and the same confusion matrix."""
+"""The scored test rows read back, and the rule that metrics handed on with them are theirs (same rows, same counts)."""
 
 # Publishing and the gate both receive metrics computed by an earlier task; each recomputes the counts from the rows
 # it was given and refuses a mismatch, so a card or a verdict never describes other rows than the ones it read.

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +18,7 @@ from flyte.core.publishing.card_stream import streamed_card_stats
 from flyte.core.evaluation.class_metrics import class_metrics
 from flyte.core.data.dataset import DataProfile, DatasetSpec
 from flyte.core.common.errors import DataValidationError
+from flyte.core.common.files import staged_directory
 from flyte.core.training.hyperparameters import Hyperparameters
 from flyte.core.data.leakage import LEAKAGE_FILE, LeakCheck
 from flyte.core.artifact.manifest import Manifest, read_manifest, verified_bytes, write_manifest
@@ -103,9 +101,7 @@ def publish_model(
     fit_manifest = read_manifest(fit_dir, [MODEL_FILE, SCHEMA_FILE])
     if CARD_FILE in fit_manifest.files:
         raise DataValidationError(f"{fit_dir}: already holds {CARD_FILE}; publish a fit's model directory, not a published one")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
-    try:
+    with staged_directory(destination) as staging:
         names = sorted(fit_manifest.files)
         for name in names:  # copied generically: whatever fit wrote and listed, verified byte for byte
             (staging / name).write_bytes(verified_bytes(fit_dir, fit_manifest, name))
@@ -153,10 +149,6 @@ def publish_model(
         )
         (staging / CARD_FILE).write_text(html, encoding="utf-8")
         manifest = write_manifest(staging, names + [CARD_FILE], **fields)
-        os.replace(staging, destination)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("published %s: %s, commit %s, execution %s", destination, ", ".join(names + [CARD_FILE]),
              manifest.provenance.git_commit or "unknown", manifest.provenance.execution_id)  # fmt: skip
     return Published(directory=destination, card_html=html, manifest=manifest)

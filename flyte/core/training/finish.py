@@ -1,5 +1,4 @@
-"""What the single-pod and the distributed fit share around the boosting: the schema a fit starts from, and the
-finishing steps that make the booster the saved model (cut at the best round, its importances recorded)."""
+"""What the single-pod and distributed fits share around the boosting: the starting schema and the finishing steps."""
 
 from __future__ import annotations
 
