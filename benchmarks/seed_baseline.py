@@ -14,7 +14,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
-from flyte.core.data.ingest import DATA_DIR
+from flyte.core.data.dataset import DATA_DIR
 
 SEED_COLUMNS = [
     "#preg", "pgc_2h", "diastolic_bp", "tricep_skin_fold_mm", "serum_insulin_2h",

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from flyte.cli_errors import EXIT_INTERRUPTED, CommandLineMistake, command_words, interrupted, interrupted_stage
+from flyte.core.common import uris
 from flyte.core.common.errors import ActionableError, DiskFullError, causes, disk_full, is_disk_full
 from flyte.core.common.validation import check_json_arguments
 
@@ -111,7 +112,7 @@ def prune_stale_cache(cache: Path) -> int:
                 continue
             outputs = LiteralMap()
             outputs.ParseFromString(value)
-            if any(_is_local(uri) and not Path(_strip_file_scheme(uri)).exists() for uri in _uris(outputs)):
+            if any(uris.is_file(uri) and not uris.file_path(uri).exists() for uri in _uris(outputs)):
                 stale.append(key)
         for key in stale:
             entries.delete(key)
@@ -137,14 +138,6 @@ def _uris(literal_map) -> Iterator[str]:
                 yield scalar.structured_dataset.uri
             elif which == "union":
                 pending.append(scalar.union.value)
-
-
-def _is_local(uri: str) -> bool:
-    return "://" not in uri or uri.startswith("file://")
-
-
-def _strip_file_scheme(uri: str) -> str:
-    return uri.removeprefix("file://")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flyte.core.artifact.drift_stats import chi_square_p, psi  # noqa: F401  (psi re-exported: the drift measure)
+from flyte.core.artifact.drift_stats import chi_square_p, psi
 from flyte.core.common.errors import DataValidationError
 from flyte.core.data.matrix import float_matrix
 from flyte.core.data.tables import iter_batches, num_rows

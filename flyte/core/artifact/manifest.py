@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from flyte.core.common.errors import DataValidationError
+from flyte.core.common.uris import is_plain_name
 from flyte.core.artifact.provenance import DataSummary, Provenance, from_dict
 
 MANIFEST_FILE = "manifest.json"
@@ -142,7 +143,7 @@ def _parse(path: Path) -> Manifest:
     if not (
         isinstance(files, dict)
         and all(isinstance(k, str) and _is_digest(v) for k, v in files.items())
-        and all(k and "/" not in k and k not in (".", "..", MANIFEST_FILE) for k in files)
+        and all(is_plain_name(k) and k != MANIFEST_FILE for k in files)
     ):
         raise DataValidationError(f"{path}: 'files' must map file names in the directory to sha256 hex digests", hint=_REFIT)
     # Keys a later writer adds are kept out: verifying the files needs only the fields known here. The

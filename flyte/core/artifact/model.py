@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,10 +16,11 @@ import xgboost as xgb
 
 from flyte.core.artifact.drift import REFERENCE_FILE, Reference
 from flyte.core.common.errors import DataValidationError, shorten_names
+from flyte.core.common.files import staged_directory
 from flyte.core.data.leakage import LEAKAGE_FILE, LeakCheck
 from flyte.core.data.matrix import float_matrix
 from flyte.core.artifact.manifest import read_manifest, verified_bytes, verify_rest, write_manifest
-from flyte.core.artifact.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema, read_schema  # noqa: F401  (re-exported)
+from flyte.core.artifact.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +92,7 @@ def save_model(model: TrainedModel, directory: Path) -> Path:
     directory = Path(directory)
     if directory.exists():
         raise FileExistsError(f"{directory}: already exists; refusing to overwrite a model")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-    try:
+    with staged_directory(directory) as staging:
         model.booster.save_model(staging / MODEL_FILE)
         (staging / SCHEMA_FILE).write_text(json.dumps(asdict(model.schema), indent=2, default=_json_scalar))
         names = [MODEL_FILE, SCHEMA_FILE]
@@ -108,10 +104,6 @@ def save_model(model: TrainedModel, directory: Path) -> Path:
             names.append(LEAKAGE_FILE)
         # Hashed from disk, after all are written, so the digests are of the bytes a load will read.
         write_manifest(staging, names)
-        os.replace(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
 
 

@@ -11,7 +11,8 @@ from flyte.core.data.dataset import DataProfile
 from flyte.core.artifact.drift import DriftSummary, FeatureDrift
 from flyte.core.evaluation.evaluate import score_tables
 from flyte.core.batch.intake import CheckSummary
-from flyte.core.evaluation.report import page, report_sections, section
+from flyte.core.common.html import STYLE as PAGE_STYLE, page, section, svg_open
+from flyte.core.evaluation.report import report_sections
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.evaluation.score import Metrics
 from flyte.core.data.tables import schema as table_schema
@@ -55,7 +56,7 @@ def report_batch(
         profile = _profile(table, schema, checks)
         parts += ["<h2>Scored against the true labels</h2>", *report_sections(metrics, curves, schema.feature_importance, profile)]
     log.info("batch report: %d rows, drift flagged %s, metrics %s", checks.rows, drift.flagged, "yes" if metrics else "no")
-    return BatchReport(metrics=metrics, report_html=page("Batch prediction report", parts, STYLE))
+    return BatchReport(metrics=metrics, report_html=page("Batch prediction report", parts, PAGE_STYLE + STYLE))
 
 
 def _drift_badge(drift: DriftSummary) -> str:
@@ -123,8 +124,7 @@ def _bars(d: FeatureDrift, limit: int = 14) -> str:
         ref = ref[: limit - 1] + [sum(ref[limit - 1 :])]
         new = new[: limit - 1] + [sum(new[limit - 1 :])]
     w, h, gap = 9, 28, 3
-    parts = [f'<svg width="{len(bins) * (2 * w + gap)}" height="{h}" viewBox="0 0 {len(bins) * (2 * w + gap)} {h}" role="img" '
-             f'aria-label="bins of {escape(d.feature)}">']  # fmt: skip
+    parts = [svg_open(len(bins) * (2 * w + gap), h, f"bins of {d.feature}")]
     peak = max(ref + new + [1e-9])
     for i, (name, r, n) in enumerate(zip(bins, ref, new)):
         x = i * (2 * w + gap)

@@ -11,10 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flyte.core.data import labels as lbl
-from flyte.core.data.formats.csv_text import shorten
 from flyte.core.data.dataset import DatasetSpec, checked_file, resolve_format
 from flyte.core.artifact.drift import DriftCounter, DriftSummary, Reference, summarize
-from flyte.core.common.errors import DataValidationError, shorten_names
+from flyte.core.common.errors import DataValidationError, shorten, shorten_names
 from flyte.core.batch.model_source import read_model_files
 from flyte.core.evaluation.predict import PREDICTED_COLUMN, PROBABILITY_PREFIX
 from flyte.core.data.formats.parquet_reader import ParquetSource

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 from flyte.core.artifact.drift import REFERENCE_FILE, Reference, read_reference
 from flyte.core.common.errors import DataValidationError
+from flyte.core.common.files import staged_directory
+from flyte.core.common.uris import child, is_plain_name
 from flyte.core.artifact.manifest import MANIFEST_FILE, read_manifest, sha256, verified_bytes, verify_directory
 from flyte.core.artifact.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema
 
@@ -21,15 +19,9 @@ log = logging.getLogger(__name__)
 #: The files batch prediction needs in a model directory: the booster, its schema and the drift reference.
 REQUIRED = [MODEL_FILE, SCHEMA_FILE, REFERENCE_FILE]
 _REFIT = "fit the model again with this version of the pipeline: fit writes reference.json beside model.ubj"
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 #: Copies the object at a URI (a file of the model directory) to a local path; raises when it cannot.
 Getter = Callable[[str, Path], None]
-
-
-def child(uri: str, name: str) -> str:
-    """The URI of the file ``name`` inside the model directory ``uri`` (a path, file://, s3://, http(s)://)."""
-    return f"{uri.rstrip('/')}/{name}"
 
 
 def listed_files(manifest: bytes, uri: str) -> list[str]:
@@ -41,7 +33,7 @@ def listed_files(manifest: bytes, uri: str) -> list[str]:
         names = sorted(files)
     except (ValueError, KeyError, TypeError):
         raise DataValidationError(f"{where}: not a model manifest (no 'files' object)", hint=_REFIT) from None
-    bad = [n for n in names if not (isinstance(n, str) and _SAFE_NAME.fullmatch(n)) or n == MANIFEST_FILE]
+    bad = [n for n in names if not is_plain_name(n) or n == MANIFEST_FILE]
     if bad:
         raise DataValidationError(f"{where}: lists {bad[0]!r}, not a plain file name in the directory")
     absent = [n for n in REQUIRED if n not in names]
@@ -65,9 +57,7 @@ def fetch_model(uri: str, expected_sha256: str, destination: Path, get: Getter) 
     at ``destination`` on any failure.
     """
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
-    try:
+    with staged_directory(destination) as staging:
         get(child(uri, MANIFEST_FILE), staging / MANIFEST_FILE)
         manifest = (staging / MANIFEST_FILE).read_bytes()
         if sha256(manifest) != expected_sha256:
@@ -78,10 +68,6 @@ def fetch_model(uri: str, expected_sha256: str, destination: Path, get: Getter) 
         for name in listed_files(manifest, uri):
             get(child(uri, name), staging / name)
         verify_directory(staging, REQUIRED)
-        os.replace(staging, destination)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("fetched model %s (manifest sha256 %s) into %s", uri, expected_sha256[:12], destination)
     return destination
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from flyte.core.common import uris
 from flyte.core.common.errors import DataValidationError, shorten
 from flyte.core.common.validation import check_types, require, strict
 
@@ -189,23 +190,17 @@ class DataProfile:
 
 def is_local(source: str) -> bool:
     """True when the source can be read from this machine's disk without fetching."""
-    return urlparse(source).scheme in LOCAL_SCHEMES or _looks_like_windows_path(source)
-
-
-def _looks_like_windows_path(source: str) -> bool:
-    return len(source) > 2 and source[1] == ":" and source[0].isalpha()
+    return uris.scheme(source) in LOCAL_SCHEMES
 
 
 def local_path(source: str) -> Path:
     """The file on this machine that a local source names (``bundled://`` resolves to the package)."""
-    parsed = urlparse(source)
-    if parsed.scheme == BUNDLED_SCHEME:
+    if uris.scheme(source) == BUNDLED_SCHEME:
+        parsed = urlparse(source)
         return bundled_path(source, parsed.netloc + parsed.path)
-    if parsed.scheme == "file":
-        return Path(parsed.path)
-    if not is_local(source):
+    if not uris.is_file(source):
         raise DataValidationError(f"{source}: not a local path; fetch it before reading")
-    return Path(source)
+    return uris.file_path(source)
 
 
 def checked_file(path: Path, name: str) -> Path:

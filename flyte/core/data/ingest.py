@@ -12,17 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flyte.core.data.dataset import (  # noqa: F401  (re-exported: the spec and profile are ingest's interface)
-    BUNDLED_SCHEME,
-    DATA_DIR,
-    PIMA_COLUMNS,
-    DataProfile,
-    DatasetSpec,
-    checked_file,
-    is_local,
-    local_path,
-    resolve_format,
-)
+from flyte.core.data.dataset import DataProfile, DatasetSpec, checked_file, resolve_format
 from flyte.core.common.errors import DataValidationError, SourceChangedError
 from flyte.core.data.profile import ProfileBuilder
 from flyte.core.data.formats.parquet_reader import ParquetSource

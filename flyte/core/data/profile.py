@@ -8,8 +8,7 @@ import pyarrow.compute as pc
 
 from flyte.core.data import labels as lbl
 from flyte.core.data.dataset import DataProfile, DatasetSpec
-from flyte.core.data.formats.csv_text import shorten
-from flyte.core.common.errors import DataValidationError
+from flyte.core.common.errors import DataValidationError, shorten
 from flyte.core.data.formats.csv_reader import Roles
 from flyte.core.data.split import SplitParams, unsplittable
 

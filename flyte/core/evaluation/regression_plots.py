@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from flyte.core.evaluation.report import GRID, INK, MUTED, PALETTE, svg_open
+from flyte.core.common.html import GRID, INK, MUTED, PALETTE, svg_open
 
 #: The most cells per axis a density figure draws (bins are merged down to it).
 DISPLAY = 40

@@ -1,49 +1,18 @@
 """The model report: one self-contained HTML page (inline SVG, no scripts, no network) for people."""
 
-# Everything is scoped under ``.mr`` so the page can be embedded as a Flyte Deck without restyling the Deck's own
-# tabs. Every SVG carries a viewBox and scales down to a narrow pane instead of being clipped; text inside an SVG is
-# shortened (middle elided) to the room it has, with the full text kept as a hover title.
-
 from __future__ import annotations
 
 from html import escape
 from typing import TYPE_CHECKING
 
+from flyte.core.common.html import INK, MUTED, PALETTE, clip, meter, page, section, svg_empty, svg_open, svg_text, text_width
 from flyte.core.evaluation.score import Metrics, RocCurve
 
 if TYPE_CHECKING:  # only read for its fields: rendering needs neither ingest's code nor its pandas/pyarrow imports
     from flyte.core.data.dataset import DataProfile
 
-PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777")
+
 DASHES = ("", "6 3", "2 3", "8 3 2 3")  # cycled once the palette runs out, so no two curves look alike
-
-STYLE = """
-.mr{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;max-width:1100px;padding:8px 16px;line-height:1.35}
-.mr h1{font-size:22px;margin:0 0 4px} .mr h2{font-size:16px;margin:28px 0 10px;color:#374151}
-.mr h3{font-size:14px;margin:18px 0 6px;color:#374151}
-.mr .sub{color:#6b7280;font-size:13px;margin-bottom:16px;overflow-wrap:anywhere}
-.mr .cards{display:flex;flex-wrap:wrap;gap:10px}
-.mr .card{border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;min-width:110px}
-.mr .card .v{font-size:22px;font-weight:600;font-variant-numeric:tabular-nums} .mr .card .k{font-size:12px;color:#6b7280}
-.mr .grid{display:flex;flex-wrap:wrap;gap:16px 48px;align-items:flex-start}
-.mr .fig{display:flex;flex-wrap:wrap;gap:8px 20px;align-items:flex-start}
-.mr svg{display:block;max-width:100%;height:auto} .mr svg text{font-family:inherit}
-.mr .cap{color:#4b5563;font-size:12px;margin:6px 0 0;max-width:520px}
-.mr .legend{list-style:none;margin:6px 0 0;padding:0;font-size:12px;max-width:280px;display:grid;grid-template-columns:auto 1fr auto;gap:5px 8px;align-items:baseline}
-.mr .legend li{display:contents} .mr .legend li span{overflow-wrap:anywhere}
-.mr .sw{flex:none;display:inline-block;width:14px;height:0;border-top:3px solid;position:relative;top:-3px}
-.mr .legend b{font-weight:600;font-variant-numeric:tabular-nums;white-space:nowrap}
-.mr table{border-collapse:collapse;font-size:13px}
-.mr td,.mr th{border-bottom:1px solid #e5e7eb;padding:4px 10px;text-align:right;font-variant-numeric:tabular-nums}
-.mr th:first-child,.mr td:first-child{text-align:left;overflow-wrap:anywhere} .mr th{color:#374151;background:#f9fafb}
-.mr td.role{text-align:left;color:#6b7280}
-.mr .mute{color:#9ca3af}
-.mr .meter{display:inline-block;width:60px;height:8px;background:#f3f4f6;border-radius:2px;margin-right:8px;vertical-align:middle}
-.mr .meter span{display:block;height:8px;border-radius:2px}
-"""
-
-INK, MUTED, GRID = "#111827", "#6b7280", "#e5e7eb"
-
 
 def render_report(metrics: Metrics, curves: list[RocCurve], importance: dict[str, float], profile: DataProfile) -> str:
     """The full HTML page: headline metrics, confusion matrix, ROC curve, feature importance, data profile.
@@ -74,49 +43,6 @@ def report_sections(metrics: Metrics, curves: list[RocCurve], importance: dict[s
     ]
 
 
-def page(title: str, body: list[str], style: str = "") -> str:
-    """A self-contained HTML page of ``body`` (HTML parts) in the report's scoped style, plus ``style``."""
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"<style>{STYLE}{style}</style></head><body><div class=\"mr\">{''.join(body)}</div></body></html>"
-    )
-
-
-def section(title: str, content: str) -> str:
-    """An ``h2`` titled block of the page."""
-    return f"<div><h2>{escape(title)}</h2>{content}</div>"
-
-
-def _text_width(text: str, size: float) -> float:
-    """A generous estimate of rendered width in px (wide sans fonts run about 0.6 em a character)."""
-    return len(text) * size * 0.62
-
-
-def _clip(text: str, limit: int) -> str:
-    """At most ``limit`` characters, the middle elided: names that share a long prefix stay told apart."""
-    if len(text) <= limit:
-        return text
-    tail = max((limit - 1) // 3, 1)
-    return text[: max(limit - 1 - tail, 1)] + "…" + text[-tail:]
-
-
-def _svg_text(x: float, y: float, full: str, limit: int, attrs: str) -> str:
-    """A <text> showing at most ``limit`` characters; when shortened, the full text is its hover title."""
-    shown = _clip(full, limit)
-    title = f"<title>{escape(full)}</title>" if shown != full else ""
-    return f'<text x="{x:.1f}" y="{y:.1f}" {attrs}>{title}{escape(shown)}</text>'
-
-
-def svg_open(width: float, height: float, label: str) -> str:
-    w, h = round(width), round(height)
-    return f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{escape(label)}">'
-
-
-def _svg_empty(label: str, message: str) -> str:
-    """A placeholder chart, so the page keeps its three figures even when one has nothing to draw."""
-    return f'{svg_open(240, 40, label)}<text x="0" y="24" font-size="12" fill="{MUTED}">{escape(message)}</text></svg>'
-
-
 def _metric_cards(m: Metrics) -> str:
     suffix = f" (class {m.labels[-1]})" if m.average == "binary" and m.labels else " (macro)"
     items = [
@@ -138,10 +64,10 @@ def _metric_cards(m: Metrics) -> str:
 def _confusion_svg(m: Metrics) -> str:
     n = len(m.labels)
     if not n:
-        return _svg_empty("confusion matrix", "No predictions to tabulate.")
+        return svg_empty("confusion matrix", "No predictions to tabulate.")
     limit = 18  # characters of a class name shown on an axis
-    shown = [_clip(str(label), limit) for label in m.labels]
-    widest = max(_text_width(s, 11) for s in shown)
+    shown = [clip(str(label), limit) for label in m.labels]
+    widest = max(text_width(s, 11) for s in shown)
     cell = max(40, min(76, 320 // n))
     # Column labels sit level when they fit over their cell, otherwise they rise at 45 degrees to the right.
     slant = widest > cell - 6
@@ -161,14 +87,14 @@ def _confusion_svg(m: Metrics) -> str:
         cx = left + j * cell + cell / 2
         if slant:
             attrs = f'font-size="11" transform="rotate(-45 {cx - 3:.1f} {top - 6:.1f})"'
-            parts.append(_svg_text(cx - 3, top - 6, str(label), limit, attrs))
+            parts.append(svg_text(cx - 3, top - 6, str(label), limit, attrs))
         else:
-            parts.append(_svg_text(cx, top - 6, str(label), limit, 'text-anchor="middle" font-size="11"'))
+            parts.append(svg_text(cx, top - 6, str(label), limit, 'text-anchor="middle" font-size="11"'))
     count_size = 14 if cell >= 60 else 12
     for i, row in enumerate(m.confusion_matrix):
         y = top + i * cell
         support = sum(row) or 1
-        parts.append(_svg_text(left - 8, y + cell / 2 + 4, str(m.labels[i]), limit, 'text-anchor="end" font-size="11"'))
+        parts.append(svg_text(left - 8, y + cell / 2 + 4, str(m.labels[i]), limit, 'text-anchor="end" font-size="11"'))
         for j, count in enumerate(row):
             share = count / support
             x = left + j * cell
@@ -251,17 +177,17 @@ def _roc_figure(m: Metrics, curves: list[RocCurve]) -> str:
 def importance_svg(importance: dict[str, float], top: int = 20) -> str:
     items = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:top]
     if not items:
-        return _svg_empty("feature importance", "No features.")
+        return svg_empty("feature importance", "No features.")
     peak = items[0][1] or 1.0
     total = sum(importance.values()) or 1.0
     limit = 36
     row, bar_w, pct_w = 22, 420, 52
-    label_w = min(max(max(_text_width(_clip(str(name), limit), 12) for name, _ in items) + 14, 60), 300)
+    label_w = min(max(max(text_width(clip(str(name), limit), 12) for name, _ in items) + 14, 60), 300)
     parts = [svg_open(label_w + bar_w + pct_w, row * len(items) + 4, "feature importance")]
     for i, (name, value) in enumerate(items):
         y = i * row + 2
         length = max(1.0, bar_w * value / peak)
-        parts.append(_svg_text(label_w - 8, y + 14, str(name), limit, 'text-anchor="end" font-size="12"'))
+        parts.append(svg_text(label_w - 8, y + 14, str(name), limit, 'text-anchor="end" font-size="12"'))
         parts.append(f'<rect x="{label_w:.1f}" y="{y}" width="{bar_w}" height="{row - 6}" fill="#f3f4f6" rx="2"/>')
         parts.append(
             f'<rect x="{label_w:.1f}" y="{y}" width="{length:.1f}" height="{row - 6}" fill="#2563eb" rx="2">'
@@ -276,13 +202,8 @@ def importance_svg(importance: dict[str, float], top: int = 20) -> str:
     if len(importance) > top:
         notes.append(f"Showing the top {top}.")
     if unused and used:
-        notes.append("Never split on: " + ", ".join(escape(_clip(str(f), limit)) for f in unused[:12]) + (" …" if len(unused) > 12 else "") + ".")
+        notes.append("Never split on: " + ", ".join(escape(clip(str(f), limit)) for f in unused[:12]) + (" …" if len(unused) > 12 else "") + ".")
     return "".join(parts) + f'<p class="cap" style="max-width:{round(label_w + bar_w + pct_w)}px">{" ".join(notes)}</p>'
-
-
-def _meter(fraction: float, color: str) -> str:
-    width = max(0.0, min(1.0, fraction)) * 100
-    return f'<span class="meter"><span style="width:{width:.0f}%;background:{color}"></span></span>'
 
 
 #: The most columns the data profile's table lists; a wide table's others are counted in one line. Part of the
@@ -318,7 +239,7 @@ def profile_tables(p: DataProfile, most: int = COLUMNS_SHOWN) -> str:
     def column_row(c: str) -> str:
         missing = p.missing.get(c, 0)
         share = f"{100 * missing / rows:.1f}%"
-        cell = f"{_meter(missing / rows, '#f59e0b')}{share}" if missing else f'<span class="mute">{share}</span>'
+        cell = f"{meter(missing / rows, '#f59e0b')}{share}" if missing else f'<span class="mute">{share}</span>'
         name = f"<b>{escape(c)}</b>" if c == p.target else escape(c)
         return (
             f"<tr><td>{name}</td><td class=\"role\">{role(c)}</td><td>{escape(p.dtypes.get(c, ''))}</td>"
@@ -333,7 +254,7 @@ def profile_tables(p: DataProfile, most: int = COLUMNS_SHOWN) -> str:
             "the target, then those with the most missing values, then the rest in table order)</td></tr>"
         )
     balance = "".join(
-        f"<tr><td>{escape(k)}</td><td>{v}</td><td>{_meter(v / rows, PALETTE[0])}{100 * v / rows:.1f}%</td></tr>"
+        f"<tr><td>{escape(k)}</td><td>{v}</td><td>{meter(v / rows, PALETTE[0])}{100 * v / rows:.1f}%</td></tr>"
         for k, v in p.class_counts.items()
     )
     return (

@@ -1,6 +1,6 @@
 """Stage 5: score predicted class probabilities against the true labels, in vectorized numpy alone."""
 
-# Why no scikit-learn or scipy: importing them costs 100+ MB per pod, and every metric here is a few array passes.
+# Why no scikit-learn or scipy: every metric here is a few array passes, and the core then needs neither at run time.
 # The definitions match scikit-learn 1.9 (the tests hold them to it as an oracle): precision/recall/F1 with
 # zero_division=0, balanced accuracy over the classes present, log loss clipped to the dtype's eps with no row
 # renormalisation, and ROC AUC with ties counted as half (the trapezoid over distinct thresholds).

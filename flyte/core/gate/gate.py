@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from flyte.core.data import labels as lbl
-from flyte.core.common.errors import DataValidationError
 from flyte.core.gate.gate_stats import mcnemar_exact, paired_intervals
-from flyte.core.artifact.manifest import MANIFEST_FILE, sha256
-from flyte.core.evaluation.predict import probability_column
+from flyte.core.artifact.manifest import MANIFEST_FILE, read_manifest, sha256
+from flyte.core.gate import gate_rows
 from flyte.core.registry.registry import Registry
 from flyte.core.artifact.schema import ModelSchema, read_schema
 from flyte.core.evaluation.score import Metrics, score_predictions
-from flyte.core.data.tables import iter_batches, read_columns, schema as table_schema
+from flyte.core.evaluation.scored import check_same_rows, read_scored
+from flyte.core.data.tables import iter_batches, schema as table_schema
 from flyte.core.common.validation import check_types, require
 
 log = logging.getLogger(__name__)
@@ -129,8 +127,10 @@ class GateDecision:
 
 
 class Judgement(NamedTuple):
+    """The gate's decision and the target column the challenger predicts (what gate_report's page names)."""
+
     decision: GateDecision
-    html: str
+    target: str
 
 
 def check_floors(metrics: Metrics, rules: GateRules) -> list[FloorCheck]:
@@ -230,12 +230,23 @@ def incompatibility(champion: ModelSchema, challenger: ModelSchema, columns: lis
     return ""
 
 
-def probabilities(predictions: Path, texts: list[str], rows: int) -> np.ndarray:
-    """The probability columns of a predictions table, in ``texts`` order, as a rows x classes array."""
-    table = read_columns(predictions, [probability_column(t) for t in texts])
-    if table.num_rows != rows:
-        raise DataValidationError(f"{predictions}: {table.num_rows} predictions for {rows} test rows")
-    return np.column_stack([table.column(i).to_numpy() for i in range(table.num_columns)])
+def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champion_dir: Path, rules: GateRules, budget: int, analytic_rows: int = 0) -> tuple[Comparison, str]:
+    """``compare`` of the challenger's probabilities ``ours`` and the loaded champion ``reigning`` (fetched into
+    ``champion_dir``) on the test rows the champion never saw; or, when fewer than ``rules.min_unseen_rows``
+    remain, a Comparison holding only the counts, and the reason line."""
+    unseen = gate_rows.unseen_rows(test, len(y), gate_rows.recorded_rule(read_manifest(champion_dir, [])), reigning.schema)
+    n = int(unseen.mask.sum())
+    counts = Comparison(rows=n, test_rows=len(y), seen_rows=len(y) - n)
+    if n < rules.min_unseen_rows:
+        why = f" ({unseen.why})" if unseen.why else ""
+        return counts, (f"too few test rows to judge against the champion: {n} of {len(y)} are rows it neither trained nor "
+                        f"early-stopped on{why}, fewer than min_unseen_rows={rules.min_unseen_rows}; the floors alone decide")  # fmt: skip
+    rows = np.flatnonzero(unseen.mask)
+    columns = list(reigning.schema.features)
+    theirs = np.concatenate([reigning.predict_proba(b) for b in iter_batches(test, columns=columns)])
+    result = compare(y[rows], ours[rows], theirs[rows], rules, budget, analytic_rows)
+    result.test_rows, result.seen_rows = len(y), len(y) - n
+    return result, ""
 
 
 def judge(
@@ -247,18 +258,11 @@ def judge(
     under ``rules``.
     ``bootstrap_budget``: the most resamples x rows the bootstrap may cost (0: no cap); ``analytic_rows``: from
     this many test rows on, paired normal intervals instead of the bootstrap (0: never)."""
-    from flyte.core.gate.gate_report import render_gate
-
     schema = read_schema(model_dir)
     texts = schema.label_texts
-    y = lbl.read_codes(test, schema.target, texts, schema.label_kind)
-    ours = probabilities(predictions, texts, len(y))
+    y, ours = read_scored(test, predictions, schema.target, texts, schema.label_kind)
     recomputed = score_predictions(y, ours, texts)
-    if recomputed.rows != metrics.rows or not math.isclose(recomputed.accuracy, metrics.accuracy, abs_tol=1e-12):
-        raise DataValidationError(
-            f"the metrics given (accuracy {metrics.accuracy}, {metrics.rows} rows) are not those of these predictions "
-            f"(accuracy {recomputed.accuracy}, {recomputed.rows} rows)"
-        )
+    check_same_rows(metrics, recomputed)
     floors = check_floors(recomputed, rules)
     comparison, preamble, version = Comparison(), [], ""
     if not champion:
@@ -268,7 +272,7 @@ def judge(
         if digest == sha256((Path(model_dir) / MANIFEST_FILE).read_bytes()):
             decision = GateDecision(False, [f"the challenger is already the champion ({version}): nothing to promote"],
                                     floors, comparison, champion, version)  # fmt: skip
-            return Judgement(decision, render_gate(decision, schema.target))
+            return Judgement(decision, schema.target)
         from flyte.core.artifact.model import load_model
 
         entry = registry if isinstance(registry, Registry) else Registry(registry)
@@ -279,12 +283,10 @@ def judge(
             decision = GateDecision(False, [f"the champion {version} cannot be compared on these test rows: {why}",
                                             "kept the champion; set replace_incompatible to judge by the floors alone"],
                                     floors, comparison, champion, version)  # fmt: skip
-            return Judgement(decision, render_gate(decision, schema.target))
+            return Judgement(decision, schema.target)
         if why:
             preamble.append(f"the champion {version} cannot be compared ({why}); replace_incompatible: the floors alone decide")
         else:
-            from flyte.core.gate.gate_rows import compare_unseen
-
             comparison, note = compare_unseen(test, y, ours, reigning, champion_dir, rules, bootstrap_budget, analytic_rows)
             if note:
                 preamble.append(note)
@@ -292,5 +294,5 @@ def judge(
     floors_only = bool(champion) and not comparison.compared
     decision = GateDecision(promote, reasons, floors, comparison, champion, version, floors_only=floors_only)
     log.info("gate: promote=%s against champion %s; %s", promote, version or "none", "; ".join(reasons))
-    return Judgement(decision, render_gate(decision, schema.target))
+    return Judgement(decision, schema.target)
 

@@ -1,15 +1,14 @@
 """The quality gate's Deck page: the decision, the floors, the paired comparison and the reasons, self-contained."""
 
-# Scoped under ``.qg`` like report.py's ``.mr`` so it can sit in a Deck; no scripts, nothing fetched; every string that
+# Scoped under ``.qg`` like the report family's ``.mr`` (common/html.py) so it can sit in a Deck; no scripts, nothing fetched; every string that
 # comes from data or the registry (the target, version names, reasons) is escaped. Tables wrap in a ~620 px pane.
 
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from flyte.core.gate.gate import GateDecision
+from flyte.core.common.html import page
+from flyte.core.gate.gate import GateDecision
 
 STYLE = """
 .qg{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;max-width:1100px;padding:8px 16px;line-height:1.35}
@@ -39,10 +38,7 @@ def render_gate(decision: GateDecision, target: str) -> str:
         "<h2>Against the champion (test rows neither model saw)</h2>",
         _comparison(decision),
     ]
-    return (
-        '<!doctype html><html><head><meta charset="utf-8"><title>Quality gate</title>'
-        f"<style>{STYLE}</style></head><body><div class=\"qg\">{''.join(body)}</div></body></html>"
-    )
+    return page("Quality gate", body, STYLE, scope="qg")
 
 
 def outcome_line(decision: GateDecision) -> str:
@@ -62,11 +58,7 @@ def outcome_line(decision: GateDecision) -> str:
 
 def render_outcome(line: str) -> str:
     """A Deck page holding the outcome line."""
-    body = f"<h1>Gate outcome</h1><p>{escape(line)}</p>"
-    return (
-        '<!doctype html><html><head><meta charset="utf-8"><title>Gate outcome</title>'
-        f'<style>{STYLE}</style></head><body><div class="qg">{body}</div></body></html>'
-    )
+    return page("Gate outcome", ["<h1>Gate outcome</h1>", f"<p>{escape(line)}</p>"], STYLE, scope="qg")
 
 
 def _floors(decision: GateDecision) -> str:

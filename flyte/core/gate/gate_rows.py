@@ -14,8 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from flyte.core.gate.gate import Comparison, GateRules, compare
-from flyte.core.artifact.manifest import Manifest, read_manifest
+from flyte.core.artifact.manifest import Manifest
 from flyte.core.data.row_hash import HASH_VERSION
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.data.split import METHOD, TEST, SplitRule, assign_parts, hashed_columns
@@ -76,21 +75,3 @@ def unseen_rows(test: Path, rows: int, rule: SplitRule | None, champion: ModelSc
     log.info("gate: %d of %d test rows are in the champion's test part too (rule %s)", int(mask.sum()), rows, rule)
     return Unseen(mask, "")
 
-
-def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champion_dir: Path, rules: GateRules, budget: int, analytic_rows: int = 0) -> tuple[Comparison, str]:
-    """``gate.compare`` of the challenger's probabilities ``ours`` and the loaded champion ``reigning`` (fetched into
-    ``champion_dir``) on the test rows the champion never saw; or, when fewer than ``rules.min_unseen_rows``
-    remain, a Comparison holding only the counts, and the reason line."""
-    unseen = unseen_rows(test, len(y), recorded_rule(read_manifest(champion_dir, [])), reigning.schema)
-    n = int(unseen.mask.sum())
-    counts = Comparison(rows=n, test_rows=len(y), seen_rows=len(y) - n)
-    if n < rules.min_unseen_rows:
-        why = f" ({unseen.why})" if unseen.why else ""
-        return counts, (f"too few test rows to judge against the champion: {n} of {len(y)} are rows it neither trained nor "
-                        f"early-stopped on{why}, fewer than min_unseen_rows={rules.min_unseen_rows}; the floors alone decide")  # fmt: skip
-    rows = np.flatnonzero(unseen.mask)
-    columns = list(reigning.schema.features)
-    theirs = np.concatenate([reigning.predict_proba(b) for b in iter_batches(test, columns=columns)])
-    result = compare(y[rows], ours[rows], theirs[rows], rules, budget, analytic_rows)
-    result.test_rows, result.seen_rows = len(y), len(y) - n
-    return result, ""

@@ -2,8 +2,8 @@
 
 # Why paired: both models score the very same test rows, so most of the noise (which rows happen to be in the
 # test set) is shared; a paired test sees a real difference that two separate confidence intervals would hide.
-# Why numpy alone: scipy is 100+ MB per pod and only its binomial CDF would be used; the tests hold these
-# figures to scipy.stats.binomtest and scikit-learn's roc_auc_score as oracles.
+# Why numpy alone: only scipy's binomial CDF would be used, a few lines here, and the core then needs no scipy at
+# run time; the tests hold these figures to scipy.stats.binomtest and scikit-learn's roc_auc_score as oracles.
 
 from __future__ import annotations
 

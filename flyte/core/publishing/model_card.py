@@ -1,14 +1,17 @@
 """The model card: one self-contained HTML page saying what a model is for, how good it is, and where it came from."""
 
-# Same standard as the report (report.py): styles scoped under ``.mr``, inline SVG with a viewBox, no scripts,
+# Same standard as the report (common/html.py): styles scoped under ``.mr``, inline SVG with a viewBox, no scripts,
 # nothing fetched, every string from the data, the user's template or the environment escaped.
 
 from __future__ import annotations
 
 import json
+import re
 import string
 from dataclasses import asdict
 from html import escape
+
+from markdown_it import MarkdownIt
 
 from flyte.core.evaluation.bootstrap import BOOTSTRAP, Intervals
 from flyte.core.evaluation.calibration import Calibration
@@ -16,7 +19,8 @@ from flyte.core.evaluation.class_metrics import ClassMetrics
 from flyte.core.data.dataset import DataProfile
 from flyte.core.data.leakage import LeakCheck
 from flyte.core.artifact.manifest import Manifest
-from flyte.core.evaluation.report import COLUMNS_SHOWN, PALETTE, STYLE, importance_svg, profile_tables, section, svg_open
+from flyte.core.common.html import PALETTE, STYLE, page, section, svg_open
+from flyte.core.evaluation.report import COLUMNS_SHOWN, importance_svg, profile_tables
 from flyte.core.evaluation.score import Metrics
 
 CARD_STYLE = STYLE + """
@@ -26,8 +30,10 @@ CARD_STYLE = STYLE + """
 .mr .ci{color:#6b7280;white-space:nowrap}
 """
 
-#: Names the template may use as ``$name`` (or ``${name}``), filled from the data before escaping.
-TEMPLATE_FIELDS = ("dataset", "target", "labels", "rows", "features")
+#: The template's Markdown reader: CommonMark with raw HTML off (escaped as text) and no images.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable("image")
+#: The characters that could make a filled-in value Markdown (emphasis, links, code, entities): escaped as literal.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>!#&|~])")
 
 _METRIC_NAMES = {
     "accuracy": "accuracy",
@@ -69,15 +75,13 @@ def render_card(
         section("Split", _split_table(manifest.split)),
         section("Provenance", _provenance_table(manifest)),
     ]
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Model card</title>"
-        f"<style>{CARD_STYLE}</style></head><body><div class=\"mr\">{''.join(body)}</div></body></html>"
-    )
+    return page("Model card", body, CARD_STYLE)
 
 
 def fill_template(template: str, profile: DataProfile, source: str) -> str:
     """The template with ``$dataset``, ``$target``, ``$labels``, ``$rows`` and ``$features`` filled in;
-    other ``$`` text is left as written. Plain text: escaping happens when it is rendered."""
+    other ``$`` text is left as written. The values are Markdown-escaped (a column named ``*a*`` stays literal);
+    HTML escaping happens when the text is rendered."""
     values = {
         "dataset": source,
         "target": profile.target,
@@ -85,7 +89,7 @@ def fill_template(template: str, profile: DataProfile, source: str) -> str:
         "rows": str(profile.rows),
         "features": _names(profile.feature_columns),
     }
-    return string.Template(template).safe_substitute(values)
+    return string.Template(template).safe_substitute({k: _MARKDOWN_SPECIAL.sub(r"\\\1", v) for k, v in values.items()})
 
 
 def _names(features: list[str], most: int = COLUMNS_SHOWN) -> str:
@@ -95,36 +99,14 @@ def _names(features: list[str], most: int = COLUMNS_SHOWN) -> str:
 
 
 def render_template(text: str) -> str:
-    """A small Markdown subset as escaped HTML: ``#`` headings, ``- `` bullets, paragraphs split by blank lines."""
-    out, items, para = [], [], []
-
-    def flush() -> None:
-        if para:
-            out.append(f"<p>{escape(' '.join(para))}</p>")
-            para.clear()
-        if items:
-            out.append("<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>")
-            items.clear()
-
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("#"):
-            flush()
-            out.append(f"<h3>{escape(line.lstrip('#').strip())}</h3>")
-        elif line.startswith(("- ", "* ")):
-            if para:
-                flush()
-            items.append(line[2:].strip())
-        elif not line:
-            flush()
-        elif items and raw[:1].isspace():  # an indented line continues the bullet above
-            items[-1] += " " + line
-        else:
-            if items:
-                flush()
-            para.append(line)
-    flush()
-    return "".join(out)
+    """The filled template, CommonMark, as HTML safe to embed: raw HTML in it is shown as text, images are left
+    out (the card fetches nothing), link targets markdown-it refuses (``javascript:``, ``data:``) stay text, and
+    headings start at ``h3`` (under the card's own ``h2`` sections)."""
+    tokens = _MARKDOWN.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 2, 6)}"
+    return _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
 
 
 def _metrics_table(m: Metrics, ci: Intervals) -> str:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +10,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from flyte.core.data import labels as lbl
 from flyte.core.artifact import provenance
 from flyte.core.evaluation.analytic import analytic_intervals
 from flyte.core.evaluation.bootstrap import Intervals, bootstrap_intervals
@@ -22,15 +18,16 @@ from flyte.core.publishing.card_stream import streamed_card_stats
 from flyte.core.evaluation.class_metrics import class_metrics
 from flyte.core.data.dataset import DataProfile, DatasetSpec
 from flyte.core.common.errors import DataValidationError
+from flyte.core.common.files import staged_directory
 from flyte.core.training.hyperparameters import Hyperparameters
 from flyte.core.data.leakage import LEAKAGE_FILE, LeakCheck
 from flyte.core.artifact.manifest import Manifest, read_manifest, verified_bytes, write_manifest
 from flyte.core.publishing.model_card import as_json, render_card
-from flyte.core.evaluation.predict import probability_column
 from flyte.core.artifact.schema import MODEL_FILE, SCHEMA_FILE, parse_schema
-from flyte.core.evaluation.score import Metrics, _validated
+from flyte.core.evaluation.score import Metrics
+from flyte.core.evaluation.scored import check_same_rows, counted, read_scored
 from flyte.core.data.split import SplitParams, SplitSummary
-from flyte.core.data.tables import num_rows, read_columns
+from flyte.core.data.tables import num_rows
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +101,7 @@ def publish_model(
     fit_manifest = read_manifest(fit_dir, [MODEL_FILE, SCHEMA_FILE])
     if CARD_FILE in fit_manifest.files:
         raise DataValidationError(f"{fit_dir}: already holds {CARD_FILE}; publish a fit's model directory, not a published one")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
-    try:
+    with staged_directory(destination) as staging:
         names = sorted(fit_manifest.files)
         for name in names:  # copied generically: whatever fit wrote and listed, verified byte for byte
             (staging / name).write_bytes(verified_bytes(fit_dir, fit_manifest, name))
@@ -126,11 +121,11 @@ def publish_model(
             intervals, per_class, curve = stats.intervals, stats.per_class, stats.curve
             log.info("analytic card statistics of %d rows, streamed, in %.2f s", counts.rows, time.perf_counter() - started)
         else:
-            y, proba = _scored_rows(test, predictions, schema.target, texts, schema.label_kind)
-            counts = _counts_only(y, proba, texts)
+            y, proba = read_scored(test, predictions, schema.target, texts, schema.label_kind)
+            counts = counted(y, proba, texts)
             intervals = card_intervals(y, proba, texts, settings)
             per_class, curve = class_metrics(y, proba, texts), calibration(y, proba, texts, settings.bins)
-        _check_agrees(metrics, counts)
+        check_same_rows(metrics, counts)
         fields = dict(
             data=provenance.summarize(profile),
             dataset=as_json(dataset),
@@ -154,10 +149,6 @@ def publish_model(
         )
         (staging / CARD_FILE).write_text(html, encoding="utf-8")
         manifest = write_manifest(staging, names + [CARD_FILE], **fields)
-        os.replace(staging, destination)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("published %s: %s, commit %s, execution %s", destination, ", ".join(names + [CARD_FILE]),
              manifest.provenance.git_commit or "unknown", manifest.provenance.execution_id)  # fmt: skip
     return Published(directory=destination, card_html=html, manifest=manifest)
@@ -176,28 +167,3 @@ def card_intervals(y: np.ndarray, proba: np.ndarray, texts: list[str], settings:
     log.info("bootstrap: %d replicates of %d rows in %.2f s", replicates, len(y), time.perf_counter() - started)
     return intervals
 
-
-def _counts_only(y: np.ndarray, proba: np.ndarray, texts: list[str]) -> Metrics:
-    """The rows' count, labels and confusion matrix (what ``_check_agrees`` compares), without sorting for AUC."""
-    y, proba = _validated(y, proba, texts)
-    k = len(texts)
-    cm = np.bincount(y * k + proba.argmax(axis=1), minlength=k * k).reshape(k, k)
-    return Metrics(labels=[str(t) for t in texts], confusion_matrix=cm.tolist(), rows=len(y))
-
-
-def _scored_rows(test: Path, predictions: Path, target: str, texts: list[str], kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """The test rows' class codes and predicted probabilities (as evaluate reads them: no feature columns)."""
-    y = lbl.read_codes(test, target, texts, kind)
-    table = read_columns(predictions, [probability_column(t) for t in texts])
-    if table.num_rows != len(y):
-        raise DataValidationError(f"{len(y)} test rows but {table.num_rows} predictions")
-    return y, np.column_stack([table.column(i).to_numpy() for i in range(table.num_columns)])
-
-
-def _check_agrees(given: Metrics, found: Metrics) -> None:
-    """Refuse metrics that are not those of these rows (counts compared: exact, unlike the float scores)."""
-    if (given.rows, given.labels, given.confusion_matrix) != (found.rows, found.labels, found.confusion_matrix):
-        raise DataValidationError(
-            f"the metrics given ({given.rows} rows, confusion matrix {given.confusion_matrix}) are not those of the "
-            f"test rows and predictions given ({found.rows} rows, {found.confusion_matrix})"
-        )

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 import fsspec
 
+from flyte.core.common import uris
 from flyte.core.common.errors import DataValidationError
 
 #: A model name: lower-case letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64
@@ -27,7 +28,7 @@ def derive_model_name(source: str) -> str:
     run of other characters made one '-'. ``bundled://pima-indians-diabetes.data.csv`` gives
     ``pima-indians-diabetes``, ``s3://bucket/2026/churned.csv.gz`` gives ``churned``."""
     parsed = urlparse(source)
-    path = parsed.path if len(parsed.scheme) > 1 else source  # a Windows drive letter is no scheme
+    path = parsed.path if uris.scheme(source) else source
     stem = re.split(r"[/\\]", (parsed.netloc if not parsed.path.strip("/") else "") + path.rstrip("/\\"))[-1].lower()
     while True:
         cut = next((s for s in _STORAGE_SUFFIXES if stem.endswith(s) and len(stem) > len(s)), "")
@@ -57,7 +58,7 @@ def resolve_model_name(name: str, source: str) -> str:
 
 def entry_location(registry: str, name: str) -> str:
     """Where the model ``name`` is kept in ``registry``: ``<registry>/<name>``."""
-    return f"{registry.rstrip('/')}/{check_model_name(name)}"
+    return uris.child(registry, check_model_name(name))
 
 
 def model_names(registry: str) -> list[str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from flyte.core.common import uris
 from flyte.core.common.errors import ActionableError, DataValidationError
 from flyte.core.artifact.manifest import MANIFEST_FILE, sha256, verify_directory
 from flyte.core.registry.store import ConditionalStore, Conflict, Versioned
@@ -76,14 +77,14 @@ def parse_pointer(data: bytes, where: str) -> ChampionPointer:
     if not isinstance(raw, dict) or set(raw) != keys or raw["format"] != FORMAT:
         raise DataValidationError(f"{where}: expected a format-{FORMAT} object with keys {sorted(keys)}")
     pointer = ChampionPointer(**raw)
-    if not (isinstance(pointer.version, str) and _safe_name(pointer.version) and isinstance(pointer.manifest_sha256, str)):
+    if not (isinstance(pointer.version, str) and uris.is_plain_name(pointer.version) and isinstance(pointer.manifest_sha256, str)):
         raise DataValidationError(f"{where}: names no valid version: {str(pointer.version)[:80]!r}")
     return pointer
 
 
 def champion_uri(registry: str, pointer: ChampionPointer) -> str:
     """Where the champion's model directory is: ``<entry>/versions/<version>``, ``registry`` being the entry."""
-    return f"{registry.rstrip('/')}/{VERSIONS}/{pointer.version}"
+    return uris.child(uris.child(registry, VERSIONS), pointer.version)
 
 
 def version_name(manifest_digest: str, when: datetime) -> str:
@@ -137,7 +138,7 @@ class Registry:
             entries = self.fs.ls(self._path(VERSIONS), detail=False)
         except FileNotFoundError:
             return []
-        return sorted(n for n in (e.rstrip("/").rsplit("/", 1)[-1] for e in entries) if _safe_name(n))
+        return sorted(n for n in (e.rstrip("/").rsplit("/", 1)[-1] for e in entries) if uris.is_plain_name(n))
 
     def manifest_digest(self, version: str) -> str:
         """sha256 of a version's manifest.json, or "" when the version is absent or was never completed."""
@@ -213,7 +214,7 @@ class Registry:
         if self.store.create(path, proposed.encode()):
             return proposed
         claimed = (self.store.read(path).data or b"").decode("utf-8", "replace").strip()
-        if not (_safe_name(claimed) and claimed.endswith(f"-{digest[:12]}")):
+        if not (uris.is_plain_name(claimed) and claimed.endswith(f"-{digest[:12]}")):
             raise DataValidationError(f"{self.location}/{CLAIMS}/{digest}: names no valid version: {claimed[:80]!r}")
         return claimed
 
@@ -277,7 +278,4 @@ class Registry:
             return current
         return self.point(version, reasons, when, expected_champion=expected_champion)
 
-
-def _safe_name(name: str) -> bool:
-    return bool(name) and not name.startswith(".") and "/" not in name and "\\" not in name and name != ".."
 

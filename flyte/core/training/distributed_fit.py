@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import xgboost as xgb
 
 from flyte.core.data import labels as lbl
 from flyte.core.data.dataset import DataProfile
 from flyte.core.artifact.drift import EDGE_SAMPLE_ROWS, EDGE_SAMPLE_SEED, DriftCounter, Reference, counted, edges_from_sample, empty_reference
 from flyte.core.common.errors import DataValidationError
+from flyte.core.training.finish import finish, new_schema
 from flyte.core.training.fit import booster_params
 from flyte.core.training.hyperparameters import Hyperparameters
 from flyte.core.artifact.model import ModelSchema, TrainedModel
@@ -67,11 +67,7 @@ def train_distributed(
         _check_labels(seen[name][profile.target], profile.label_kind, code_of, f"{table}: target column {profile.target!r}")
     # Each categorical column's distinct training values, sorted, as fit._categories lists them.
     categories = {c: sorted(str(v) for v in seen["train"][c][0]) for c in categorical}
-    labels = [lbl.typed(text, profile.label_kind) for text in profile.labels]
-    schema = ModelSchema(
-        target=profile.target, features=list(profile.feature_columns), categories=categories,
-        labels=labels, label_kind=profile.label_kind, xgboost_version=xgb.__version__,
-    )  # fmt: skip
+    schema = new_schema(profile, categories)
     workers = len(client.scheduler_info(n_workers=-1)["workers"])
     log.info(
         "distributed fit: %d train and %d validation partitions x %d features on %d Dask workers",
@@ -87,7 +83,7 @@ def train_distributed(
         client, typed["validation"][features], typed["validation"][LABEL_COLUMN], max_bin=params.max_bin,
         enable_categorical=True, ref=dtrain,
     )  # fmt: skip
-    settings = booster_params(params, n_classes=len(labels), n_threads=1)
+    settings = booster_params(params, n_classes=len(schema.labels), n_threads=1)
     # Each worker's own thread count (its cpu limit on a cluster, 1 on the local cluster), not the driver's.
     del settings["nthread"]
     result = dxgb.train(
@@ -95,15 +91,8 @@ def train_distributed(
         early_stopping_rounds=params.early_stopping_rounds, verbose_eval=False,
     )  # fmt: skip
     del dtrain, dvalid
-    booster: xgb.Booster = result["booster"]
-    best = int(booster.best_iteration)
-    # Keep only the rounds up to the best one, so every later predict sees the early-stopped model.
-    booster = booster[: best + 1]
+    booster = finish(result["booster"], schema, params.max_rounds)
     booster.set_param({"nthread": 1})  # the driver's copy predicts nothing; a later load sets its own threads
-    schema.best_iteration = best
-    gain = booster.get_score(importance_type="total_gain")
-    schema.feature_importance = {f: float(gain.get(b, 0.0)) for f, b in zip(schema.features, schema.booster_features)}
-    log.info("best iteration %d of at most %d rounds", best, params.max_rounds)
     # What batch prediction's drift compares to, as fit.train_model writes it, computed on the workers too.
     reference = _reference(frames["train"], schema)
     return TrainedModel(booster=booster, schema=schema, reference=reference)

@@ -15,9 +15,10 @@ from flyte.core.data import labels as lbl
 from flyte.core.data.dataset import DataProfile
 from flyte.core.common.errors import DataValidationError
 from flyte.core.artifact.drift import build_reference
+from flyte.core.training.finish import finish, new_schema
 from flyte.core.training.hyperparameters import Hyperparameters
 from flyte.core.data.leakage import DEFAULT_THRESHOLD, check_leakage
-from flyte.core.artifact.model import ModelSchema, TrainedModel
+from flyte.core.artifact.model import TrainedModel
 from flyte.core.common.progress import Progress
 from flyte.core.data.tables import iter_batches, num_rows
 
@@ -106,15 +107,11 @@ def train_model(
     above ``leak_threshold`` that the profile does not allow refuses the fit, naming it.
     """
     code_of = {text: i for i, text in enumerate(profile.labels)}
-    labels = [lbl.typed(text, profile.label_kind) for text in profile.labels]
     categories = _categories(train, profile.categorical_columns)
-    schema = ModelSchema(
-        target=profile.target, features=list(profile.feature_columns), categories=categories,
-        labels=labels, label_kind=profile.label_kind, xgboost_version=xgb.__version__,
-    )  # fmt: skip
+    schema = new_schema(profile, categories)
     unfitted = TrainedModel(booster=xgb.Booster(), schema=schema)
     rows = num_rows(train)
-    check_class_memory(len(labels), rows + num_rows(validation), memory_budget)
+    check_class_memory(len(schema.labels), rows + num_rows(validation), memory_budget)
     leaks = check_leakage(
         train, schema.features, categories, profile.target, list(profile.labels), profile.label_kind,
         leak_threshold, list(profile.allow_predictive_columns), seed=params.seed,
@@ -146,7 +143,7 @@ def train_model(
                 enable_categorical=True, ref=dtrain,
             )  # fmt: skip
         booster = xgb.train(
-            booster_params(params, n_classes=len(labels), n_threads=n_threads),
+            booster_params(params, n_classes=len(schema.labels), n_threads=n_threads),
             dtrain,
             num_boost_round=params.max_rounds,
             evals=[(dvalid, "validation")],
@@ -158,13 +155,7 @@ def train_model(
     if booster.feature_names is None:  # trained on unnamed arrays (all features numeric): name it as a frame would
         booster.feature_names = schema.booster_features
         booster.feature_types = ["float"] * len(schema.booster_features)
-    best = int(booster.best_iteration)
-    # Keep only the rounds up to the best one, so every later predict sees the early-stopped model.
-    booster = booster[: best + 1]
-    schema.best_iteration = best
-    gain = booster.get_score(importance_type="total_gain")
-    schema.feature_importance = {f: float(gain.get(b, 0.0)) for f, b in zip(schema.features, schema.booster_features)}
-    log.info("best iteration %d of at most %d rounds", best, params.max_rounds)
+    booster = finish(booster, schema, params.max_rounds)
     reference = build_reference(train, schema.features, schema.categories)  # what batch prediction's drift compares to
     return TrainedModel(booster=booster, schema=schema, reference=reference, leakage=leaks)
 

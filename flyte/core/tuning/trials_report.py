@@ -1,6 +1,6 @@
 """The search's Deck: every trial's cross-validation score in a table, and the score against each hyperparameter."""
 
-# Same page conventions as report.py (scoped .mr CSS, inline SVG with a viewBox so it shrinks to a ~620 px Deck,
+# The report family's page (common/html.py: scoped .mr CSS, inline SVG with a viewBox so it shrinks to a ~620 px Deck,
 # no scripts, every text escaped). Six small charts in a wrapping grid, each 280 px wide: two per Deck row.
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 import math
 from html import escape
 
-from flyte.core.evaluation.report import STYLE
+from flyte.core.common.html import GRID, MUTED, page, svg_open
 from flyte.core.tuning.search import TUNABLE, SearchSpace, TrialResult
 
-BEST, OTHER, GRID, MUTED = "#dc2626", "#2563eb", "#e5e7eb", "#6b7280"
+BEST, OTHER = "#dc2626", "#2563eb"
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 280, 190, 52, 12, 12, 38
 
 
@@ -31,10 +31,7 @@ def render_trials(results: list[TrialResult], best: TrialResult, space: SearchSp
         "<h2>Trials</h2>",
         _table(ranked, best),
     ]
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Hyperparameter search</title>"
-        f"<style>{STYLE}</style></head><body><div class=\"mr\">{''.join(body)}</div></body></html>"
-    )
+    return page("Hyperparameter search", body)
 
 
 def _table(ranked: list[TrialResult], best: TrialResult) -> str:
@@ -63,7 +60,7 @@ def _chart(results: list[TrialResult], best: TrialResult, space: SearchSpace, na
     ys = [r.mean_log_loss for r in results]
     fx = _scale([*xs, *dimension.bounds()], LEFT, WIDTH - RIGHT, log_x)
     fy = _scale(ys, HEIGHT - BOTTOM, TOP, False)
-    out = [f'<svg width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(name)}">']
+    out = [svg_open(WIDTH, HEIGHT, name)]
     out.append(f'<rect x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" height="{HEIGHT - TOP - BOTTOM}" fill="none" stroke="{GRID}"/>')
     lo, hi = min(ys), max(ys)
     for value in (lo, hi) if hi > lo else (lo,):

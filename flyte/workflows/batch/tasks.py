@@ -20,7 +20,8 @@ from flyte.core.common.errors import DataValidationError
 from flyte.core.data.fingerprint import SourceFingerprint
 from flyte.core.batch.intake import BatchOptions, CheckSummary
 from flyte.core.artifact.manifest import MANIFEST_FILE
-from flyte.core.batch.model_source import child, manifest_digest
+from flyte.core.batch.model_source import manifest_digest
+from flyte.core.common.uris import child
 from flyte.core.evaluation.score import Metrics
 from flyte.workflows.shared.stage_log import task  # flytekit's task, logging each run's start, end and rows
 from flyte.workflows import config

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlparse
 
 from flytekit import Cache, FlyteContextManager
 from flytekit.types.directory import FlyteDirectory
@@ -11,6 +10,7 @@ from flytekit.types.file import CSVFile
 from flytekit.types.structured import StructuredDataset
 from flytekitplugins.dask import Dask, Scheduler, WorkerGroup
 
+from flyte.core.common import uris
 from flyte.core.data.dataset import DataProfile
 from flyte.core.training.hyperparameters import Hyperparameters
 from flyte.core.batch.intake import BatchOptions
@@ -34,7 +34,7 @@ def table_location(table: StructuredDataset) -> tuple[str, dict | None]:
 
     # The same options flytekit itself reads the store with (endpoint and keys from the pod's FLYTE_AWS_* or
     # GCP settings); they travel to the workers inside the task graph.
-    protocol = urlparse(uri).scheme
+    protocol = uris.scheme(uri)
     return uri, get_fsspec_storage_options(protocol, ctx.file_access.data_config)
 
 

@@ -108,6 +108,7 @@ def judge(
     """Floors on the challenger's metrics, then a paired comparison with ``champion`` (model ``model_name``'s) on
     the same test rows."""
     from flyte.core.gate.gate import judge as judge_challenger
+    from flyte.core.gate.gate_report import render_gate
 
     use_cpus(config.LIGHT)
     entry = registry_at(entry_location(registry, model_name))
@@ -116,7 +117,7 @@ def judge(
         scratch=workdir(), n_threads=config.LIGHT.cpus, bootstrap_budget=config.GATE_BOOTSTRAP_BUDGET,
         analytic_rows=config.GATE_ANALYTIC_ROWS,
     )  # fmt: skip
-    Deck("Quality gate", result.html)
+    Deck("Quality gate", render_gate(result.decision, result.target))
     decision = dataclasses.replace(result.decision, model_name=model_name)
     return Judged(decision=decision, promote=decision.promote)
 

@@ -10,14 +10,14 @@ from urllib.parse import urlparse
 from flytekit import FlyteContextManager
 from flytekit.exceptions.user import FlyteRecoverableException
 
+from flyte.core.common import uris
 from flyte.core.data.dataset import is_local, local_path
 from flyte.core.common.errors import ActionableError, DataValidationError, SourceUnavailableError, shorten
 from flyte.core.data.fetch import FetchLimits, http_download
 from flyte.workflows import config
 def check_source_allowed(source: str) -> None:
     """Refuse a source whose scheme (or host, when hosts are listed) config does not allow."""
-    parsed = urlparse(source)
-    scheme = "" if len(parsed.scheme) == 1 else parsed.scheme  # a Windows drive letter is a path
+    parsed, scheme = urlparse(source), uris.scheme(source)
     if scheme not in config.ALLOWED_SOURCE_SCHEMES:
         raise DataValidationError(
             f"{shorten(source)}: scheme {shorten(scheme, 40)!r} is not allowed; allowed: {', '.join(repr(s) for s in config.ALLOWED_SOURCE_SCHEMES)}",
@@ -31,7 +31,7 @@ def check_source_allowed(source: str) -> None:
 def check_download_allowed(url: str) -> None:
     """Refuse a URL an http(s) download may not request: the source itself and every redirect target must be
     http(s) and pass ``check_source_allowed`` (a redirect must not lead to a host the allow-list leaves out)."""
-    if urlparse(url).scheme not in ("http", "https"):
+    if not uris.is_http(url):
         raise DataValidationError(f"{shorten(url)}: a download may only request http(s) URLs")
     check_source_allowed(url)
 
@@ -73,7 +73,7 @@ def fetch_source(source: str) -> Path:
     check_source_allowed(source)
     if is_local(source):
         return local_path(source)
-    name = Path(urlparse(source).path).name or "dataset"
+    name = uris.file_name(source) or "dataset"
     destination = Path(FlyteContextManager.current_context().file_access.get_random_local_path(name))
     destination.parent.mkdir(parents=True, exist_ok=True)
     return download(source, destination)
@@ -83,7 +83,7 @@ def download(source: str, destination: Path) -> Path:
     """Copy the remote object ``source`` to the local file ``destination``: http(s) with the timeouts in config,
     others (s3, gs, ...) through flytekit's data layer; failures sorted by ``reading`` (retried when they may pass)."""
     with reading(source, "cannot fetch"):
-        if urlparse(source).scheme in ("http", "https"):
+        if uris.is_http(source):
             return http_download(source, destination, limits=fetch_limits(), allow=check_download_allowed)
         FlyteContextManager.current_context().file_access.get_data(source, str(destination))
     return Path(destination)

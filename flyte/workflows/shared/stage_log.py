@@ -177,15 +177,16 @@ def _report_cache_hits() -> None:
 
 def _cached_rows(outputs) -> list[int]:
     """Row counts of the local tables a cached result names (footers only; a missing or remote table is skipped)."""
+    from flyte.core.common import uris
     from flyte.core.data.tables import num_rows
 
     counts = []
     for literal in outputs.literals.values():
         dataset = literal.scalar.structured_dataset if literal.scalar else None
-        uri = dataset.uri.removeprefix("file://") if dataset and dataset.uri else ""
-        if uri and "://" not in uri and Path(uri).exists():
+        uri = dataset.uri if dataset and dataset.uri else ""
+        if uri and uris.is_file(uri) and uris.file_path(uri).exists():
             try:
-                counts.append(num_rows(Path(uri)))
+                counts.append(num_rows(uris.file_path(uri)))
             except (OSError, ValueError):
                 continue  # a table it cannot count is no reason to fail a run that will read it next
     return counts

@@ -15,9 +15,10 @@ from flyte.core.evaluation.score import Metrics
 from flyte.core.data.split import SplitParams
 from flyte.workflows import config
 from flyte.workflows.gate.tasks import GateCriteria, announce
+from flyte.workflows.shared.artifacts import HTMLFile
 from flyte.workflows.shared.notifications import nightly_notifications
 from flyte.workflows.gate.pipeline import gate_and_promote
-from flyte.workflows.training.tasks import HTMLFile, fingerprint, fit, ingest, predict, publish, score, split
+from flyte.workflows.training.tasks import fingerprint, fit, ingest, predict, publish, score, split
 
 #: The snapshot time of a manual run unless one is given: data is taken as unchanged since then,
 #: so repeated manual runs hit the cache. Scheduled runs pass their kickoff time instead.

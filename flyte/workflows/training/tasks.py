@@ -1,7 +1,7 @@
 """The pipeline's Flyte tasks: each converts Flyte types, calls one core function, and returns."""
 
-# XGBoost and pandas are imported inside the fit and predict tasks only: importing them costs about
-# 1.7 s and 200 MB, which every other pod (and every cached `pyflyte run`) would otherwise pay.
+# XGBoost and pandas are imported inside the fit and predict tasks only: importing them costs time and over
+# a hundred MiB, which every other pod (and every cached `pyflyte run`) would otherwise pay.
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import logging
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlparse
 
 from flytekit import Cache, Deck, FlyteContextManager, current_context
 from flytekit.exceptions.user import FlyteRecoverableException
 from flytekit.types.directory import FlyteDirectory
 
+from flyte.core.common import uris
 from flyte.core.data.dataset import DataProfile, DatasetSpec, checked_file, is_local, local_path
-from flyte.core.common.errors import DataValidationError, SourceChangedError, shorten
+from flyte.core.common.errors import SourceChangedError, shorten
 from flyte.core.data.fetch import http_head
 from flyte.core.data.fingerprint import UNVERIFIABLE, SourceFingerprint, local_fingerprint, remote_fingerprint
 from flyte.core.training.hyperparameters import Hyperparameters
@@ -24,7 +24,7 @@ from flyte.core.evaluation.score import Metrics
 from flyte.core.data.split import PART_NAMES, SplitParams, SplitSummary
 from flyte.workflows.shared.stage_log import task  # flytekit's task, logging each run's start, end and rows
 from flyte.workflows import config
-from flyte.workflows.shared.artifacts import (  # noqa: F401  (Table and HTMLFile re-exported for the workflows)
+from flyte.workflows.shared.artifacts import (
     HashedModel,
     HashedTable,
     HTMLFile,
@@ -37,7 +37,7 @@ from flyte.workflows.shared.artifacts import (  # noqa: F401  (Table and HTMLFil
     workdir,
     writes_to,
 )
-from flyte.workflows.shared.sources import check_download_allowed, check_source_allowed, fetch_source, reading  # noqa: F401  (re-exported)
+from flyte.workflows.shared.sources import check_download_allowed, check_source_allowed, fetch_source, reading
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def fingerprint(dataset: DatasetSpec) -> SourceFingerprint:
 def remote_info(source: str) -> dict:
     """What the remote object's store says of it now (validators and size), without reading its bytes."""
     with reading(source, "cannot reach"):
-        if urlparse(source).scheme in ("http", "https"):
+        if uris.is_http(source):
             return http_head(
                 source, config.FETCH_CONNECT_TIMEOUT_S, config.FETCH_READ_TIMEOUT_S,
                 allow=check_download_allowed, max_redirects=config.FETCH_MAX_REDIRECTS,

@@ -1,6 +1,6 @@
 """The search's Flyte tasks: sample the trials, cross-validate one trial (mapped), and select the best."""
 
-# XGBoost is imported inside the trial task only (see tasks.py: importing it costs every other pod 1.7 s).
+# XGBoost is imported inside the trial task only, as in the training tasks: the other pods need not load it.
 
 from __future__ import annotations
 

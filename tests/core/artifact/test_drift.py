@@ -10,7 +10,8 @@ import pyarrow as pa
 import pytest
 
 from flyte.core.data.dataset import DATA_DIR, PIMA_COLUMNS
-from flyte.core.artifact.drift import MISSING_BIN, UNSEEN_BIN, DriftCounter, build_reference, psi, read_reference, summarize
+from flyte.core.artifact.drift import MISSING_BIN, UNSEEN_BIN, DriftCounter, build_reference, read_reference, summarize
+from flyte.core.artifact.drift_stats import psi
 from flyte.core.artifact.drift_stats import PSEUDOCOUNT, chi_square_p
 from flyte.core.common.errors import DataValidationError
 from flyte.core.data.tables import TableWriter

@@ -228,6 +228,7 @@ def test_extra_directory_is_refused(copy):
         (json.dumps({"format": 1}), "'files' must map file names"),
         (json.dumps({"format": 1, "files": {MODEL_FILE: "abc", SCHEMA_FILE: "abc"}}), "'files' must map file names"),
         (json.dumps({"format": 1, "files": {"../model.ubj": "0" * 64, SCHEMA_FILE: "0" * 64}}), "'files' must map file names"),
+        (json.dumps({"format": 1, "files": {"..\\model.ubj": "0" * 64, SCHEMA_FILE: "0" * 64}}), "'files' must map file names"),
     ],
 )
 def test_malformed_manifest_is_refused_naming_it(copy, text, message):

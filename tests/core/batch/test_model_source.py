@@ -11,7 +11,8 @@ import pytest
 from flyte.core.artifact.drift import REFERENCE_FILE
 from flyte.core.common.errors import DataValidationError
 from flyte.core.artifact.manifest import MANIFEST_FILE, sha256
-from flyte.core.batch.model_source import child, fetch_model, listed_files, manifest_digest, read_model_files
+from flyte.core.common.uris import child
+from flyte.core.batch.model_source import fetch_model, listed_files, manifest_digest, read_model_files
 
 
 def manifest(**files: str) -> bytes:

@@ -16,7 +16,8 @@ from flyte.core.data.formats import csv_reader as readers
 from flyte.core.data import tables
 from flyte.core.common.errors import DataValidationError
 from flyte.core.data.dataset import pima_spec
-from flyte.core.data.ingest import DATA_DIR, PIMA_COLUMNS, DatasetSpec, ingest_table, is_local, local_path
+from flyte.core.data.dataset import DATA_DIR, PIMA_COLUMNS, DatasetSpec, is_local, local_path
+from flyte.core.data.ingest import ingest_table
 from flyte.core.data.tables import file_sha256, part_files
 from tests.data_factory import read_frame
 

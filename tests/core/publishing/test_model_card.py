@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
 from flyte.core.evaluation.analytic import analytic_intervals
 from flyte.core.evaluation.bootstrap import bootstrap_intervals
@@ -73,9 +74,28 @@ def test_template_fills_known_names_and_leaves_other_dollars():
         "y of s.csv (a, b, 9 rows, f) costs $5 and $unknown")  # fmt: skip
 
 
-def test_template_markdown_subset():
-    html = render_template("# Title\npara one\ncontinues\n\n- item one\n  wrapped\n- item two\n")
-    assert html == "<h3>Title</h3><p>para one continues</p><ul><li>item one wrapped</li><li>item two</li></ul>"
+def test_filled_values_stay_literal_text():
+    profile = DataProfile(target="t&<y>", labels=["*a*", "b_c_"], rows=3, feature_columns=["[x](http://e)"])
+    html = render_template(fill_template("$target ($labels) from $features", profile, "s.csv"))
+    assert html == "<p>t&amp;&lt;y&gt; (*a*, b_c_) from [x](http://e)</p>\n"
+
+
+def test_template_markdown():
+    html = render_template("# Title\npara one\ncontinues\n\n- item one\n  wrapped\n- item **two**\n\n## Sub\n")
+    assert html.replace("\n", " ") == (
+        "<h3>Title</h3> <p>para one continues</p> <ul> <li>item one wrapped</li> <li>item <strong>two</strong></li> </ul> "
+        "<h4>Sub</h4> "
+    )
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))",
+                                  "![remote](https://example.com/pixel.png)", "<a href='//evil'>x</a>"])  # fmt: skip
+def test_template_markdown_passes_no_html_no_fetch_no_script(text):
+    html = render_template(text)
+    assert "<script" not in html and "<img" not in html and 'href="javascript' not in html
+    assert not re.search(r"<[a-z][^>]*\s(src|on\w+)=", html)  # no tag that fetches or runs anything
+    if text.startswith("<"):
+        assert html.startswith("<p>&lt;")  # raw HTML is shown as text, not passed through
 
 
 def test_each_interval_names_its_method():

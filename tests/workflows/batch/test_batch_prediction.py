@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import shutil
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -24,6 +22,7 @@ from flyte.core.evaluation.predict import PREDICTED_COLUMN
 from flyte.workflows.batch.pipeline import batch_predict, batch_predict_lp, batch_predict_nightly_lp
 from flyte.workflows import config
 from tests.data_factory import MIXED_CATEGORICAL, mixed_frame, split_frame, write_mixed_csv
+from tests.spies import CallCounter
 
 CORE_CALLS = [
     "flyte.core.batch.model_source.fetch_model", "flyte.core.batch.intake.check_rows_for_model",
@@ -42,25 +41,9 @@ def model_dir(tmp_path_factory):
     return trained(tmp_path_factory.mktemp("batch-model"))
 
 
-class Calls:
-    """Counts real executions of each cached task's core call (a cache hit never reaches it)."""
-
-    def __enter__(self):
-        self.patches = {p.rsplit(".", 1)[1]: mock.patch(p, wraps=getattr(importlib.import_module(p.rsplit(".", 1)[0]), p.rsplit(".", 1)[1])) for p in CORE_CALLS}
-        self.spies = {name: p.start() for name, p in self.patches.items()}
-        return self
-
-    def counts(self) -> dict[str, int]:
-        return {name: spy.call_count for name, spy in self.spies.items()}
-
-    def __exit__(self, *exc):
-        for p in self.patches.values():
-            p.stop()
-
-
 def test_same_rows_and_model_twice_hit_the_cache_at_every_step_and_another_uri_too(model_dir, tmp_path):
     spec = write_mixed_csv(tmp_path / "rows.csv")
-    with Calls() as calls:
+    with CallCounter(CORE_CALLS) as calls:
         first = batch_predict(model=str(model_dir), dataset=spec)
         second = batch_predict(model=str(model_dir), dataset=spec)
         assert calls.counts() == dict.fromkeys(calls.spies, 1)
@@ -73,7 +56,7 @@ def test_same_rows_and_model_twice_hit_the_cache_at_every_step_and_another_uri_t
 def test_a_changed_model_misses_the_cache(model_dir, tmp_path):
     spec = write_mixed_csv(tmp_path / "rows.csv")
     other = trained(tmp_path / "other", max_rounds=5)
-    with Calls() as calls:
+    with CallCounter(CORE_CALLS) as calls:
         batch_predict(model=str(model_dir), dataset=spec)
         batch_predict(model=str(other), dataset=spec)
         assert calls.counts() == dict.fromkeys(calls.spies, 2)

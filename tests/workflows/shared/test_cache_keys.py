@@ -3,7 +3,6 @@ the stages after fit are keyed on the model's content, not on the path fit wrote
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime, timezone
 from pathlib import Path
 from unittest import mock
@@ -20,6 +19,7 @@ from flyte.core.data.split import SplitParams
 from flyte.core.data.tables import file_sha256
 from flyte.workflows.training import tasks
 from flyte.workflows.training.pipeline import training_pipeline
+from tests.spies import CallCounter
 
 AS_OF = datetime(2026, 1, 1, tzinfo=timezone.utc)
 FAST = Hyperparameters(max_rounds=40, early_stopping_rounds=10, learning_rate=0.3)
@@ -27,11 +27,6 @@ FAST = Hyperparameters(max_rounds=40, early_stopping_rounds=10, learning_rate=0.
 
 def cached_keys(task_name: str) -> list[str]:
     return [k for k in LocalTaskCache._cache if str(k).startswith(f"{task_name}-")]
-
-
-def spy(path: str) -> mock._patch:
-    module, name = path.rsplit(".", 1)
-    return mock.patch(path, wraps=getattr(importlib.import_module(module), name))
 
 
 def test_a_file_changed_between_fingerprint_and_ingest_is_retried_and_nothing_is_cached(mixed_csv):
@@ -60,9 +55,8 @@ def test_a_refit_with_the_same_bytes_at_another_path_is_a_cache_hit_for_everythi
         saved.append(Path(directory))
         return real_save(model, directory)
 
-    spies = {name: spy(name) for name in ("flyte.core.training.fit.train_model", "flyte.core.evaluation.predict.predict_table",
-                                          "flyte.core.publishing.publish.publish_model")}  # fmt: skip
-    started = {name: p.start() for name, p in spies.items()}
+    calls = CallCounter(["flyte.core.training.fit.train_model", "flyte.core.evaluation.predict.predict_table",
+                         "flyte.core.publishing.publish.publish_model"]).start()  # fmt: skip
     try:
         with mock.patch.object(model_module, "save_model", save):
             first = training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST)
@@ -70,13 +64,10 @@ def test_a_refit_with_the_same_bytes_at_another_path_is_a_cache_hit_for_everythi
                 del LocalTaskCache._cache[key]
             second = training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST)
     finally:
-        for p in spies.values():
-            p.stop()
+        calls.stop()
     assert len(saved) == 2 and saved[0] != saved[1]  # fit ran twice and wrote to two paths ...
     assert file_sha256(saved[0] / "model.ubj") == file_sha256(saved[1] / "model.ubj")  # ... the same booster
-    assert started["flyte.core.training.fit.train_model"].call_count == 2
-    assert started["flyte.core.evaluation.predict.predict_table"].call_count == 1
-    assert started["flyte.core.publishing.publish.publish_model"].call_count == 1
+    assert calls.counts() == {"train_model": 2, "predict_table": 1, "publish_model": 1}
     assert second.model.path == first.model.path  # the published model is the cached one
     entry = entry_location(str(registry), derive_model_name(spec.source))
     assert len(Registry(entry).versions()) == 1  # promoted once; never a second version of the same booster

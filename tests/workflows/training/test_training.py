@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from datetime import datetime, timezone
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
@@ -15,6 +13,7 @@ from flyte.core.training.hyperparameters import Hyperparameters
 from flyte.core.artifact.model import load_model
 from flyte.core.data.split import SplitParams
 from flyte.workflows.training.pipeline import nightly_training_lp, training_pipeline, training_pipeline_lp
+from tests.spies import CallCounter
 
 FAST = Hyperparameters(max_rounds=40, early_stopping_rounds=10, learning_rate=0.3)
 #: The one core function each task calls, by module: tasks import them when they run.
@@ -70,25 +69,15 @@ def test_second_dataset_shape_end_to_end(mixed_csv, registry):
     assert set(schema.categories) == {"colour", "size"}
 
 
-def count_core_calls():
-    """Wrap each core function the tasks call, so the test can count real executions."""
-    patches = {}
-    for path in CORE_CALLS:
-        module, name = path.rsplit(".", 1)
-        patches[name] = mock.patch(path, wraps=getattr(importlib.import_module(module), name))
-    return patches
-
-
 def test_second_run_is_served_from_the_local_cache(mixed_csv, registry):
     _, spec = mixed_csv
-    patches = count_core_calls()
-    spies = {name: p.start() for name, p in patches.items()}
+    calls = CallCounter(CORE_CALLS).start()
+    spies = calls.spies
     try:
         first = training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST)
         second = training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST)
     finally:
-        for p in patches.values():
-            p.stop()
+        calls.stop()
     assert {name: spy.call_count for name, spy in spies.items()} == dict.fromkeys((p.rsplit('.', 1)[1] for p in CORE_CALLS), 1)
     assert second.metrics == first.metrics
     assert second.model.path == first.model.path  # the cached output, not a new model
@@ -97,8 +86,8 @@ def test_second_run_is_served_from_the_local_cache(mixed_csv, registry):
 def test_new_snapshot_time_rereads_data_but_reuses_downstream_results(mixed_csv, registry):
     """A scheduled run re-reads its source; unchanged data hashes the same, so fit is not repeated."""
     path, spec = mixed_csv
-    patches = count_core_calls()
-    spies = {name: p.start() for name, p in patches.items()}
+    calls = CallCounter(CORE_CALLS).start()
+    spies = calls.spies
     try:
         training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST, data_as_of=datetime(2026, 1, 1, tzinfo=timezone.utc))
         training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST, data_as_of=datetime(2026, 1, 2, tzinfo=timezone.utc))
@@ -107,8 +96,7 @@ def test_new_snapshot_time_rereads_data_but_reuses_downstream_results(mixed_csv,
         training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST, data_as_of=datetime(2026, 1, 3, tzinfo=timezone.utc))
         assert spies["ingest_table"].call_count == 3 and spies["train_model"].call_count == 2
     finally:
-        for p in patches.values():
-            p.stop()
+        calls.stop()
 
 
 def test_launch_plans_are_defined():
@@ -121,8 +109,8 @@ def test_an_edited_file_retrains_and_the_same_bytes_elsewhere_hit_the_cache(mixe
     """Ingest's key is the source's fingerprint: an edit in place is read again with no flag, and a copy of the
     same bytes at another path is served from the cache at every step, ingest included."""
     path, spec = mixed_csv
-    patches = count_core_calls()
-    spies = {name: p.start() for name, p in patches.items()}
+    calls = CallCounter(CORE_CALLS).start()
+    spies = calls.spies
     try:
         first = training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST)
         path.write_text(path.read_text().replace("alpha", "beta", 5))  # edited in place, same path
@@ -138,8 +126,7 @@ def test_an_edited_file_retrains_and_the_same_bytes_elsewhere_hit_the_cache(mixe
         }  # fmt: skip
         assert moved.metrics == edited.metrics
     finally:
-        for p in patches.values():
-            p.stop()
+        calls.stop()
 
 
 # --- the published model directory and reproducing it (issue 7, card) ------------------------------------
@@ -176,15 +163,14 @@ def test_retraining_from_the_manifest_with_an_empty_cache_gives_the_same_booster
     first = Path(training_pipeline(registry=registry, dataset=spec, split_params=SplitParams(seed=5), hyperparameters=FAST).model.download())
     recorded = recorded_inputs(first)
     monkeypatch.setattr(LocalTaskCache, "_cache", Cache(str(tmp_path / "empty-cache")))  # nothing may be served
-    patches = count_core_calls()
-    spies = {name: p.start() for name, p in patches.items()}
+    calls = CallCounter(CORE_CALLS).start()
+    spies = calls.spies
     try:
         again = training_pipeline(
             registry=registry, dataset=recorded.dataset, split_params=recorded.split_params, hyperparameters=recorded.hyperparameters
         )
     finally:
-        for p in patches.values():
-            p.stop()
+        calls.stop()
     assert spies["train_model"].call_count == 1  # really trained again
     second = Path(again.model.download())
     assert second != first

@@ -14,11 +14,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from flyte.core.data.formats.compression import codec_of, open_bytes
-from flyte.core.data.formats.csv_text import CommentBlanker, LineNumbers, check_text, leading_lines_to_skip, null_markers, safe_text, shorten
+from flyte.core.data.formats.csv_text import CommentBlanker, LineNumbers, check_text, leading_lines_to_skip, null_markers, safe_text
 from flyte.core.data.dataset import DatasetSpec
-from flyte.core.common.errors import DataValidationError, shorten_names
+from flyte.core.common.errors import DataValidationError, shorten, shorten_names
 from flyte.core.data.labels import is_number_text
-from flyte.core.data.tables import batch_rows
 
 log = logging.getLogger(__name__)
 

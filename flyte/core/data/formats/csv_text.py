@@ -11,7 +11,7 @@ from typing import Iterator
 
 from flyte.core.data.formats.compression import open_bytes
 from flyte.core.data.dataset import DatasetSpec
-from flyte.core.common.errors import ECHO_CHARS, DataValidationError, shorten  # noqa: F401  (re-exported)
+from flyte.core.common.errors import DataValidationError
 
 
 def safe_text(row) -> str:

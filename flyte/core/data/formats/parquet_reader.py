@@ -10,9 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flyte.core.data.formats.csv_text import shorten
 from flyte.core.data.dataset import DatasetSpec
-from flyte.core.common.errors import DataValidationError
+from flyte.core.common.errors import DataValidationError, shorten
 from flyte.core.data.formats.csv_reader import Roles, check_unique, clean_batch, clean_text
 from flyte.core.data.tables import batch_rows
 

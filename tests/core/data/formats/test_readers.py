@@ -8,9 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flyte.core.data.formats.csv_text import ECHO_CHARS
 from flyte.core.data.dataset import DatasetSpec
-from flyte.core.common.errors import DataValidationError
+from flyte.core.common.errors import ECHO_CHARS, DataValidationError
 from flyte.core.data.ingest import ingest_table
 
 
