@@ -45,13 +45,19 @@ import pickle
 parts, profile = pickle.loads(Path(sys.argv[1]).read_bytes())
 started = time.perf_counter()
 model = train_model(parts["train"], parts["validation"], profile, Hyperparameters(), n_threads=2)
+hwm = [l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM:")]
 print(json.dumps({"seconds": time.perf_counter() - started, "best_iteration": model.schema.best_iteration,
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mib": int(hwm[0].split()[1]) / 1024}))
 """
 
 
 def _peak_rss_mib() -> float:
-    """This process's peak resident set size so far, in MiB (Linux reports ru_maxrss in KiB)."""
+    """This process's own peak resident set size so far, in MiB: VmHWM, the high-water mark of its address space.
+    Not ru_maxrss: Linux carries that across fork and exec, so a worker (or the single fit's child) started by a
+    driver that had ingested the table would report the driver's peak instead of its own."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
