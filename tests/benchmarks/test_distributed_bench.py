@@ -54,3 +54,21 @@ def test_a_restarted_worker_counts_as_a_failed_trial():
     assert trained({"distributed": {"restarted_workers": []}})
     assert not trained({"distributed": {"restarted_workers": ["tcp://w1"]}})
     assert not trained({"distributed": {"error": "KilledWorker"}})
+
+
+def test_a_child_reports_its_own_peak_memory_not_the_parent_s():
+    """A worker is started by a driver that may have held far more (the ingested table): the worker's peak must be
+    its own. ru_maxrss carries the parent's peak across fork and exec; VmHWM does not."""
+    import subprocess
+    import sys
+
+    parent = (
+        "import subprocess, sys\n"
+        "block = bytearray(400 * 1024 * 1024)\n"  # the parent touches 400 MiB (zero pages count once written)
+        "block[::4096] = b'x' * len(block[::4096])\n"
+        "del block\n"
+        "print(subprocess.run([sys.executable, '-c', 'from benchmarks.distributed import _peak_rss_mib; "
+        "print(_peak_rss_mib())'], capture_output=True, text=True, check=True).stdout)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True, check=True).stdout
+    assert float(out.split()[-1]) < 300, out
