@@ -39,9 +39,9 @@ def train_distributed(
 
     ``train`` and ``validation`` are table directories of Parquet parts where every worker can read them: a
     local directory for a local cluster, or a blob-store URI read with fsspec ``storage_options``. The
-    workers read the parts themselves, one Parquet row group per partition, and type each partition exactly as the single-pod fit
-    does (``TrainedModel.feature_frame``: float64 with NaN for missing, categoricals over the sorted training
-    categories); the driver reads only Parquet footers. XGBoost builds one ``DaskQuantileDMatrix`` over the
+    workers read the parts themselves, one Parquet row group per partition, and type each partition as the single-pod fit
+    does (``TrainedModel.feature_frame``: NaN for missing, categories coded over the sorted training categories),
+    into one float32 array per partition (``_matrix_partition``); the driver reads only Parquet footers. XGBoost builds one ``DaskQuantileDMatrix`` over the
     training rows and one over the validation rows with the training bins, and trains with the same
     parameters (``fit.booster_params``) and early stopping on the validation rows. Each worker trains with as
     many threads as it has (the Dask worker's ``nthreads``), not a thread count chosen here.
