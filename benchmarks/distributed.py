@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({"largest_trained": largest, "smallest_failed": failed, "trials": results}, indent=2))
         print(table(sorted(results, key=lambda r: r["rows"])))
-        print(f"largest table trained: {largest or 0:,} rows; smallest that failed: {failed or 0:,} rows"
+        trained_text, failed_text = (f"{n:,} rows" if n else "none" for n in (largest, failed))
+        print(f"largest table trained: {trained_text}; smallest that failed: {failed_text}"
               f" ({args.workers} workers, {args.worker_mib or 'the default'} MiB each)")  # fmt: skip
         return
     results = run(args.rows, args.seed, args.workers, single=not args.dask_only, worker_mib=args.worker_mib)
