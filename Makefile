@@ -91,6 +91,13 @@ bench-large: $(VENV)/.installed
 bench-dask: $(VENV)/.installed
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m benchmarks.distributed --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-dask.json" $(BENCH_ARGS)
 
+.PHONY: bench-dask-bisect
+
+## The largest table the Dask fit trains on 2 workers within DASK_WORKER's memory limit, by bisection between 10M and
+## 60M rows (benchmarks/distributed.py --bisect; long: each trial ingests its table). BENCH_ARGS="--worker-mib 560" is cheaper.
+bench-dask-bisect: $(VENV)/.installed
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m benchmarks.distributed --bisect 10000000 60000000 --resolution 5000000 --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-dask-bisect.json" $(BENCH_ARGS)
+
 .PHONY: test-fast
 
 ## The edit-test loop: the core layer (tests/core, without the two tests that start a Dask cluster) and the task layer

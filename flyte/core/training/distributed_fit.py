@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import xgboost as xgb
 
 from flyte.core.data import labels as lbl
 from flyte.core.data.dataset import DataProfile
@@ -21,7 +23,8 @@ from flyte.core.data.tables import part_files
 
 log = logging.getLogger(__name__)
 
-#: The class-code column beside the features in each typed partition; a table using this name is refused.
+#: The name of the class codes beside the features on the workers (their matrices' last column); a table using it
+#: is refused.
 LABEL_COLUMN = "__flyte_label_code__"
 
 
@@ -37,9 +40,9 @@ def train_distributed(
 
     ``train`` and ``validation`` are table directories of Parquet parts where every worker can read them: a
     local directory for a local cluster, or a blob-store URI read with fsspec ``storage_options``. The
-    workers read the parts themselves, one Parquet row group per partition, and type each partition exactly as the single-pod fit
-    does (``TrainedModel.feature_frame``: float64 with NaN for missing, categoricals over the sorted training
-    categories); the driver reads only Parquet footers. XGBoost builds one ``DaskQuantileDMatrix`` over the
+    workers read the parts themselves, one Parquet row group per partition, and type each partition as the single-pod fit
+    does (``TrainedModel.feature_frame``: NaN for missing, categories coded over the sorted training categories),
+    into one float32 array per partition (``_matrix_partition``); the driver reads only Parquet footers. XGBoost builds one ``DaskQuantileDMatrix`` over the
     training rows and one over the validation rows with the training bins, and trains with the same
     parameters (``fit.booster_params``) and early stopping on the validation rows. Each worker trains with as
     many threads as it has (the Dask worker's ``nthreads``), not a thread count chosen here.
@@ -73,16 +76,23 @@ def train_distributed(
         "distributed fit: %d train and %d validation partitions x %d features on %d Dask workers",
         frames["train"].npartitions, frames["validation"].npartitions, len(schema.features), workers,
     )  # fmt: skip
-    typed = {name: _typed(frame, schema, code_of, name) for name, frame in frames.items()}
     features = schema.booster_features
+    types = [("c" if f in schema.categories else "float") for f in schema.features]
+    matrices = {name: _matrix(client, frame, schema, code_of, name) for name, frame in frames.items()}
+    k = len(features)
+    # Features and label are column slices of the same persisted partitions, so each worker holds one float32
+    # buffer per partition; unnamed (as fit.train_model feeds an all-numeric table): named once training ends.
     dtrain = dxgb.DaskQuantileDMatrix(
-        client, typed["train"][features], typed["train"][LABEL_COLUMN], max_bin=params.max_bin, enable_categorical=True
-    )
+        client, matrices["train"][:, :k], matrices["train"][:, k], max_bin=params.max_bin, enable_categorical=True,
+        feature_types=types if schema.categories else None,
+    )  # fmt: skip
     # The validation matrix reuses the training bins, as XGBoost requires for evaluation.
     dvalid = dxgb.DaskQuantileDMatrix(
-        client, typed["validation"][features], typed["validation"][LABEL_COLUMN], max_bin=params.max_bin,
-        enable_categorical=True, ref=dtrain,
+        client, matrices["validation"][:, :k], matrices["validation"][:, k], max_bin=params.max_bin,
+        enable_categorical=True, ref=dtrain, feature_types=types if schema.categories else None,
     )  # fmt: skip
+    # From here the matrices' futures live only in dtrain and dvalid, and are released with them.
+    del matrices
     settings = booster_params(params, n_classes=len(schema.labels), n_threads=1)
     # Each worker's own thread count (its cpu limit on a cluster, 1 on the local cluster), not the driver's.
     del settings["nthread"]
@@ -91,7 +101,9 @@ def train_distributed(
         early_stopping_rounds=params.early_stopping_rounds, verbose_eval=False,
     )  # fmt: skip
     del dtrain, dvalid
-    booster = finish(result["booster"], schema, params.max_rounds)
+    booster: xgb.Booster = result["booster"]
+    booster.feature_names, booster.feature_types = features, types
+    booster = finish(booster, schema, params.max_rounds)
     booster.set_param({"nthread": 1})  # the driver's copy predicts nothing; a later load sets its own threads
     # What batch prediction's drift compares to, as fit.train_model writes it, computed on the workers too.
     reference = _reference(frames["train"], schema)
@@ -176,21 +188,31 @@ def _check_labels(seen: tuple[set, int], kind: str, code_of: dict[str, int], whe
     lbl.codes(pa.array(sorted(values, key=lbl.sort_key)), kind, code_of, where=where)
 
 
-def _typed(frame, schema: ModelSchema, code_of: dict[str, int], part: str):
-    """The frame as the booster is fed: features typed by ``TrainedModel.feature_frame`` plus the class codes."""
-    empty = pa.table({c: pa.array([], pa.string() if c in schema.categories else pa.float64()) for c in schema.features})
-    # feature_frame reads only the schema, so no booster is needed (nor shipped to the workers).
-    meta = TrainedModel(booster=None, schema=schema).feature_frame(empty)
-    meta[LABEL_COLUMN] = np.array([], dtype=np.int32)
-    return frame.map_partitions(_typed_partition, schema, code_of, part, meta=meta)
+def _matrix(client, frame, schema: ModelSchema, code_of: dict[str, int], part: str):
+    """The frame as the booster is fed, persisted on the workers: per partition a rows x (features + 1) float32
+    array (``_matrix_partition``), the class code in the last column. Float32 is what XGBoost stores a value as,
+    so the bins are those of float64 input; the persisted partitions are the only copy a worker keeps."""
+    meta = np.empty((0, len(schema.features) + 1), dtype=np.float32)
+    return client.persist(frame.map_partitions(_matrix_partition, schema, code_of, part, meta=meta))
 
 
-def _typed_partition(frame: pd.DataFrame, schema: ModelSchema, code_of: dict[str, int], part: str) -> pd.DataFrame:
-    """Runs on a worker: one partition through the single-pod fit's own typing (feature_frame, labels.codes)."""
+def _matrix_partition(frame: pd.DataFrame, schema: ModelSchema, code_of: dict[str, int], part: str) -> np.ndarray:
+    """Runs on a worker: one partition typed as ``TrainedModel.feature_frame`` types it (numbers with NaN for
+    missing; a category as its code in the sorted training categories, NaN when missing or unseen) and its class
+    codes (``labels.codes``), written column by column from the Arrow buffers into one float32 array: no typed
+    pandas frame, float64 copy or categorical is built."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    out = TrainedModel(booster=None, schema=schema).feature_frame(table)
+    out = np.empty((table.num_rows, len(schema.features) + 1), dtype=np.float32)
+    for j, col in enumerate(schema.features):
+        values = table.column(col)
+        if col in schema.categories:
+            known = pa.array(schema.categories[col], pa.string())
+            values = pc.index_in(pc.cast(values, pa.string()), value_set=known)
+        # Through float64 (as feature_frame types it), then to float32 as XGBoost itself narrows every value.
+        typed = values if values.type == pa.float64() else pc.cast(values, pa.float64())
+        out[:, j] = typed.to_numpy(zero_copy_only=False)
     target = schema.target
-    out[LABEL_COLUMN] = lbl.codes(
+    out[:, -1] = lbl.codes(
         table.column(target).combine_chunks(), schema.label_kind, code_of, where=f"{part} table: {target!r}"
     )
     return out
