@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class GateRules:
     """What a challenger must meet. Every field is required here; the Flyte-facing ``GateCriteria``
-    (flyte/workflows/gate/tasks.py) gives each its default from flyte/workflows/config.py.
+    (flyte/workflows/gate/tasks.py) gives each its default.
 
     min_accuracy / min_roc_auc: floors (fractions in [0, 1]); max_log_loss: ceiling (natural log, >= 0).
     alpha: significance level of the comparison with the champion (two-sided tests and 1 - alpha intervals).
