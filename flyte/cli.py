@@ -295,11 +295,11 @@ def main(argv: list[str] | None = None) -> None:
     if options.quiet:
         os.environ[stage_log.QUIET_ENV] = "1"  # read by the logging set-up, here and in any process this one starts
     stage_log.configure()
-    from flytekit.core import local_cache
+    from flyte.workflows.shared import flytekit_compat
 
-    # flytekit's local cache location is a module constant (no setting reads it). Kept beside the files its
-    # entries name, it never serves results of another checkout or of a plain `pyflyte run` in /tmp.
-    local_cache.CACHE_LOCATION = str(dirs.cache)
+    # Kept beside the files its entries name, the local cache never serves results of another checkout or of a
+    # plain `pyflyte run` in /tmp.
+    flytekit_compat.set_local_cache_location(str(dirs.cache))
     if pruned := prune_stale_cache(dirs.cache):
         log.warning("Removed %d cached task result(s) whose files under %s were deleted; those tasks run again.", pruned, dirs.root)
     try:

@@ -83,12 +83,14 @@ def run_command(project_workflows: Path):
     from flytekit.clis.sdk_in_container.run import run as pyflyte_run
     from flytekit.exceptions.user import FlyteEntityNotFoundException
 
+    from flyte.workflows.shared.flytekit_compat import missing_entity_module
+
     class ProjectWorkflowCommand(WorkflowCommand):
         def get_command(self, ctx, exe_entity):
             try:
                 return super().get_command(ctx, exe_entity)
             except FlyteEntityNotFoundException as exc:
-                module = sys.modules.get(exc._module_name)
+                module = sys.modules.get(missing_entity_module(exc))
                 if module is None:
                     raise
                 raise unknown_entity(self.name, exe_entity, module) from exc

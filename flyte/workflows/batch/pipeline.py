@@ -17,7 +17,7 @@ from flyte.workflows.shared.artifacts import HTMLFile, Table
 from flyte.workflows.batch.tasks import batch_report, check_rows, fetch_model, model_fingerprint, predict_rows
 from flyte.workflows.shared.notifications import nightly_notifications
 from flyte.workflows.training.tasks import fingerprint
-from flyte.workflows.training.pipeline import UNVERSIONED
+from flyte.workflows.shared.snapshot import UNVERSIONED
 
 
 class BatchOutputs(NamedTuple):

@@ -10,7 +10,7 @@ from flyte.core.data.dataset import PIMA_MODEL, DatasetSpec, pima_new_rows_spec
 from flyte.core.batch.intake import BatchOptions
 from flyte.workflows.batch.pipeline import BatchOutputs, score_rows
 from flyte.workflows.distributed.tasks import predict_rows_distributed
-from flyte.workflows.training.pipeline import UNVERSIONED
+from flyte.workflows.shared.snapshot import UNVERSIONED
 
 
 @workflow
