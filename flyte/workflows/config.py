@@ -1,9 +1,8 @@
-"""Orchestration settings in one place: resource presets, timeouts, retries, schedules, registry locations,
-notification recipients, source bounds, and each stage's cache version.
+"""Orchestration settings: resource presets, timeouts, retries, schedules, registries, recipients and cache versions."""
 
-Settings that shape what a stage computes are not here: they are typed task inputs with defaults, defined beside the
-code they steer (``GateCriteria``, ``CardSettings``, ``ScoreSettings``, ``DriftSettings``, fit's ``leak_threshold``),
-so a run can override them and the cache is keyed on them like any other input."""
+# Settings that shape what a stage computes are not here: they are typed task inputs with defaults, defined beside
+# the code they steer (GateCriteria, CardSettings, ScoreSettings, DriftSettings, fit's leak_threshold), so a run can
+# override them and the cache is keyed on them like any other input.
 
 from __future__ import annotations
 

@@ -1,14 +1,14 @@
-"""The one place using flytekit's and mashumaro's private API, each use behind a named function or class:
+"""The one place using flytekit's and mashumaro's private API, each use behind a named function or class."""
 
-- each dataclass's literal type, built once (``install``);
-- a content hash carried on a StructuredDataset output (``mark_content_hash`` / ``marked_content_hash``);
-- a map task cached per element on local runs (``PerElementCachedMapTask``);
-- the local task cache: its location, its store, and a hook on its lookups (``set_local_cache_location``,
-  ``local_cache_store``, ``use_local_cache_store``, ``on_local_cache_hit``);
-- the module a "not found" error of pyflyte names (``missing_entity_module``).
-
-``REQUIRED`` lists every flytekit attribute these rely on; tests/workflows/shared/test_flytekit_compat.py checks each
-exists with the expected signature, so a flytekit upgrade that moves one fails there, naming it."""
+# What lives here:
+# - each dataclass's literal type, built once (``install``);
+# - a content hash carried on a StructuredDataset output (mark_content_hash / marked_content_hash);
+# - a map task cached per element on local runs (PerElementCachedMapTask);
+# - the local task cache: its location, its store, and a hook on its lookups (set_local_cache_location,
+#   local_cache_store, use_local_cache_store, on_local_cache_hit);
+# - the module a "not found" error of pyflyte names (missing_entity_module).
+# REQUIRED lists every flytekit attribute these rely on; tests/workflows/shared/test_flytekit_compat.py checks each
+# exists with the expected signature, so a flytekit upgrade that moves one fails there, naming it.
 
 # flytekit's dataclass transformer builds a mashumaro JSON schema each time a dataclass appears in a task or
 # workflow interface, and mashumaro compiles a throwaway class for every field default while doing so: about
