@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from flyte import cli
+from flyte import cli, cli_local
 from flyte.core.common.errors import DataValidationError
 from tests.flyte_package import REPO, RUN, clean_env
 from tests.http_servers import Routes, answering_server
@@ -206,7 +206,7 @@ def cached_locations(local: Path) -> list[Path]:
         for key in entries:
             outputs = LiteralMap()
             outputs.ParseFromString(entries[key])
-            paths.extend(Path(uri) for uri in cli._uris(outputs))
+            paths.extend(Path(uri) for uri in cli_local._uris(outputs))
     return paths
 
 
