@@ -144,12 +144,12 @@ def test_the_full_traceback_is_opt_in_and_comes_after_the_message(tmp_path, swit
     assert run.returncode == cli.EXIT_USER_ERROR
     assert run.err_lines[0].startswith(f"Error: ingest failed: {bad}: column 'b'")
     assert TRACEBACK_HINT not in run.stderr
-    assert "Traceback" in run.stdout and "readers.py" in run.stdout  # pyflyte's traceback, down to our frame
+    assert "Traceback" in run.stdout and "csv_reader.py" in run.stdout  # pyflyte's traceback, down to our frame
 
 
 def test_a_bug_keeps_pyflytes_traceback(tmp_path):
     """Only errors the user can act on are shortened: anything else is a bug, and its traceback is the report."""
-    run = project_run(tmp_path, prelude="import flyte.core.data.ingest\ndef bug(*a, **k): raise KeyError('oops')\nflyte.core.ingest.ingest_table = bug")
+    run = project_run(tmp_path, prelude="import flyte.core.data.ingest\ndef bug(*a, **k): raise KeyError('oops')\nflyte.core.data.ingest.ingest_table = bug")
     assert run.returncode == 1
     assert "Error: " not in run.stderr
     assert "Traceback" in run.stdout and "KeyError" in run.stdout

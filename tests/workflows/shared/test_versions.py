@@ -42,7 +42,7 @@ def test_the_digest_changes_with_the_code_and_the_libraries(tmp_path, monkeypatc
     shutil.copytree(REPO / "flyte", tmp_path / "flyte")
     monkeypatch.setattr(versions, "ROOT", tmp_path)
     before = {root: versions.code_digest(root, ("numpy",)) for root in ("flyte.core.training.fit", "flyte.core.evaluation.evaluate")}
-    score = tmp_path / "flyte" / "core" / "score.py"
+    score = tmp_path / "flyte" / "core" / "evaluation" / "score.py"
     score.write_text(score.read_text().replace("accuracy=float(tp.sum() / n)", "accuracy=float(tp.sum() / n) * 0.5"))
     assert versions.code_digest("flyte.core.evaluation.evaluate", ("numpy",)) != before["flyte.core.evaluation.evaluate"]
     assert versions.code_digest("flyte.core.training.fit", ("numpy",)) == before["flyte.core.training.fit"]  # fit does not reach score.py
@@ -68,7 +68,7 @@ def test_an_edited_core_function_misses_the_cache_on_the_next_run(tmp_path):
     first = run(copy, home)
     assert run(copy, home) == first  # unchanged code: served from the cache
     before = stage_versions(copy, home)
-    score = copy / "flyte" / "core" / "score.py"
+    score = copy / "flyte" / "core" / "evaluation" / "score.py"
     score.write_text(score.read_text().replace("accuracy=float(tp.sum() / n)", "accuracy=float(tp.sum() / n) * 0.5"))
     accuracy, model = run(copy, home)
     assert accuracy == pytest.approx(first[0] * 0.5)  # score ran again, with the new code
