@@ -105,7 +105,7 @@ NIGHTLY_CRON = "0 2 * * *"
 # --- Batch prediction (flyte/workflows/batch/) ----------------------------------------------------------------
 BATCH_TASKS = "flyte.workflows.batch.tasks"
 MODEL_FETCH_CACHE_VERSION = derived("1.0", "flyte.core.batch.model_source", (), tasks_module=BATCH_TASKS)
-CHECK_ROWS_CACHE_VERSION = derived("1.1", "flyte.core.batch.intake", ARROW, tasks_module=BATCH_TASKS)
+CHECK_ROWS_CACHE_VERSION = derived("1.0", "flyte.core.batch.intake", ARROW, tasks_module=BATCH_TASKS)
 BATCH_PREDICT_CACHE_VERSION = derived("1.0", "flyte.core.batch.batch", XGBOOST, tasks_module=BATCH_TASKS)
 BATCH_REPORT_CACHE_VERSION = derived("1.0", "flyte.core.batch.batch_report", ARROW, tasks_module=BATCH_TASKS)
 #: The batch report's pod. With true labels it scores every row as training's score scores the test rows: about 100

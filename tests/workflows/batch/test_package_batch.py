@@ -53,7 +53,7 @@ def test_cache_versions_follow_the_batch_task_module():
     assert config.MODEL_FETCH_CACHE_VERSION == derived("1.0", "flyte.core.batch.model_source", (), tasks_module=config.BATCH_TASKS)
     assert config.MODEL_FETCH_CACHE_VERSION != derived("1.0", "flyte.core.batch.model_source", ())  # not training's tasks.py
     # The drift thresholds are check_rows' `drift` input (DriftSettings), so the cache keys on them as on any input.
-    assert config.CHECK_ROWS_CACHE_VERSION == derived("1.1", "flyte.core.batch.intake", config.ARROW, tasks_module=config.BATCH_TASKS)
+    assert config.CHECK_ROWS_CACHE_VERSION == derived("1.0", "flyte.core.batch.intake", config.ARROW, tasks_module=config.BATCH_TASKS)
 
 
 def test_the_model_fingerprint_is_never_cached_and_the_fetch_keys_on_the_manifest_not_the_uri(pkg):
