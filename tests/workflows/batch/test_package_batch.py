@@ -21,7 +21,7 @@ CACHED = {
     "predict_rows": ("BATCH_PREDICT_CACHE_VERSION", "STAGE_RETRIES", "LIGHT_TIMEOUT"),
     "batch_report": ("BATCH_REPORT_CACHE_VERSION", "STAGE_RETRIES", "LIGHT_TIMEOUT"),
 }
-INPUTS = ["data_as_of", "dataset", "model", "model_name", "options"]
+INPUTS = ["data_as_of", "dataset", "drift", "model", "model_name", "options"]
 
 
 @pytest.fixture(scope="module")
