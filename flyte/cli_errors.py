@@ -60,8 +60,18 @@ def unknown_entity(filename: str, name: str, module) -> CommandLineMistake:
 
 
 def workflow_files(directory: Path) -> list[Path]:
-    """The Python files in ``directory`` that define a workflow (a cheap text check: they use @workflow)."""
-    return sorted(p for p in directory.glob("*.py") if "@workflow" in p.read_text(errors="replace"))
+    """The Python files in ``directory`` and its sub-folders that define a workflow (a cheap text check: they
+    use @workflow)."""
+    return sorted(p for p in directory.rglob("*.py") if "@workflow" in p.read_text(errors="replace"))
+
+
+def _nicknames(path: Path, folder: Path) -> list[str]:
+    """What a user may type for a workflow file: its path under ``folder``, its own name, and, for a workflow
+    folder's ``pipeline.py``, the folder's name as a file (``training.py`` for ``training/pipeline.py``)."""
+    names = [path.relative_to(folder).as_posix(), path.name]
+    if path.stem == "pipeline":
+        names.append(f"{path.parent.name}.py")
+    return names
 
 
 def missing_file(filename: str, project_workflows: Path) -> CommandLineMistake:
@@ -69,10 +79,12 @@ def missing_file(filename: str, project_workflows: Path) -> CommandLineMistake:
     path = Path(filename)
     folder = path.parent if path.parent.is_dir() else project_workflows
     offered = workflow_files(folder) or sorted(p for p in folder.glob("*.py") if p.name != "__init__.py")
-    match = closest(path.name, [p.name for p in offered])
+    by_name = {name: p for p in reversed(offered) for name in _nicknames(p, folder)}
+    found = closest(path.name, list(by_name))
+    match = by_name[found].relative_to(folder).as_posix() if found else ""
     shown = os.path.relpath(folder) if not path.is_absolute() else str(folder)
     guess = f"; did you mean {Path(shown) / match}?" if match else "."
-    held = f" Workflow files in {shown}: {listed([p.name for p in offered])}." if offered else ""
+    held = f" Workflow files in {shown}: {listed([p.relative_to(folder).as_posix() for p in offered])}." if offered else ""
     where = "no such file" if path.parent.is_dir() else f"no such folder {path.parent}"
     return CommandLineMistake(f"{filename}: {where}{guess}{held}")
 
@@ -83,12 +95,14 @@ def run_command(project_workflows: Path):
     from flytekit.clis.sdk_in_container.run import run as pyflyte_run
     from flytekit.exceptions.user import FlyteEntityNotFoundException
 
+    from flyte.workflows.shared.flytekit_compat import missing_entity_module
+
     class ProjectWorkflowCommand(WorkflowCommand):
         def get_command(self, ctx, exe_entity):
             try:
                 return super().get_command(ctx, exe_entity)
             except FlyteEntityNotFoundException as exc:
-                module = sys.modules.get(exc._module_name)
+                module = sys.modules.get(missing_entity_module(exc))
                 if module is None:
                     raise
                 raise unknown_entity(self.name, exe_entity, module) from exc

@@ -118,8 +118,8 @@ def _path(value: Any) -> str:
     """A local file, directory or table output as a path."""
     if value is None:
         return "-"
-    literal = getattr(value, "_literal_sd", None)  # a table: its location is in the literal it was decoded from
-    if literal is not None and literal.uri:
+    literal = getattr(value, "literal", None)  # a table: its location is in the literal it was decoded from
+    if literal is not None and getattr(literal, "uri", None):
         return literal.uri.rstrip("/") or literal.uri
     for attr in ("path", "uri"):
         found = getattr(value, attr, None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from diskcache import Cache
-from flytekit.core.local_cache import LocalTaskCache
 
 from tests.data_factory import write_mixed_csv
 from tests.flyte_package import CliRun, pyflyte_run
@@ -42,11 +41,11 @@ def isolated_local_cache(tmp_path_factory, monkeypatch):
     Without it, results cached by an earlier run (or by the user's own `pyflyte run`) would be
     served instead of running the code under test. Subprocesses get their own HOME for the same reason.
     """
+    from flyte.workflows.shared.flytekit_compat import use_local_cache_store
+
     directory = tmp_path_factory.mktemp("flyte-local-cache")
-    monkeypatch.setattr(LocalTaskCache, "_cache", Cache(str(directory)), raising=False)
-    monkeypatch.setattr(LocalTaskCache, "_initialized", True)
-    yield directory
-    LocalTaskCache._cache.close()
+    with use_local_cache_store(Cache(str(directory))):
+        yield directory
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from flyte import cli
+from flyte import cli, cli_local
 from flyte.core.common.errors import DataValidationError
 from tests.flyte_package import REPO, RUN, clean_env
 from tests.http_servers import Routes, answering_server
@@ -149,7 +149,7 @@ def test_the_full_traceback_is_opt_in_and_comes_after_the_message(tmp_path, swit
 
 def test_a_bug_keeps_pyflytes_traceback(tmp_path):
     """Only errors the user can act on are shortened: anything else is a bug, and its traceback is the report."""
-    run = project_run(tmp_path, prelude="import flyte.core.data.ingest\ndef bug(*a, **k): raise KeyError('oops')\nflyte.core.ingest.ingest_table = bug")
+    run = project_run(tmp_path, prelude="import flyte.core.data.ingest\ndef bug(*a, **k): raise KeyError('oops')\nflyte.core.data.ingest.ingest_table = bug")
     assert run.returncode == 1
     assert "Error: " not in run.stderr
     assert "Traceback" in run.stdout and "KeyError" in run.stdout
@@ -206,7 +206,7 @@ def cached_locations(local: Path) -> list[Path]:
         for key in entries:
             outputs = LiteralMap()
             outputs.ParseFromString(entries[key])
-            paths.extend(Path(uri) for uri in cli._uris(outputs))
+            paths.extend(Path(uri) for uri in cli_local._uris(outputs))
     return paths
 
 

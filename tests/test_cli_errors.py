@@ -58,8 +58,10 @@ def test_a_name_like_nothing_gets_no_guess(tmp_path):
 
 
 def test_a_misspelt_file_names_the_closest_workflow_file(tmp_path):
-    files = [p.name for p in cli_errors.workflow_files(REPO / "flyte" / "workflows")]
-    assert {"training.py", "batch_prediction.py", "tuning.py"} <= set(files) and "tasks.py" not in files
+    workflows = REPO / "flyte" / "workflows"
+    files = [p.relative_to(workflows).as_posix() for p in cli_errors.workflow_files(workflows)]
+    assert {"training/pipeline.py", "batch/pipeline.py", "tuning/pipeline.py"} <= set(files)
+    assert not any(f.endswith("tasks.py") for f in files)
     run = run_cli(tmp_path, "run", "flyte/workflows/trainin.py", "training_pipeline")
     assert run.returncode == cli.EXIT_USER_ERROR
     assert run.stderr.splitlines() == [

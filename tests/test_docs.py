@@ -71,10 +71,10 @@ def test_every_shell_block_of_the_manual_names_real_workflow_files():
     runs = [
         (page, path, name)
         for page, block in code_blocks("bash")
-        for path, name in re.findall(r"(?:flyte\.cli|pyflyte)(?: [^\n]*?)? run (?:[^\n]*? )?(flyte/workflows/\w+\.py) (\w+)", block)
+        for path, name in re.findall(r"(?:flyte\.cli|pyflyte)(?: [^\n]*?)? run (?:[^\n]*? )?(flyte/workflows/[\w/]+\.py) (\w+)", block)
     ]
     assert runs, "the docs show no workflow runs"
-    readme_runs = re.findall(r"flyte\.cli run (flyte/workflows/\w+\.py) (\w+)", README.read_text(encoding="utf-8"))
+    readme_runs = re.findall(r"flyte\.cli run (flyte/workflows/[\w/]+\.py) (\w+)", README.read_text(encoding="utf-8"))
     for page, path, name in runs + [("README.md", p, n) for p, n in readme_runs]:
         source = REPO / path
         assert source.is_file(), f"{page}: {path} does not exist"

@@ -1,4 +1,8 @@
-"""Orchestration settings in one place: cache versions, resource presets, thread counts, schedule."""
+"""Orchestration settings: resource presets, timeouts, retries, schedules, registries, recipients and cache versions."""
+
+# Settings that shape what a stage computes are not here: they are typed task inputs with defaults, defined beside
+# the code they steer (GateCriteria, CardSettings, ScoreSettings, DriftSettings, fit's leak_threshold), so a run can
+# override them and the cache is keyed on them like any other input.
 
 from __future__ import annotations
 
@@ -39,22 +43,13 @@ def preset(request_cpu: str, request_mib: int, limit_cpus: int, limit_mib: int) 
 # Cache versions: a manual part (bump it to invalidate on purpose) joined to a digest of the stage's code
 # closure, the task wiring and the libraries that shape its outputs (flyte/workflows/shared/versions.py), so a code
 # change or a library upgrade can never be served a stale cached result. docs/caching.md has the trade-off.
-# 2.x: tables between tasks became directories of Parquet parts. 3.x: strict dataset options, no path in
-# the profile, positive label order, booster-safe feature names.
+# ``settings``: orchestration values a stage reads that can change its bytes (thread counts, memory budgets).
 ARROW = ("pyarrow", "numpy")
 XGBOOST = ("xgboost", "pyarrow", "numpy", "pandas")
 INGEST_CACHE_VERSION = derived("3.0", "flyte.core.data.ingest", ARROW)
 SPLIT_CACHE_VERSION = derived("3.0", "flyte.core.data.split", ARROW)
-#: Fit refuses a feature whose leak score (flyte/core/data/leakage.py: how far it alone determines the target on the
-#: training rows, 0 to 1) passes this, unless the dataset spec allows it. In fit's version (its settings): a new
-#: threshold changes which fits are refused and what the card reports.
-LEAK_SCORE_THRESHOLD = 0.95
 PREDICT_CACHE_VERSION = derived("3.0", "flyte.core.evaluation.predict", XGBOOST)
-#: From this many test rows on, score streams the rows in batches and takes ROC AUC and the curves from a histogram
-#: of SCORE_AUC_BINS bins per class (its error bound is logged); below, every score is sorted.
-SCORE_EXACT_ROWS = 1_000_000
-SCORE_AUC_BINS = 1 << 18
-SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluation.evaluate", ARROW, settings={"exact_rows": SCORE_EXACT_ROWS, "auc_bins": SCORE_AUC_BINS})
+SCORE_CACHE_VERSION = derived("3.0", "flyte.core.evaluation.evaluate", ARROW)
 
 # Presets, sized from `make bench`: every task run as a pod, peak RSS at 100k, 1M, 5M and 10M rows x 8
 # features (docs/scale-and-benchmarks.md). At 10M rows the light tasks peaked at 293-592 MiB (score highest: an exact
@@ -71,7 +66,7 @@ LIGHT = preset(request_cpu="500m", request_mib=640, limit_cpus=2, limit_mib=1024
 TRAIN = preset(request_cpu="1", request_mib=1024, limit_cpus=2, limit_mib=2048)
 #: Fit reads TRAIN's cpus (XGBoost's threads) and memory (the external-memory choice), and either can change the
 #: booster's bytes: both are in its cache version, so a new preset never serves a model fit under the old one.
-FIT_SETTINGS = {"cpus": TRAIN.cpus, "memory_mib": TRAIN.memory_mib, "leak_threshold": LEAK_SCORE_THRESHOLD}
+FIT_SETTINGS = {"cpus": TRAIN.cpus, "memory_mib": TRAIN.memory_mib}
 FIT_CACHE_VERSION = derived("3.0", "flyte.core.training.fit", XGBOOST, settings=FIT_SETTINGS)
 
 # Fetching a remote source can fail for reasons that pass: a 5xx or 429 answer, a reset connection, a
@@ -107,24 +102,10 @@ ALLOWED_SOURCE_HOSTS: tuple[str, ...] = ()
 #: The nightly launch plan's schedule: 02:00 every day in the scheduler's time zone (standard five-field cron; docs/caching.md).
 NIGHTLY_CRON = "0 2 * * *"
 
-# --- Batch prediction (issue 7): flyte/workflows/batch/pipeline.py and batch_tasks.py --------------------------
+# --- Batch prediction (flyte/workflows/batch/) ----------------------------------------------------------------
 BATCH_TASKS = "flyte.workflows.batch.tasks"
-#: PSI past which a feature's drift is flagged. The common rule of thumb for the population stability index:
-#: below 0.1 no significant change, 0.1 to 0.25 a moderate shift, above 0.25 a significant shift (Siddiqi, "Credit
-#: Risk Scorecards", Wiley 2006; Yurdakul, "Statistical Properties of Population Stability Index", 2018). Flagged past 0.25.
-DRIFT_PSI_THRESHOLD = 0.25
-# The threshold is in the check stage's manual version: config.py is not part of the code digest, and a new
-# threshold changes which features that stage flags.
 MODEL_FETCH_CACHE_VERSION = derived("1.0", "flyte.core.batch.model_source", (), tasks_module=BATCH_TASKS)
-#: The fewest new rows for any drift flag, and the family-wise significance level a flagged feature's chi-square
-#: p-value must also pass (divided among the features). PSI alone cries wolf at small n: 50 rows drawn from Pima's
-#: own training file scored a PSI of 0.969 on one feature from a single empty decile (docs: gate). Both shape which
-#: features check_rows flags, so both are in its cache version below.
-DRIFT_MIN_ROWS = 30
-DRIFT_ALPHA = 0.01
-CHECK_ROWS_CACHE_VERSION = derived(
-    f"1.0-psi{DRIFT_PSI_THRESHOLD:g}-min{DRIFT_MIN_ROWS}-alpha{DRIFT_ALPHA:g}", "flyte.core.batch.intake", ARROW, tasks_module=BATCH_TASKS
-)
+CHECK_ROWS_CACHE_VERSION = derived("1.0", "flyte.core.batch.intake", ARROW, tasks_module=BATCH_TASKS)
 BATCH_PREDICT_CACHE_VERSION = derived("1.0", "flyte.core.batch.batch", XGBOOST, tasks_module=BATCH_TASKS)
 BATCH_REPORT_CACHE_VERSION = derived("1.0", "flyte.core.batch.batch_report", ARROW, tasks_module=BATCH_TASKS)
 #: The batch report's pod. With true labels it scores every row as training's score scores the test rows: about 100
@@ -137,7 +118,7 @@ MODEL_FETCH_RETRIES = INGEST_RETRIES
 #: The nightly batch launch plan: 03:00 every day (scheduler's time zone), an hour after the nightly training.
 BATCH_NIGHTLY_CRON = "0 3 * * *"
 
-# --- Hyperparameter search (tuning_pipeline, flyte/workflows/tuning/pipeline.py) -------------------------------------------
+# --- Hyperparameter search (flyte/workflows/tuning/) -------------------------------------------------------------
 #: The search's task module: hashed into each of its stages' cache versions, as tasks.py is into the training ones.
 TUNING_TASKS_MODULE = "flyte.workflows.tuning.tasks"
 SAMPLE_CACHE_VERSION = derived("1.0", "flyte.core.tuning.search", ("numpy",), tasks_module=TUNING_TASKS_MODULE)
@@ -156,69 +137,14 @@ TRIAL_TIMEOUT = timedelta(hours=2)
 #: The nightly search's schedule: 03:00, after the 02:00 training run, so the two do not compete for a small node.
 TUNING_NIGHTLY_CRON = "0 3 * * *"
 
-# ---------------------------------------------------------------------------------------------------------------
-# Model card and publishing (issue 7, card). The publish task copies the fit's model directory, adds the model
-# card and the full manifest (flyte/core/publishing/publish.py). Its cache version follows publish's code closure; the card
-# template is a task input, so editing it misses the cache by itself.
-# flytekit and pandas too: the manifest records their versions, so an upgrade of either must publish afresh.
+# --- Model card and publishing ---------------------------------------------------------------------------------
 #: The intended-use and limitations text of every model card, edited by the user in model_card.md beside this
 #: file ($dataset, $target, $labels, $rows and $features are filled in; docs/model-directory.md).
 MODEL_CARD_TEMPLATE = (Path(__file__).resolve().parent / "model_card.md").read_text(encoding="utf-8")
-#: Bootstrap resamples of the test rows for the card's 95% intervals, and their seed (same seed, same intervals).
-CARD_BOOTSTRAP_REPLICATES = 1000
-CARD_BOOTSTRAP_SEED = 0
-#: The most test rows x replicates one card may resample: at 1M test rows it allows 200 replicates, about 11 s
-#: for a binary target on one core (docs/model-directory.md); never fewer than CARD_MIN_REPLICATES.
-CARD_BOOTSTRAP_ROW_BUDGET = 200_000_000
-CARD_MIN_REPLICATES = 100
-#: Equal-width bins of the card's calibration curve.
-CARD_CALIBRATION_BINS = 10
-#: From this many test rows on, the card's intervals are analytic (Wilson, DeLong, delta-method normal; analytic.py):
-#: there they agree closely with the bootstrap (tests/core/evaluation/test_analytic.py) and cost O(n log n) once, not a pass per resample
-#: (the statistics page of the docs argues it). Below it, the percentile bootstrap, unchanged on small test sets.
-CARD_ANALYTIC_ROWS = 10_000
-#: On that path the rows are streamed, and DeLong's placements come from a histogram of this many bins per class.
-CARD_AUC_BINS = 1 << 18
-#: The card settings above are passed by the publish task, not task inputs: they are part of its cache version.
-PUBLISH_CACHE_VERSION = derived(
-    "1.0", "flyte.core.publishing.publish", (*ARROW, "flytekit", "pandas", "xgboost"),
-    settings={
-        "replicates": CARD_BOOTSTRAP_REPLICATES, "seed": CARD_BOOTSTRAP_SEED, "row_budget": CARD_BOOTSTRAP_ROW_BUDGET,
-        "min_replicates": CARD_MIN_REPLICATES, "bins": CARD_CALIBRATION_BINS, "analytic_rows": CARD_ANALYTIC_ROWS,
-        "auc_bins": CARD_AUC_BINS,
-    },
-)  # fmt: skip
+#: The manifest records flytekit's and pandas' versions, so an upgrade of either publishes afresh.
+PUBLISH_CACHE_VERSION = derived("1.0", "flyte.core.publishing.publish", (*ARROW, "flytekit", "pandas", "xgboost"))
 
-
-# --- Quality gate and promotion (issue 8; flyte/workflows/gate/tasks.py, promotion.py; docs/gate-and-registry.md) ---
-# Floors a new model must meet on the test rows before it may replace the champion, and the comparison's settings.
-# Every run may override them: `--gate '{"min_accuracy": 0.8}'` (the other fields keep these defaults).
-# The floors are set under what the default Pima run reaches (accuracy 0.765, ROC AUC 0.839, log loss 0.479 on its
-# 259 test rows), with room for another seed's split, and high enough to refuse a model that learned nothing
-# (a constant guess scores accuracy 0.65 and ROC AUC 0.5 on Pima).
-GATE_MIN_ACCURACY = 0.70
-GATE_MIN_ROC_AUC = 0.75
-GATE_MAX_LOG_LOSS = 0.60
-#: Significance level of the champion comparison: McNemar's two-sided p and the bootstrap's 1 - alpha intervals.
-GATE_ALPHA = 0.05
-#: Paired-bootstrap resamples: 1000 puts the 2.5% quantile on the 25th value; each costs O(test rows) per class.
-GATE_BOOTSTRAP_REPLICATES = 1000
-GATE_BOOTSTRAP_SEED = 7
-#: The most resamples x test rows judge's bootstrap may cost. Measured (gate_stats.paired_bootstrap, binary, this
-#: shared 2-core machine): 0.30-0.42 microseconds per row per resample (42 ms at 100k rows, 298 ms at 1M). 2e8 is about
-#: 85 s: 1000 resamples up to 200k test rows, then fewer (never under 200: at 3.3M rows, 200 take ~4.6 min),
-#: well inside LIGHT_TIMEOUT. Multiclass costs that per class.
-GATE_BOOTSTRAP_BUDGET = 200_000_000
-#: From this many test rows on, judge's intervals are paired normal ones (accuracy from McNemar's discordant counts,
-#: AUC by DeLong's paired variance; gate_stats.paired_analytic) in O(n log n), not a bootstrap that grows with the rows.
-GATE_ANALYTIC_ROWS = 10_000
-GATE_REQUIRE_BETTER = False
-GATE_REPLACE_INCOMPATIBLE = False
-#: The fewest test rows the champion never trained or early-stopped on (by its recorded split rule) that the
-#: comparison needs; with fewer, the floors alone decide and the decision is flagged floors_only. At 100 paired rows
-#: a 95% interval on an accuracy difference is still about +-0.05 wide for two models that disagree on 7% of rows,
-#: so fewer rows could only say "not significantly worse" whatever the models (docs: gate).
-GATE_MIN_UNSEEN_ROWS = 100
+# --- Quality gate and registry (flyte/workflows/gate/; docs/gate-and-registry.md) -----------------------------
 #: Where local runs keep promoted models: `registry/` in the local directory `python -m flyte.cli` writes to
 #: ($PIPELINE_LOCAL_DIR, read when this module is imported), else `.flyte-local/registry` relative to the working
 #: directory (the repo root for `make run`; gitignored). A pod's file system is gone when it ends, so a registered
@@ -230,14 +156,12 @@ NIGHTLY_MODEL_REGISTRY = "s3://my-s3-bucket/flyte-xgboost/registry"
 #: derives), so batch_predict_nightly follows the champion the nightly training promotes.
 NIGHTLY_MODEL_NAME = "pima-indians-diabetes"
 GATE_TASKS = "flyte.workflows.gate.tasks"
-JUDGE_CACHE_VERSION = derived(
-    "1.0", "flyte.core.gate.gate", XGBOOST, tasks_module=GATE_TASKS, settings={"bootstrap_budget": GATE_BOOTSTRAP_BUDGET, "analytic_rows": GATE_ANALYTIC_ROWS}
-)
+JUDGE_CACHE_VERSION = derived("1.0", "flyte.core.gate.gate", XGBOOST, tasks_module=GATE_TASKS)
 KEEP_CACHE_VERSION = derived("1.0", "flyte.core.gate.gate", ARROW, tasks_module=GATE_TASKS)
 #: Reading the champion pointer is one small GET; writing a version is a few MB: minutes are plenty.
 REGISTRY_TIMEOUT = timedelta(minutes=10)
 
-# --- Distributed fit on Dask (issue 9; flyte/workflows/distributed/tasks.py) -------------------------------------
+# --- Distributed fit on Dask (flyte/workflows/distributed/) ----------------------------------------------------
 # The fit_distributed task runs as a DaskJob: the Flyte Dask plugin asks the Dask Kubernetes operator for a job-runner
 # pod (the task's own requests and limits: DASK_DRIVER), a scheduler pod and DASK_WORKERS worker pods. The driver only
 # coordinates (reads Parquet footers, receives the booster, writes the model directory), so it is light; the rows live

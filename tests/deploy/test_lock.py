@@ -77,3 +77,15 @@ def test_the_base_image_is_pinned_by_digest_in_one_place():
     assert re.fullmatch(r"python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}", defaults[0])
     # The build script takes its default from the Dockerfile rather than repeating (and drifting from) it.
     assert not re.search(r"[0-9a-f]{64}", (REPO / "docker_build_and_tag.sh").read_text())
+
+
+def test_test_only_libraries_stay_out_of_the_runtime_lock():
+    """scikit-learn is an oracle for the tests and benchmarks; the pipeline never imports it, so the image need not
+    carry it (joblib stays in the runtime lock only as flytekit's own dependency)."""
+    runtime = {p.name for p in read_lock(REPO / "requirements.txt")}
+    dev = {p.name for p in read_lock(REPO / "requirements-dev.txt")}
+    assert "scikit-learn" not in runtime and "scikit-learn" in dev
+    assert "scikit-learn" not in (REPO / "requirements.in").read_text(encoding="utf-8")
+    imports = [p for p in (REPO / "flyte").rglob("*.py") if "import sklearn" in p.read_text(encoding="utf-8")
+               or "from sklearn" in p.read_text(encoding="utf-8")]  # fmt: skip
+    assert not imports, imports

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from flyte.core.artifact.drift_stats import chi_square_p, psi
 from flyte.core.common.errors import DataValidationError
 from flyte.core.data.matrix import float_matrix
+from flyte.core.common.validation import check_types, require, strict
 from flyte.core.data.tables import iter_batches, num_rows
 
 REFERENCE_FILE = "reference.json"
@@ -199,15 +200,40 @@ class FeatureDrift:
     batch_share: list[float] = field(default_factory=list)
 
 
+@strict
+@dataclass(frozen=True)
+class DriftSettings:
+    """When a feature's drift is flagged: the batch check's ``drift`` input. Unknown keys and wrong types are refused.
+
+    psi_threshold: the PSI past which a feature may be flagged. The common rule of thumb: below 0.1 no significant
+        change, 0.1 to 0.25 a moderate shift, above 0.25 a significant one (Siddiqi, "Credit Risk Scorecards",
+        Wiley 2006; Yurdakul, "Statistical Properties of Population Stability Index", 2018).
+    min_rows: the fewest new rows for any flag. PSI alone cries wolf at small n: 50 rows drawn from Pima's own
+        training file scored a PSI of 0.969 on one feature from a single empty decile.
+    alpha: the family-wise significance level a flagged feature's chi-square p-value must also pass (divided among
+        the features, Bonferroni).
+    """
+
+    psi_threshold: float = 0.25
+    min_rows: int = 30
+    alpha: float = 0.01
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        require(self.psi_threshold >= 0, f"DriftSettings.psi_threshold must be 0 or more, got {self.psi_threshold}")
+        require(self.min_rows >= 1, f"DriftSettings.min_rows must be at least 1, got {self.min_rows}")
+        require(0 < self.alpha < 1, f"DriftSettings.alpha must be within (0, 1), got {self.alpha}")
+
+
 @dataclass
 class DriftSummary:
     """How far the new rows' feature distributions moved from the training rows'.
 
-    threshold: the PSI past which a feature may be flagged (config.DRIFT_PSI_THRESHOLD when the run made it).
-    min_rows: the fewest new rows for any flag (config.DRIFT_MIN_ROWS); with fewer, nothing is flagged.
+    threshold: the PSI past which a feature may be flagged (the run's DriftSettings.psi_threshold).
+    min_rows: the fewest new rows for any flag (DriftSettings.min_rows); with fewer, nothing is flagged.
     alpha: the family-wise significance level: a feature is flagged only when its p-value is below
         alpha / (number of features) as well (Bonferroni), so rows drawn from the training distribution raise a
-        false flag on some feature with probability at most alpha (config.DRIFT_ALPHA).
+        false flag on some feature with probability at most alpha (DriftSettings.alpha).
     flagged: the flagged features, most drifted first.
     features: every feature's drift, in the model's feature order.
     rows / reference_rows: the new rows and the training rows compared.

@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 
 from flyte.core.data.dataset import DataProfile
+from flyte.core.data.row_hash import HASH_VERSION
+from flyte.core.data.split import METHOD, SplitRule
 
 log = logging.getLogger(__name__)
 
@@ -157,3 +159,21 @@ def from_dict(cls, raw) -> object:
         return cls()
     known = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+def recorded_rule(manifest) -> SplitRule | None:
+    """The split rule a model's manifest (``Manifest``: its ``split`` record) records, or None when it records none this
+    code can recompute."""
+    raw = manifest.split.get("rule") if isinstance(manifest.split, dict) else None
+    if not isinstance(raw, dict):
+        return None
+    names = [f.name for f in fields(SplitRule)]
+    values = {k: raw.get(k) for k in names}
+    types = {"method": str, "hash_version": int, "seed": int, "test_ratio": (int, float), "validation_ratio": (int, float),
+             "key_column": str}  # fmt: skip
+    if any(isinstance(values[k], bool) or not isinstance(values[k], types[k]) for k in names):
+        return None
+    rule = SplitRule(**values)
+    if rule.method != METHOD or rule.hash_version != HASH_VERSION or not 0 < rule.test_ratio < 1 or not 0 <= rule.validation_ratio < 1:
+        return None
+    return rule

@@ -30,8 +30,8 @@ LEAKAGE_FILE = "leakage.json"
 #: The leak score above which a feature is refused unless allowed. A copy of the target scores 1, a continuous
 #: feature that separates the classes perfectly about 0.98 (the one quantile bin across the boundary is mixed),
 #: and one with 1% of its labels flipped about 0.96 (binary, balanced); the strongest legitimate features of the
-#: bundled and test datasets score at most 0.68 (docs: "Leakage check"). The fit stage's threshold is
-#: config.LEAK_SCORE_THRESHOLD, part of its cache version.
+#: bundled and test datasets score at most 0.68 (docs: "Leakage check"). The fit task's ``leak_threshold`` input
+#: defaults to it.
 DEFAULT_THRESHOLD = 0.95
 #: Quantile bins a numeric feature is cut into (missing values get a bin of their own).
 BINS = 32
@@ -184,6 +184,9 @@ def check_leakage(table: Path, features: list[str], categories: dict[str, list[s
                   label_kind: str, threshold: float, allowed: list[str], seed: int = 0) -> LeakCheck:  # fmt: skip
     """Score every feature of the training table ``table`` alone against the target; refuse the fit when one
     not in ``allowed`` scores above ``threshold``, naming the column and its score. Returns what was checked."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+        raise DataValidationError(f"leak_threshold must be a number within (0, 1], got {threshold!r}",
+                                  hint="a leak score is 0 to 1; 1 refuses nothing")  # fmt: skip
     code_of = {t: i for i, t in enumerate(labels)}
     x, y = sample_rows(table, features, categories, target, code_of, label_kind, seed)
     scores = np.zeros(len(features))

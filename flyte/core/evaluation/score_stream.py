@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from flyte.core.data import labels as lbl
 from flyte.core.common.errors import DataValidationError
+from flyte.core.common.validation import check_types, require, strict
 from flyte.core.evaluation.predict import probability_column
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.evaluation.score import Metrics, RocCurve, _rounded, _thin, _validated, metrics_from_counts
@@ -27,9 +28,10 @@ from flyte.core.data.tables import iter_batches, num_rows
 log = logging.getLogger(__name__)
 
 
+@strict
 @dataclass(frozen=True)
 class ScoreSettings:
-    """How the test rows are scored.
+    """How the test rows are scored: the score task's ``settings`` input. Unknown keys and wrong types are refused.
 
     exact_rows: from this many test rows on, score streamed with histogram AUCs (bounded memory); below, in
         memory with exact AUCs.
@@ -41,10 +43,9 @@ class ScoreSettings:
     auc_bins: int = 1 << 18
 
     def __post_init__(self) -> None:
-        if self.exact_rows < 1:
-            raise ValueError(f"exact_rows must be at least 1, got {self.exact_rows}")
-        if self.auc_bins < 2:
-            raise ValueError(f"auc_bins must be at least 2, got {self.auc_bins}")
+        check_types(self)
+        require(self.exact_rows >= 1, f"ScoreSettings.exact_rows must be at least 1, got {self.exact_rows}")
+        require(self.auc_bins >= 2, f"ScoreSettings.auc_bins must be at least 2, got {self.auc_bins}")
 
 
 def score_streamed(

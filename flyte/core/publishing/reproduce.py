@@ -46,7 +46,7 @@ def recorded_inputs(directory: Path) -> Recorded:
             f"{directory}: its manifest records no training inputs (a fit's directory, or written before they were recorded)",
             hint="reproduce a published model: the `model` output of training_pipeline",
         )
-    from flyte.core.gate.gate_rows import recorded_rule
+    from flyte.core.artifact.provenance import recorded_rule
 
     if recorded_rule(manifest) is None:
         raise DataValidationError(

@@ -9,7 +9,7 @@ from flytekit import CronSchedule, LaunchPlan, workflow
 from flytekit.types.file import CSVFile
 
 from flyte.core.data.dataset import PIMA_MODEL, DatasetSpec, pima_new_rows_spec
-from flyte.core.artifact.drift import DriftSummary
+from flyte.core.artifact.drift import DriftSettings, DriftSummary
 from flyte.core.batch.intake import BatchOptions
 from flyte.core.evaluation.score import Metrics
 from flyte.workflows import config
@@ -17,7 +17,7 @@ from flyte.workflows.shared.artifacts import HTMLFile, Table
 from flyte.workflows.batch.tasks import batch_report, check_rows, fetch_model, model_fingerprint, predict_rows
 from flyte.workflows.shared.notifications import nightly_notifications
 from flyte.workflows.training.tasks import fingerprint
-from flyte.workflows.training.pipeline import UNVERSIONED
+from flyte.workflows.shared.snapshot import UNVERSIONED
 
 
 class BatchOutputs(NamedTuple):
@@ -35,6 +35,7 @@ def batch_predict(
     options: BatchOptions = BatchOptions(),
     data_as_of: datetime = UNVERSIONED,
     model_name: str = "",
+    drift: DriftSettings = DriftSettings(),
 ) -> BatchOutputs:
     """Score new rows with a trained model: check them against its schema, predict, measure drift, report.
 
@@ -48,17 +49,18 @@ def batch_predict(
         The nightly schedule sets it to the kickoff time.
     model_name: with a registry as ``model``, the model name whose champion scores (each name has its own);
         empty when ``model`` is a model directory or already one name's entry (``<registry>/<name>``).
+    drift: when a feature's drift is flagged: the PSI threshold, the fewest new rows and the significance level.
     """
-    return score_rows(model, dataset, options, data_as_of, predict_rows, model_name)
+    return score_rows(model, dataset, options, data_as_of, predict_rows, model_name, drift)
 
 
-def score_rows(model, dataset, options, data_as_of, predict, model_name) -> BatchOutputs:
+def score_rows(model, dataset, options, data_as_of, predict, model_name, drift) -> BatchOutputs:
     """Batch prediction's stages, with ``predict`` the predict task (``predict_rows``, or its Dask twin in
     batch_prediction_distributed.py); called while a workflow is compiled, so the tasks become its nodes."""
     model_id = model_fingerprint(model=model, model_name=model_name)
     model_dir = fetch_model(model=model_id.uri, manifest_sha256=model_id.manifest_sha256)
     source = fingerprint(dataset=dataset)
-    checked = check_rows(dataset=dataset, source=source, model=model_dir, options=options, data_as_of=data_as_of)
+    checked = check_rows(dataset=dataset, source=source, model=model_dir, options=options, data_as_of=data_as_of, drift=drift)
     predicted = predict(model=model_dir, table=checked.table, options=options)
     reported = batch_report(
         model=model_dir, table=checked.table, predictions=predicted.predictions, checks=checked.checks, drift=checked.drift

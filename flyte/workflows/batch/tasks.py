@@ -15,7 +15,7 @@ from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import CSVFile
 
 from flyte.core.data.dataset import DatasetSpec, is_local, local_path
-from flyte.core.artifact.drift import DriftSummary
+from flyte.core.artifact.drift import DriftSettings, DriftSummary
 from flyte.core.common.errors import DataValidationError
 from flyte.core.data.fingerprint import SourceFingerprint
 from flyte.core.batch.intake import BatchOptions, CheckSummary
@@ -141,11 +141,13 @@ def fetch_model(model: str, manifest_sha256: str) -> FlyteDirectory:
     limits=config.LIGHT.limits,
 )
 def check_rows(
-    dataset: DatasetSpec, source: SourceFingerprint, model: FlyteDirectory, options: BatchOptions, data_as_of: datetime
+    dataset: DatasetSpec, source: SourceFingerprint, model: FlyteDirectory, options: BatchOptions, data_as_of: datetime,
+    drift: DriftSettings = DriftSettings(),
 ) -> CheckOutputs:
     """Read the new rows, check them against the model's schema, count their drift, and keep the columns needed.
 
     ``source`` (the fingerprint) and ``data_as_of`` key the cache: changed rows or a new snapshot time read afresh.
+    ``drift``: when a feature's drift is flagged (DriftSettings).
     """
     from flyte.core.batch.intake import check_rows_for_model
 
@@ -153,8 +155,8 @@ def check_rows(
     destination = workdir("rows")
     with writes_to(destination):
         checks, drift, sha = check_rows_for_model(
-            fetch_source(dataset.source), dataset, local_model(model), options, destination, config.DRIFT_PSI_THRESHOLD,
-            config.DRIFT_MIN_ROWS, config.DRIFT_ALPHA,
+            fetch_source(dataset.source), dataset, local_model(model), options, destination, drift.psi_threshold,
+            drift.min_rows, drift.alpha,
         )
     return CheckOutputs(table=hashed_table(destination, sha), checks=checks, drift=drift)
 

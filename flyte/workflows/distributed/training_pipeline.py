@@ -14,7 +14,8 @@ from flyte.workflows.distributed.tasks import fit_distributed
 from flyte.workflows.gate.tasks import GateCriteria
 from flyte.workflows.shared.notifications import nightly_notifications
 from flyte.workflows.training.tasks import fingerprint, ingest, split
-from flyte.workflows.training.pipeline import UNVERSIONED, TrainingOutputs, evaluate_publish_gate
+from flyte.workflows.shared.snapshot import UNVERSIONED
+from flyte.workflows.training.pipeline import TrainingOutputs, evaluate_publish_gate
 
 
 @workflow

@@ -17,6 +17,7 @@ from flyte.core.common.errors import disk_full, is_disk_full
 from flyte.core.artifact.manifest import MANIFEST_FILE
 from flyte.core.data.tables import file_sha256
 from flyte.workflows import config
+from flyte.workflows.shared.flytekit_compat import mark_content_hash, marked_content_hash
 from flyte.workflows.shared.stage_log import note_rows
 
 #: Every table between tasks is a StructuredDataset: a directory of Parquet parts.
@@ -25,7 +26,7 @@ Table = Annotated[StructuredDataset, PARQUET]
 
 def content_hash(table: StructuredDataset) -> str:
     """The sha256 of the table's Parquet bytes, computed once by ingest as it wrote them."""
-    return table._content_sha256  # set by hashed_table; only ingest's outputs carry this annotation
+    return marked_content_hash(table)  # set by hashed_table; only ingest's outputs carry this annotation
 
 
 #: Ingest's output carries a content hash, so downstream cache keys follow the data, not where it is
@@ -73,7 +74,7 @@ def local_table(table: StructuredDataset) -> Path:
 def table_uri(table: StructuredDataset) -> str:
     """Where the table's Parquet parts are. A task input carries its location in the literal flytekit decoded it
     from; a value built in Python (a direct call) carries it in ``uri``."""
-    return table._literal_sd.uri if table._literal_sd is not None else table.uri
+    return table.literal.uri if table.literal is not None else table.uri
 
 
 def as_table(directory: Path) -> StructuredDataset:
@@ -82,9 +83,7 @@ def as_table(directory: Path) -> StructuredDataset:
 
 
 def hashed_table(directory: Path, sha256: str) -> StructuredDataset:
-    table = as_table(directory)
-    table._content_sha256 = sha256  # read back by content_hash when flytekit builds the output literal
-    return table
+    return mark_content_hash(as_table(directory), sha256)  # read back by content_hash when flytekit builds the output literal
 
 
 def local_model(model: FlyteDirectory) -> Path:

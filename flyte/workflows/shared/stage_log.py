@@ -158,21 +158,13 @@ def _report_cache_hits() -> None:
     the one call every local hit goes through, can. Pods never look up the local cache (propeller skips a hit node)."""
     if "flytekit" not in sys.modules:
         return  # flyte.cli configures before flytekit is imported; the tasks module's import calls again after
-    from flytekit.core.local_cache import LocalTaskCache
+    from flyte.workflows.shared.flytekit_compat import on_local_cache_hit
 
-    lookup = LocalTaskCache.get
-    if getattr(lookup, "reports_hits", False):
-        return
-
-    @functools.wraps(lookup)
-    def get(task_name, cache_version, input_literal_map, cache_ignore_input_vars):
-        outputs = lookup(task_name, cache_version, input_literal_map, cache_ignore_input_vars)
-        if outputs is not None and task_name.startswith(f"{PACKAGE_LOGGER}."):
+    def hit(task_name, outputs):
+        if task_name.startswith(f"{PACKAGE_LOGGER}."):
             log.info("cache hit; rows out %s", _rows(_cached_rows(outputs)), extra={"stage": short_name(task_name)})
-        return outputs
 
-    get.reports_hits = True
-    LocalTaskCache.get = staticmethod(get)
+    on_local_cache_hit(hit)
 
 
 def _cached_rows(outputs) -> list[int]:

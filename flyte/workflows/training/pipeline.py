@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import NamedTuple
 
 from flytekit import CronSchedule, LaunchPlan, workflow
@@ -17,13 +17,9 @@ from flyte.workflows import config
 from flyte.workflows.gate.tasks import GateCriteria, announce
 from flyte.workflows.shared.artifacts import HTMLFile
 from flyte.workflows.shared.notifications import nightly_notifications
+from flyte.workflows.shared.snapshot import UNVERSIONED
 from flyte.workflows.gate.pipeline import gate_and_promote
 from flyte.workflows.training.tasks import fingerprint, fit, ingest, predict, publish, score, split
-
-#: The snapshot time of a manual run unless one is given: data is taken as unchanged since then,
-#: so repeated manual runs hit the cache. Scheduled runs pass their kickoff time instead.
-UNVERSIONED = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
 
 class TrainingOutputs(NamedTuple):
     model: FlyteDirectory

@@ -19,6 +19,9 @@ from flyte.core.data.dataset import DataProfile, DatasetSpec, checked_file, is_l
 from flyte.core.common.errors import SourceChangedError, shorten
 from flyte.core.data.fetch import http_head
 from flyte.core.data.fingerprint import UNVERIFIABLE, SourceFingerprint, local_fingerprint, remote_fingerprint
+from flyte.core.data.leakage import DEFAULT_THRESHOLD
+from flyte.core.evaluation.score_stream import ScoreSettings
+from flyte.core.publishing.publish import CardSettings
 from flyte.core.training.hyperparameters import Hyperparameters
 from flyte.core.evaluation.score import Metrics
 from flyte.core.data.split import PART_NAMES, SplitParams, SplitSummary
@@ -163,8 +166,14 @@ def split(table: Table, profile: DataProfile, params: SplitParams) -> SplitOutpu
     requests=config.TRAIN.requests,
     limits=config.TRAIN.limits,
 )
-def fit(train: Table, validation: Table, profile: DataProfile, hyperparameters: Hyperparameters) -> HashedModel:
-    """Fit XGBoost with early stopping; the model directory holds model.ubj, schema.json and manifest.json (their sha256)."""
+def fit(
+    train: Table, validation: Table, profile: DataProfile, hyperparameters: Hyperparameters,
+    leak_threshold: float = DEFAULT_THRESHOLD,
+) -> HashedModel:  # fmt: skip
+    """Fit XGBoost with early stopping; the model directory holds model.ubj, schema.json and manifest.json (their sha256).
+
+    leak_threshold: a feature whose leak score (0 to 1: how far it alone determines the target on the training rows,
+        flyte/core/data/leakage.py) passes it refuses the fit, unless the dataset spec allows it."""
     from flyte.core.training.fit import train_model
     from flyte.core.artifact.model import save_model
 
@@ -178,7 +187,7 @@ def fit(train: Table, validation: Table, profile: DataProfile, hyperparameters: 
             n_threads=config.TRAIN.cpus,
             memory_budget=config.TRAIN.memory_mib << 20,
             scratch=workdir(),
-            leak_threshold=config.LEAK_SCORE_THRESHOLD,
+            leak_threshold=leak_threshold,
         )
         return FlyteDirectory(str(save_model(model, workdir("model"))))
 
@@ -212,14 +221,15 @@ def predict(model: FlyteDirectory, table: Table) -> Table:
     # Only our report: flytekit's default pages (dependencies, source, ...) run pip on every execution.
     deck_fields=(),
 )
-def score(model: FlyteDirectory, test: Table, predictions: Table, profile: DataProfile) -> ScoreOutputs:
-    """Metrics on the test rows, plus the report as a Deck and as an HTML file output."""
+def score(
+    model: FlyteDirectory, test: Table, predictions: Table, profile: DataProfile, settings: ScoreSettings = ScoreSettings()
+) -> ScoreOutputs:
+    """Metrics on the test rows, plus the report as a Deck and as an HTML file output. ``settings``: from how many
+    test rows on they are streamed, with histogram AUCs (ScoreSettings)."""
     from flyte.core.evaluation.evaluate import evaluate
     from flyte.core.artifact.schema import read_schema
-    from flyte.core.evaluation.score_stream import ScoreSettings
 
     use_cpus(config.LIGHT)
-    settings = ScoreSettings(exact_rows=config.SCORE_EXACT_ROWS, auc_bins=config.SCORE_AUC_BINS)
     result = evaluate(local_table(test), local_table(predictions), read_schema(local_model(model)), profile, settings)
     Deck("Model report", result.report_html)
     path = workdir("report.html")
@@ -248,31 +258,24 @@ def publish(
     hyperparameters: Hyperparameters,
     card_template: str,
     split_summary: SplitSummary,
+    card: CardSettings = CardSettings(),
 ) -> FlyteDirectory:
     """The published model directory: the fit's files (verified), model_card.html and the full manifest; the card
     is also the Deck "Model card". ``card_template`` is the intended-use text (config.MODEL_CARD_TEMPLATE);
-    ``split_summary``: the split's rule and class shares, recorded in the manifest for the gate."""
+    ``split_summary``: the split's rule and class shares, recorded in the manifest for the gate; ``card``: how the
+    card's intervals and calibration curve are computed (CardSettings)."""
     from flyte.core.artifact.provenance import LOCAL_EXECUTION
-    from flyte.core.publishing.publish import CardSettings, publish_model
+    from flyte.core.publishing.publish import publish_model
 
     use_cpus(config.LIGHT)
     run = current_context().execution_id
     # A local run (pyflyte run without --remote, a direct call) is execution local:local:local.
     execution = LOCAL_EXECUTION if run.project == run.domain == "local" else f"{run.project}:{run.domain}:{run.name}"
-    settings = CardSettings(
-        replicates=config.CARD_BOOTSTRAP_REPLICATES,
-        row_budget=config.CARD_BOOTSTRAP_ROW_BUDGET,
-        min_replicates=config.CARD_MIN_REPLICATES,
-        seed=config.CARD_BOOTSTRAP_SEED,
-        bins=config.CARD_CALIBRATION_BINS,
-        analytic_rows=config.CARD_ANALYTIC_ROWS,
-        auc_bins=config.CARD_AUC_BINS,
-    )
     destination = workdir("published")
     with writes_to(destination):
         result = publish_model(
             local_model(model), destination, local_table(test), local_table(predictions), metrics, profile,
-            dataset, split_params, hyperparameters, card_template, execution, settings, split=split_summary,
+            dataset, split_params, hyperparameters, card_template, execution, card, split=split_summary,
         )  # fmt: skip
     Deck("Model card", result.card_html)
     log.info("publish: %s (execution %s)", sorted(result.manifest.files), execution)

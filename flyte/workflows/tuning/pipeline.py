@@ -19,7 +19,8 @@ from flyte.workflows.gate.tasks import GateCriteria
 from flyte.workflows.shared.artifacts import HTMLFile
 from flyte.workflows.shared.notifications import nightly_notifications
 from flyte.workflows.training.tasks import fingerprint, fit, ingest, split
-from flyte.workflows.training.pipeline import UNVERSIONED, evaluate_publish_gate
+from flyte.workflows.shared.snapshot import UNVERSIONED
+from flyte.workflows.training.pipeline import evaluate_publish_gate
 from flyte.workflows.tuning.tasks import map_trials, sample, select_best
 
 

@@ -8,15 +8,14 @@ import functools
 import logging
 from typing import NamedTuple
 
-from flytekit import Cache, Deck, FlyteContextManager
-from flytekit.core.array_node_map_task import ArrayNodeMapTask
-from flytekit.core.type_engine import TypeEngine
+from flytekit import Cache, Deck
 
 from flyte.core.data.dataset import DataProfile
 from flyte.core.training.hyperparameters import Hyperparameters
 from flyte.core.tuning.search import CrossValidation, SearchSpace, Trial, TrialResult
 from flyte.workflows.shared.stage_log import task  # flytekit's task, logging each run's start, end and rows
 from flyte.workflows import config
+from flyte.workflows.shared.flytekit_compat import PerElementCachedMapTask
 from flyte.workflows.shared.artifacts import HTMLFile, Table, local_table, use_cpus, workdir, writes_to
 
 log = logging.getLogger(__name__)
@@ -90,31 +89,7 @@ def select_best(results: list[TrialResult], space: SearchSpace) -> SelectOutputs
     return SelectOutputs(best=best.hyperparameters, cv_results=sorted(results, key=lambda r: r.index), report=HTMLFile(str(path)))
 
 
-class CachedTrialsMapTask(ArrayNodeMapTask):
-    """flytekit's ArrayNode map task, with a per-element cache on local runs too.
-
-    On a cluster each element is its own sub-node, cached on its own inputs by propeller. flytekit 1.16.31 runs a
-    map task locally as one task: its cache key is the whole list (one more trial misses it), and
-    ``ArrayNodeMapTask._raw_execute`` then calls each element's ``execute`` without looking at the cache. Here
-    each element goes through the mapped task's own ``local_execute``, which looks up and fills the local cache
-    under the mapped task's name, cache version and that element's inputs, as a cluster would. Serialization and
-    pods are untouched (a pod loads a plain ArrayNodeMapTask through flytekit's resolver).
-    """
-
-    def _raw_execute(self, **kwargs):
-        mapped = [k for k in self._run_task.python_interface.inputs if k not in self.bound_inputs]
-        (name,) = mapped
-        ctx = FlyteContextManager.current_context()
-        output_type = self._run_task.python_interface.outputs["o0"]
-        results = []
-        for element in kwargs[name]:
-            inputs = {k: (element if k == name else kwargs[k]) for k in self._run_task.python_interface.inputs}
-            promise = self._run_task.local_execute(ctx, **inputs)
-            results.append(TypeEngine.to_python_value(ctx, promise.val, output_type))
-        return results
-
-
-def map_trials(train, validation, profile, cv) -> CachedTrialsMapTask:
+def map_trials(train, validation, profile, cv) -> PerElementCachedMapTask:
     """The trial task mapped over a list of trials, the tables, profile and folds bound to every element."""
     bound = functools.partial(cross_validate_trial, train=train, validation=validation, profile=profile, cv=cv)
-    return CachedTrialsMapTask(bound, concurrency=config.TRIAL_CONCURRENCY)
+    return PerElementCachedMapTask(bound, concurrency=config.TRIAL_CONCURRENCY)

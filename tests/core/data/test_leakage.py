@@ -116,3 +116,9 @@ def test_the_record_round_trips_and_a_bad_one_is_refused(tmp_path):
     assert LeakCheck.from_json(record.to_json(), tmp_path) == record
     with pytest.raises(DataValidationError, match="not a leakage record"):
         LeakCheck.from_json('{"threshold": 1}', tmp_path / "leakage.json")
+
+
+@pytest.mark.parametrize("threshold", [0, -0.1, 1.5, True])
+def test_a_leak_threshold_outside_zero_to_one_is_refused(tmp_path, threshold):
+    with pytest.raises(DataValidationError, match="leak_threshold"):
+        check_leakage(tmp_path / "absent", ["x"], {}, "y", ["0", "1"], "int", threshold, [], seed=0)

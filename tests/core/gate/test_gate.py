@@ -79,7 +79,7 @@ def test_the_page_escapes_everything_it_is_given():
 
 
 def test_the_bootstrap_budget_caps_resamples_but_never_below_its_floor():
-    from flyte.core.gate.gate import MIN_CAPPED_REPLICATES, replicates_within
+    from flyte.core.gate.comparison import MIN_CAPPED_REPLICATES, replicates_within
 
     assert replicates_within(rules(), rows=254, budget=0) == 1000
     assert replicates_within(rules(), rows=100_000, budget=200_000_000) == 1000

@@ -141,3 +141,13 @@ def test_docs_snippet_launches_batch_predict_on_a_training_executions_model():
 
     exec(compile(snippet, page, "exec"), {"remote": Remote(), "timedelta": timedelta})
     assert calls == [("fetch", "<training execution id>"), ("launch plan", batch_predict_lp.name), ("execute", batch_predict_lp.name, {"model": uri})]
+
+
+def test_the_drift_settings_are_a_workflow_input_that_reaches_the_check():
+    """The thresholds travel as the `drift` input, and the summary records the values the check used."""
+    from flyte.core.artifact.drift import DriftSettings
+
+    default = batch_predict()
+    assert (default.drift.threshold, default.drift.min_rows, default.drift.alpha) == (0.25, 30, 0.01)
+    loose = batch_predict(drift=DriftSettings(psi_threshold=0.0, min_rows=1, alpha=0.999))
+    assert (loose.drift.threshold, loose.drift.min_rows, loose.drift.alpha) == (0.0, 1, 0.999)

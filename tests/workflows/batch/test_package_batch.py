@@ -21,7 +21,7 @@ CACHED = {
     "predict_rows": ("BATCH_PREDICT_CACHE_VERSION", "STAGE_RETRIES", "LIGHT_TIMEOUT"),
     "batch_report": ("BATCH_REPORT_CACHE_VERSION", "STAGE_RETRIES", "LIGHT_TIMEOUT"),
 }
-INPUTS = ["data_as_of", "dataset", "model", "model_name", "options"]
+INPUTS = ["data_as_of", "dataset", "drift", "model", "model_name", "options"]
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +47,13 @@ def test_cached_tasks_have_their_version_retries_timeout_and_resources(pkg, name
     assert list(template.container.args[-4:]) == ["task-module", "flyte.workflows.batch.tasks", "task-name", name]
 
 
-def test_cache_versions_follow_the_batch_task_module_and_the_drift_threshold():
+def test_cache_versions_follow_the_batch_task_module():
     from flyte.workflows.shared.versions import derived
 
     assert config.MODEL_FETCH_CACHE_VERSION == derived("1.0", "flyte.core.batch.model_source", (), tasks_module=config.BATCH_TASKS)
     assert config.MODEL_FETCH_CACHE_VERSION != derived("1.0", "flyte.core.batch.model_source", ())  # not training's tasks.py
-    assert f"psi{config.DRIFT_PSI_THRESHOLD:g}" in config.CHECK_ROWS_CACHE_VERSION
-    # The minimum rows and the significance level decide which features are flagged too.
-    assert f"-min{config.DRIFT_MIN_ROWS}-alpha{config.DRIFT_ALPHA:g}" in config.CHECK_ROWS_CACHE_VERSION
+    # The drift thresholds are check_rows' `drift` input (DriftSettings), so the cache keys on them as on any input.
+    assert config.CHECK_ROWS_CACHE_VERSION == derived("1.0", "flyte.core.batch.intake", config.ARROW, tasks_module=config.BATCH_TASKS)
 
 
 def test_the_model_fingerprint_is_never_cached_and_the_fetch_keys_on_the_manifest_not_the_uri(pkg):

@@ -20,7 +20,7 @@ OPTIONS = BatchOptions(passthrough_columns=["patient_id"], export_csv=True)
 
 
 def table(sd) -> pa.Table:
-    return pa.concat_tables(pq.read_table(p) for p in part_files(Path(sd.uri or sd._literal_sd.uri)))
+    return pa.concat_tables(pq.read_table(p) for p in part_files(Path(sd.uri or sd.literal.uri)))
 
 
 def test_the_cluster_gives_batch_predicts_table_and_csv():

@@ -8,7 +8,6 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from flytekit.core.local_cache import LocalTaskCache
 from flytekit.exceptions.user import FlyteRecoverableException as Recoverable
 
 from flyte.core.common.errors import SourceChangedError
@@ -17,6 +16,7 @@ from flyte.core.registry.registry import Registry
 from flyte.core.registry.names import derive_model_name, entry_location
 from flyte.core.data.split import SplitParams
 from flyte.core.data.tables import file_sha256
+from flyte.workflows.shared.flytekit_compat import local_cache_store
 from flyte.workflows.training import tasks
 from flyte.workflows.training.pipeline import training_pipeline
 from tests.spies import CallCounter
@@ -26,7 +26,7 @@ FAST = Hyperparameters(max_rounds=40, early_stopping_rounds=10, learning_rate=0.
 
 
 def cached_keys(task_name: str) -> list[str]:
-    return [k for k in LocalTaskCache._cache if str(k).startswith(f"{task_name}-")]
+    return [k for k in local_cache_store() if str(k).startswith(f"{task_name}-")]
 
 
 def test_a_file_changed_between_fingerprint_and_ingest_is_retried_and_nothing_is_cached(mixed_csv):
@@ -61,7 +61,7 @@ def test_a_refit_with_the_same_bytes_at_another_path_is_a_cache_hit_for_everythi
         with mock.patch.object(model_module, "save_model", save):
             first = training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST)
             for key in cached_keys("flyte.workflows.training.tasks.fit"):  # as if fit's cache entry were gone (another node)
-                del LocalTaskCache._cache[key]
+                del local_cache_store()[key]
             second = training_pipeline(registry=registry, dataset=spec, hyperparameters=FAST)
     finally:
         calls.stop()

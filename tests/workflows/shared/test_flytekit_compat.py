@@ -50,6 +50,36 @@ def test_the_hook_flytekit_and_mashumaro_must_keep_is_installed():
     assert flytekit_compat.install() is True  # idempotent
 
 
+def test_every_flytekit_attribute_the_compat_module_relies_on_is_still_there():
+    """Fails on a flytekit upgrade that moves or reshapes what flytekit_compat uses, naming each attribute."""
+    problems = flytekit_compat.missing_flytekit_api()
+    assert not problems, "flytekit changed under flyte/workflows/shared/flytekit_compat.py:\n" + "\n".join(problems)
+
+
+def test_the_check_names_a_missing_attribute_and_a_changed_signature(monkeypatch):
+    from flytekit.core.local_cache import LocalTaskCache
+
+    monkeypatch.delattr(LocalTaskCache, "initialize")
+    monkeypatch.setattr(LocalTaskCache, "get", staticmethod(lambda task_name, cache_version, input_literal_map: None))
+    problems = flytekit_compat.missing_flytekit_api()
+    assert any("LocalTaskCache.initialize is gone" in p for p in problems), problems
+    assert any("LocalTaskCache.get takes" in p and "cache_ignore_input_vars" in p for p in problems), problems
+
+
+def test_no_module_outside_the_compat_module_reaches_into_flytekit_internals():
+    """A private flytekit name (``flytekit...._x`` imports, ``._x`` on flytekit objects) appears only in flytekit_compat."""
+    import re
+
+    private = re.compile(r"from flytekit[\w.]* import [^\n]*\b_\w|flytekit\.[\w.]*\._\w|LocalTaskCache\._|_literal_sd|_raw_execute|"
+                         r"_module_name|_DATACLASS_TRANSFORMER|CACHE_LOCATION")  # fmt: skip
+    allowed = {REPO / "flyte/workflows/shared/flytekit_compat.py"}
+    found = [f"{p.relative_to(REPO)}:{i}" for root in ("flyte", "tests") for p in sorted((REPO / root).rglob("*.py"))
+             if p not in allowed and p.name != "test_flytekit_compat.py"
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if private.search(line.split("#")[0])]  # fmt: skip
+    assert not found, f"private flytekit API outside flytekit_compat: {found}"
+
+
 def compare_with_plain_flytekit() -> None:
     """Assert that every interface dataclass's memoised literal type is byte for byte plain flytekit's."""
     types = interface_dataclasses()

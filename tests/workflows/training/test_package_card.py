@@ -21,7 +21,7 @@ def test_publish_is_cached_with_its_derived_version_and_shows_a_deck(pkg):
     assert template.metadata.generates_deck.value
     assert sorted(template.interface.inputs.variables) == sorted(
         ["model", "test", "predictions", "metrics", "profile", "dataset", "split_params", "split_summary", "hyperparameters",
-         "card_template"]
+         "card_template", "card"]
     )
 
 

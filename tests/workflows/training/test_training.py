@@ -154,21 +154,22 @@ def test_the_model_output_is_the_published_directory(default_run):
 def test_retraining_from_the_manifest_with_an_empty_cache_gives_the_same_booster(mixed_csv, monkeypatch, tmp_path):
     """Reproducibility as a test: the manifest's recorded inputs, run again with nothing cached, give the same bytes."""
     from diskcache import Cache
-    from flytekit.core.local_cache import LocalTaskCache
 
     from flyte.core.publishing.reproduce import recorded_inputs
+    from flyte.workflows.shared.flytekit_compat import use_local_cache_store
 
     _, spec = mixed_csv
     registry = str(tmp_path / "registry")  # never the repo's
     first = Path(training_pipeline(registry=registry, dataset=spec, split_params=SplitParams(seed=5), hyperparameters=FAST).model.download())
     recorded = recorded_inputs(first)
-    monkeypatch.setattr(LocalTaskCache, "_cache", Cache(str(tmp_path / "empty-cache")))  # nothing may be served
     calls = CallCounter(CORE_CALLS).start()
     spies = calls.spies
     try:
-        again = training_pipeline(
-            registry=registry, dataset=recorded.dataset, split_params=recorded.split_params, hyperparameters=recorded.hyperparameters
-        )
+        with use_local_cache_store(Cache(str(tmp_path / "empty-cache"))):  # nothing may be served
+            again = training_pipeline(
+                registry=registry, dataset=recorded.dataset, split_params=recorded.split_params,
+                hyperparameters=recorded.hyperparameters,
+            )  # fmt: skip
     finally:
         calls.stop()
     assert spies["train_model"].call_count == 1  # really trained again
