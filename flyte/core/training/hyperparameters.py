@@ -6,6 +6,12 @@ import math
 from dataclasses import dataclass
 
 from flyte.core.common.validation import check_types, require, strict
+from flyte.core.data.target import REGRESSION_OBJECTIVES
+
+#: Objectives that need a target of 0 or more (their log link predicts a mean above 0).
+NON_NEGATIVE_OBJECTIVES = ("poisson", "tweedie")
+#: Hyperparameters.objective's value for the problem type's own default (squared error; log loss for classes).
+DEFAULT_OBJECTIVE = "default"
 
 #: Values of Hyperparameters.external_memory.
 EXTERNAL_MEMORY_CHOICES = ("auto", "never", "always")
@@ -35,6 +41,14 @@ class Hyperparameters:
     reg_lambda / reg_alpha: L2 / L1 penalties on leaf weights.
     max_bin: histogram bins per feature; at most 256 keeps the training matrix at one byte per cell.
     seed: seeds XGBoost's row and column sampling, so a fit is repeatable (0 to 2**32 - 1).
+    objective: the loss a regression fits: ``default`` (squared error for regression; log loss for classification,
+        the only loss a classifier takes) or one of REGRESSION_OBJECTIVES: ``squared_error``, ``absolute_error``,
+        ``pseudo_huber``, ``poisson``, ``tweedie``. Early stopping watches the matching validation metric (rmse, mae,
+        mphe, poisson-nloglik, tweedie-nloglik); Poisson and Tweedie need every target 0 or more.
+    huber_slope: pseudo-Huber's delta, in the target's units: errors beyond it count about linearly. 0 (the
+        default) takes the target's standard deviation: a delta far below the errors leaves every hessian near 0,
+        so no leaf reaches min_child_weight and the fit never splits.
+    tweedie_variance_power: Tweedie's variance power, in (1, 2): near 1 Poisson-like, near 2 gamma-like.
     external_memory: where the quantised training matrix lives. ``never``: in memory. ``always``: in
         pages on the task's local disk (XGBoost's ExtMemQuantileDMatrix), for tables larger than the
         pod's memory. ``auto``: on disk only when the in-memory estimate would pass half the memory
@@ -53,6 +67,9 @@ class Hyperparameters:
     max_bin: int = 256
     seed: int = 7
     external_memory: str = "auto"
+    objective: str = DEFAULT_OBJECTIVE
+    huber_slope: float = 0.0
+    tweedie_variance_power: float = 1.5
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -75,5 +92,38 @@ class Hyperparameters:
         require(self.reg_lambda >= 0 and self.reg_alpha >= 0, "reg_lambda and reg_alpha must be 0 or more")
         require(2 <= self.max_bin <= 256, f"max_bin must be between 2 and 256, got {self.max_bin}")
         require(0 <= self.seed <= MAX_SEED, f"seed must be 0 to {MAX_SEED}, got {self.seed}")
+        choices = (DEFAULT_OBJECTIVE, *REGRESSION_OBJECTIVES)
+        require(self.objective in choices, f"objective must be one of {list(choices)}, got {self.objective!r}")
+        require(math.isfinite(self.huber_slope) and self.huber_slope >= 0,
+                f"huber_slope must be 0 (the target's standard deviation) or more, got {self.huber_slope}")  # fmt: skip
+        require(1 < self.tweedie_variance_power < 2,
+                f"tweedie_variance_power must be between 1 and 2 exclusive, got {self.tweedie_variance_power}")  # fmt: skip
         require(self.external_memory in EXTERNAL_MEMORY_CHOICES,
                 f"external_memory must be one of {EXTERNAL_MEMORY_CHOICES}, got {self.external_memory!r}")  # fmt: skip
+
+
+def regression_objective(params: Hyperparameters) -> str:
+    """The regression objective's name (``squared_error`` for ``default``)."""
+    return "squared_error" if params.objective == DEFAULT_OBJECTIVE else params.objective
+
+
+def objective_settings(params: Hyperparameters, regression: bool, n_classes: int = 2, target_std: float = 1.0) -> dict:
+    """XGBoost's objective, eval_metric (what early stopping watches) and their parameters, for this problem.
+
+    Refuses a regression objective for a classifier: a class target takes log loss only. ``target_std``: the
+    training target's standard deviation, pseudo-Huber's delta when huber_slope is 0."""
+    if not regression:
+        require(params.objective == DEFAULT_OBJECTIVE,
+                f"objective {params.objective!r} is for regression; a classification target is fitted on log loss "
+                "(leave objective at 'default', or set the dataset's problem_type to 'regression')")  # fmt: skip
+        if n_classes == 2:
+            return {"objective": "binary:logistic", "eval_metric": "logloss"}
+        return {"objective": "multi:softprob", "eval_metric": "mlogloss", "num_class": n_classes}
+    name = regression_objective(params)
+    objective, metric = REGRESSION_OBJECTIVES[name]
+    out = {"objective": objective, "eval_metric": metric or f"tweedie-nloglik@{params.tweedie_variance_power}"}
+    if name == "pseudo_huber":
+        out["huber_slope"] = params.huber_slope or (target_std if target_std > 0 else 1.0)
+    if name == "tweedie":
+        out["tweedie_variance_power"] = params.tweedie_variance_power
+    return out
