@@ -322,3 +322,8 @@ FETCH_MAX_BYTES = 20 << 30
 FETCH_DEADLINE_S = 900.0
 #: Redirects an http(s) download or HEAD follows; each target is checked against the allow-lists above first.
 FETCH_MAX_REDIRECTS = 5
+
+# Regression gate floors (GateCriteria.max_rmse / min_r2): no universal RMSE ceiling exists (it is in the target's
+# units), so none by default; R² at least 0 refuses a model worse than predicting the test rows' mean.
+GATE_MAX_RMSE = 0.0
+GATE_MIN_R2 = 0.0

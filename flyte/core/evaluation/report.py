@@ -315,8 +315,12 @@ def profile_tables(p: DataProfile) -> str:
         f"<tr><td>{escape(k)}</td><td>{v}</td><td>{_meter(v / rows, PALETTE[0])}{100 * v / rows:.1f}%</td></tr>"
         for k, v in p.class_counts.items()
     )
+    side = f"<div><h3>Class balance</h3><table><tr><th>label</th><th>rows</th><th>share</th></tr>{balance}</table></div>"
+    if p.target_distribution is not None:  # a regression target: its distribution instead of classes
+        from flyte.core.evaluation.regression_report import target_distribution_html
+
+        side = target_distribution_html(p.target_distribution)
     return (
         f"{summary}<div class='grid'><div><h3>Columns</h3><table><tr><th>column</th><th style='text-align:left'>role</th><th>dtype</th>"
-        f"<th>missing</th><th>missing %</th></tr>{columns}</table></div>"
-        f"<div><h3>Class balance</h3><table><tr><th>label</th><th>rows</th><th>share</th></tr>{balance}</table></div></div>"
+        f"<th>missing</th><th>missing %</th></tr>{columns}</table></div>{side}</div>"
     )

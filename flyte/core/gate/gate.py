@@ -6,13 +6,14 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 
 from flyte.core.data import labels as lbl
 from flyte.core.common.errors import DataValidationError
 from flyte.core.gate.gate_stats import mcnemar_exact, paired_intervals
+from flyte.core.gate.regression_comparison import RegressionComparison
 from flyte.core.artifact.manifest import MANIFEST_FILE, sha256
 from flyte.core.evaluation.predict import probability_column
 from flyte.core.registry.registry import Registry
@@ -38,6 +39,9 @@ class GateRules:
         missing features), judge the challenger by the floors alone instead of refusing it.
     min_unseen_rows: the fewest test rows the champion never saw (neither trained nor early-stopped on) that
         the comparison needs; with fewer, the floors alone decide, and the decision says so.
+    max_rmse / min_r2: a regression model's floors: RMSE at most max_rmse (the target's units; 0 for no
+        ceiling), R² at least min_r2 (0: better than predicting the mean). The class floors above apply to
+        classifiers only, these to regression models only.
     """
 
     min_accuracy: float
@@ -49,6 +53,8 @@ class GateRules:
     require_better: bool
     replace_incompatible: bool
     min_unseen_rows: int
+    max_rmse: float = 0.0
+    min_r2: float = 0.0
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -59,6 +65,8 @@ class GateRules:
         require(self.bootstrap_replicates >= 100, f"bootstrap_replicates must be at least 100, got {self.bootstrap_replicates}")
         require(self.bootstrap_seed >= 0, f"bootstrap_seed must be 0 or more, got {self.bootstrap_seed}")
         require(self.min_unseen_rows >= 1, f"min_unseen_rows must be 1 or more, got {self.min_unseen_rows}")
+        require(math.isfinite(self.max_rmse) and self.max_rmse >= 0, f"max_rmse must be 0 (no ceiling) or more, got {self.max_rmse}")
+        require(math.isfinite(self.min_r2) and self.min_r2 <= 1, f"min_r2 must be at most 1, got {self.min_r2}")
 
 
 @dataclass
@@ -115,6 +123,7 @@ class GateDecision:
     ("" unless promoted); model_name: the registry entry judged and promoted into ("" when not set).
     floors_only: a champion was there but the floors alone decided (too few rows it never saw, no recorded split
     rule, or replace_incompatible); a reason says which.
+    regression: a regression challenger's comparison with its champion (None for a classifier, whose is ``comparison``).
     """
 
     promote: bool = False
@@ -126,6 +135,7 @@ class GateDecision:
     promoted_version: str = ""
     model_name: str = ""
     floors_only: bool = False
+    regression: Optional[RegressionComparison] = None
 
 
 class Judgement(NamedTuple):
@@ -250,6 +260,10 @@ def judge(
     from flyte.core.gate.gate_report import render_gate
 
     schema = read_schema(model_dir)
+    if schema.regression:
+        from flyte.core.gate.regression_gate import judge_regression
+
+        return judge_regression(model_dir, schema, test, predictions, metrics, registry, champion, rules, scratch, n_threads)
     texts = schema.label_texts
     y = lbl.read_codes(test, schema.target, texts, schema.label_kind)
     ours = probabilities(predictions, texts, len(y))
@@ -274,6 +288,10 @@ def judge(
         entry = registry if isinstance(registry, Registry) else Registry(registry)
         champion_dir = entry.fetch(version, digest, Path(scratch) / "champion")
         reigning = load_model(champion_dir, n_threads=n_threads)
+        if reigning.schema.problem_type != schema.problem_type:  # never judged, whatever replace_incompatible says
+            from flyte.core.gate.regression_gate import refuse_other_problem
+
+            return refuse_other_problem(floors, champion, version, reigning.schema, schema)
         why = incompatibility(reigning.schema, schema, table_schema(test).names)
         if why and not rules.replace_incompatible:
             decision = GateDecision(False, [f"the champion {version} cannot be compared on these test rows: {why}",
@@ -293,4 +311,5 @@ def judge(
     decision = GateDecision(promote, reasons, floors, comparison, champion, version, floors_only=floors_only)
     log.info("gate: promote=%s against champion %s; %s", promote, version or "none", "; ".join(reasons))
     return Judgement(decision, render_gate(decision, schema.target))
+
 

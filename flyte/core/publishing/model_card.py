@@ -223,10 +223,15 @@ def leakage_table(check: LeakCheck | None, profile: DataProfile) -> str:
     )
     rest = len(ranked) - LEAK_ROWS_SHOWN
     more = f" {rest} more features scored at most {ranked[LEAK_ROWS_SHOWN][1]:.4f} and are not listed." if rest > 0 else ""
+    measure = (
+        "the share of the target's variance explained by the mean of each of the feature's quantile bins or "
+        "categories (R²; 0 = no help, 1 = determines the target)" if profile.problem_type == "regression" else
+        "the share of the errors of always guessing the majority class that the feature's values remove (Goodman-Kruskal "
+        "lambda over quantile bins or categories; 0 = no help, 1 = determines the class)"
+    )  # fmt: skip
     caption = (
-        f"Every feature alone against the target on {check.rows} training rows (seed {check.seed}): the share of the "
-        f"errors of always guessing the majority class that the feature's values remove (Goodman-Kruskal lambda over "
-        f"quantile bins or categories; 0 = no help, 1 = determines the class). A feature above the threshold, "
+        f"Every feature alone against the target on {check.rows} training rows (seed {check.seed}): {measure}. "
+        f"A feature above the threshold, "
         f"{check.threshold:g}, is refused unless the dataset spec allows it (allow_predictive_columns: "
         f"{', '.join(check.allowed) if check.allowed else 'none'}).{more} {index_note}"
     )

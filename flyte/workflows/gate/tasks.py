@@ -40,6 +40,8 @@ class GateCriteria(GateRules):
     require_better: bool = config.GATE_REQUIRE_BETTER
     replace_incompatible: bool = config.GATE_REPLACE_INCOMPATIBLE
     min_unseen_rows: int = config.GATE_MIN_UNSEEN_ROWS
+    max_rmse: float = config.GATE_MAX_RMSE
+    min_r2: float = config.GATE_MIN_R2
 
 
 class Champion(NamedTuple):
