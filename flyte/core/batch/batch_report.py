@@ -14,7 +14,11 @@ from flyte.core.batch.intake import CheckSummary
 from flyte.core.evaluation.report import page, report_sections, section
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.evaluation.score import Metrics
-from flyte.core.data.tables import schema as table_schema
+from flyte.core.data.tables import iter_batches, schema as table_schema
+from flyte.core.data.target import TargetAccumulator, TargetDistribution
+from flyte.core.evaluation.predict import PREDICTION_COLUMN
+from flyte.core.evaluation.regression_report import regression_sections, target_distribution_html
+from flyte.core.evaluation.score_stream import score_regression_streamed
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +48,21 @@ def report_batch(
     parts = [
         "<h1>Batch prediction report</h1>",
         f'<div class="sub">{checks.rows} rows{" from " + escape(source) if source else ""} · model target '
-        f"<b>{escape(schema.target)}</b> · {len(schema.labels)} classes · "
+        f"<b>{escape(schema.target)}</b> · {'regression' if schema.regression else f'{len(schema.labels)} classes'} · "
         f"{'scored against true labels' if checks.has_target else 'no true labels: predictions only'}</div>",
         _drift_badge(drift),
         section("Schema check", _checks_html(checks, schema)),
         section("Drift against the training rows", _drift_html(drift)),
     ]
-    if checks.has_target:
+    if schema.regression:
+        predicted = prediction_distribution(predictions)
+        parts.append(section("Distribution of the predictions", target_distribution_html(predicted).replace("Target distribution", "Predicted values")))
+        log.info("batch predictions: %s", predicted)
+    if checks.has_target and schema.regression:
+        metrics, binned = score_regression_streamed(table, predictions, schema, predicted.bin_edges)
+        profile = _profile(table, schema, checks)
+        parts += ["<h2>Scored against the true targets</h2>", *regression_sections(metrics.regression, binned, schema.feature_importance, profile)]
+    elif checks.has_target:
         metrics, curves = score_tables(table, predictions, schema)
         profile = _profile(table, schema, checks)
         parts += ["<h2>Scored against the true labels</h2>", *report_sections(metrics, curves, schema.feature_importance, profile)]
@@ -135,6 +147,14 @@ def _bars(d: FeatureDrift, limit: int = 14) -> str:
     return "".join(parts) + "</svg>"
 
 
+def prediction_distribution(predictions: Path) -> TargetDistribution:
+    """The distribution of a regression model's ``prediction`` column, read batch by batch."""
+    acc = TargetAccumulator()
+    for batch in iter_batches(predictions, columns=[PREDICTION_COLUMN]):
+        acc.add(batch.column(0).to_numpy(zero_copy_only=False))
+    return acc.finish()
+
+
 def _profile(table: Path, schema: ModelSchema, checks: CheckSummary) -> DataProfile:
     """The new rows' profile for the training report's "Data profile" section, from what the check counted."""
     # Features and the target only: passthrough columns are copied, not checked, so their missing values are not counted.
@@ -143,5 +163,5 @@ def _profile(table: Path, schema: ModelSchema, checks: CheckSummary) -> DataProf
         rows=checks.rows, columns=len(columns), target=schema.target, feature_columns=list(schema.features),
         categorical_columns=list(schema.categories), dtypes={f.name: str(f.type) for f in columns},
         missing={schema.target: 0, **checks.missing}, class_counts=dict(checks.class_counts),
-        labels=list(schema.label_texts), label_kind=schema.label_kind,
+        labels=list(schema.label_texts), label_kind=schema.label_kind, problem_type=schema.problem_type,
     )  # fmt: skip

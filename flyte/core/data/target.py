@@ -126,17 +126,20 @@ def bin_names(edges: list[float]) -> list[str]:
     return [f"< {shown[0]}", *middle, f">= {shown[-1]}"]
 
 
-def values(array: pa.Array, where: str) -> np.ndarray:
-    """A numeric target column as float64; a missing or non-finite value is refused, naming ``where``."""
+def values(array: pa.Array, where: str, locate=None, first: int = 0) -> np.ndarray:
+    """A numeric target column as float64; a missing or non-finite value is refused, naming ``where`` and the row
+    (``locate(first + i)`` when given, such as a reader's ``line 12``; else ``row i + 1`` of ``array``)."""
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
     if not (pa.types.is_floating(array.type) or pa.types.is_integer(array.type) or pa.types.is_decimal(array.type)):
         raise DataValidationError(f"{where}: a regression target must be numeric, found type {array.type}")
-    y = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+    y = pc.cast(array, pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
     bad = ~np.isfinite(y)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataValidationError(f"{where}: target value {'missing' if np.isnan(y[i]) else y[i]} at row {i + 1} is not a finite number")
+        at = locate(first + i) if locate is not None else f"row {i + 1}"
+        what = "a missing value" if np.isnan(y[i]) else f"value {y[i]}, not a finite number,"
+        raise DataValidationError(f"{where}: {what} at {at}; a regression target needs a finite number on every row")
     return y
 
 
