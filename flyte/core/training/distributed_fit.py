@@ -15,7 +15,8 @@ from flyte.core.data.dataset import DataProfile
 from flyte.core.artifact.drift import EDGE_SAMPLE_ROWS, EDGE_SAMPLE_SEED, DriftCounter, Reference, counted, edges_from_sample, empty_reference
 from flyte.core.common.errors import DataValidationError
 from flyte.core.training.fit import booster_params
-from flyte.core.training.hyperparameters import Hyperparameters
+from flyte.core.training.hyperparameters import NON_NEGATIVE_OBJECTIVES, Hyperparameters, objective_settings, regression_objective
+from flyte.core.data.target import REGRESSION, values as target_values
 from flyte.core.artifact.model import ModelSchema, TrainedModel
 from flyte.core.data.tables import part_files
 
@@ -57,20 +58,27 @@ def train_distributed(
         name: _read(dd, table, columns, storage_options) for name, table in (("train", train), ("validation", validation))
     }
     categorical = list(profile.categorical_columns)
-    seen = {
-        "train": _distinct(frames["train"], [*categorical, profile.target]),
-        "validation": _distinct(frames["validation"], [profile.target]),
-    }
+    regression = profile.problem_type == REGRESSION
+    # A regression target's distinct values are most of its rows: it is checked on the workers as it is typed.
+    label = [] if regression else [profile.target]
+    seen = {"train": _distinct(frames["train"], [*categorical, *label]), "validation": _distinct(frames["validation"], label)}
     code_of = {text: i for i, text in enumerate(profile.labels)}
     for name, table in (("train", train), ("validation", validation)):
         # Checked here, on the driver, so a bad label is one clear error, not a failed task deep inside XGBoost.
-        _check_labels(seen[name][profile.target], profile.label_kind, code_of, f"{table}: target column {profile.target!r}")
+        if not regression:
+            _check_labels(seen[name][profile.target], profile.label_kind, code_of, f"{table}: target column {profile.target!r}")
+    objective = objective_settings(params, regression, len(profile.labels), _std(profile))
+    if regression and regression_objective(params) in NON_NEGATIVE_OBJECTIVES and profile.target_distribution.negatives:
+        d = profile.target_distribution
+        raise DataValidationError(f"objective {regression_objective(params)!r} needs every target 0 or more: target "
+                                  f"{profile.target!r} holds {d.negatives} value(s) below 0, the lowest {d.min:g}")  # fmt: skip
     # Each categorical column's distinct training values, sorted, as fit._categories lists them.
     categories = {c: sorted(str(v) for v in seen["train"][c][0]) for c in categorical}
     labels = [lbl.typed(text, profile.label_kind) for text in profile.labels]
     schema = ModelSchema(
         target=profile.target, features=list(profile.feature_columns), categories=categories,
         labels=labels, label_kind=profile.label_kind, xgboost_version=xgb.__version__,
+        problem_type=profile.problem_type, objective=objective["objective"],
     )  # fmt: skip
     workers = len(client.scheduler_info(n_workers=-1)["workers"])
     log.info(
@@ -87,7 +95,9 @@ def train_distributed(
         client, typed["validation"][features], typed["validation"][LABEL_COLUMN], max_bin=params.max_bin,
         enable_categorical=True, ref=dtrain,
     )  # fmt: skip
-    settings = booster_params(params, n_classes=len(labels), n_threads=1)
+    settings = {**booster_params(params, n_classes=len(labels), n_threads=1, regression=regression), **objective}
+    if objective["objective"] == "reg:pseudohubererror":  # as fit.train_model, from the profile's median here
+        settings["base_score"] = profile.target_distribution.median
     # Each worker's own thread count (its cpu limit on a cluster, 1 on the local cluster), not the driver's.
     del settings["nthread"]
     result = dxgb.train(
@@ -192,7 +202,7 @@ def _typed(frame, schema: ModelSchema, code_of: dict[str, int], part: str):
     empty = pa.table({c: pa.array([], pa.string() if c in schema.categories else pa.float64()) for c in schema.features})
     # feature_frame reads only the schema, so no booster is needed (nor shipped to the workers).
     meta = TrainedModel(booster=None, schema=schema).feature_frame(empty)
-    meta[LABEL_COLUMN] = np.array([], dtype=np.int32)
+    meta[LABEL_COLUMN] = np.array([], dtype=np.float64 if schema.regression else np.int32)
     return frame.map_partitions(_typed_partition, schema, code_of, part, meta=meta)
 
 
@@ -201,7 +211,13 @@ def _typed_partition(frame: pd.DataFrame, schema: ModelSchema, code_of: dict[str
     table = pa.Table.from_pandas(frame, preserve_index=False)
     out = TrainedModel(booster=None, schema=schema).feature_frame(table)
     target = schema.target
-    out[LABEL_COLUMN] = lbl.codes(
-        table.column(target).combine_chunks(), schema.label_kind, code_of, where=f"{part} table: {target!r}"
-    )
+    column = table.column(target).combine_chunks()
+    if schema.regression:
+        out[LABEL_COLUMN] = target_values(column, f"{part} table: {target!r}")
+    else:
+        out[LABEL_COLUMN] = lbl.codes(column, schema.label_kind, code_of, where=f"{part} table: {target!r}")
     return out
+
+
+def _std(profile: DataProfile) -> float:
+    return profile.target_distribution.std if profile.target_distribution else 1.0
