@@ -145,7 +145,8 @@ def _tuning(outputs) -> list[str]:
     best = min(results, key=lambda r: r.mean_log_loss, default=None)
     if best is None:
         return []
-    metric = getattr(best, "metric", "") or "log loss"
+    metric = getattr(best, "metric", "logloss")
+    metric = "log loss" if metric in ("logloss", "mlogloss", "") else metric  # a regression's own metric (rmse, ...)
     chosen = outputs.best_hyperparameters
     names = ("learning_rate", "max_depth", "min_child_weight", "subsample", "colsample_bytree", "reg_lambda", "reg_alpha")
     settings = ", ".join(f"{n}={getattr(chosen, n)}" for n in names if hasattr(chosen, n))
