@@ -81,7 +81,7 @@ def fill_template(template: str, profile: DataProfile, source: str) -> str:
     values = {
         "dataset": source,
         "target": profile.target,
-        "labels": ", ".join(profile.labels),
+        "labels": ", ".join(profile.labels) if profile.labels else profile.problem_type,  # a regression has none
         "rows": str(profile.rows),
         "features": ", ".join(profile.feature_columns),
     }
