@@ -49,6 +49,8 @@ def test_rows_without_targets_get_a_prediction_column(model_dir, rows):
     assert result.metrics is None
     report = Path(result.report.download()).read_text()
     assert "Distribution of the predictions" in report and "Predicted values" in report
+    # The model directory here is a fit's, whose manifest records no split: no comparison with the training target.
+    assert "Predictions per quantile bin of the training target" not in report
 
 
 def test_rows_with_targets_are_scored_with_regression_metrics(model_dir, rows):
@@ -76,3 +78,18 @@ def test_a_missing_target_is_refused_naming_the_line(model_dir, tmp_path, rows):
     spec = DatasetSpec(source=str(tmp_path / "gap.csv"), target="target", problem_type="regression")
     with pytest.raises(Exception, match=r"(missing value at line 5|missing value\(s\) at line 5)"):
         batch_predict(model=str(model_dir), dataset=spec)
+
+
+def test_predictions_are_compared_with_the_training_target_by_bin(tmp_path):
+    from flyte.core.batch.batch_report import prediction_drift
+    from flyte.core.data.tables import TableWriter
+    import pyarrow as pa
+
+    with TableWriter(tmp_path / "p", pa.schema([(PREDICTION_COLUMN, pa.float64())])) as writer:
+        writer.write(pa.record_batch([pa.array([1.0, 2.0, 6.0, 7.0])], names=[PREDICTION_COLUMN]))
+        writer.commit()
+    # Training: 3 rows below 5, 1 at or above; predictions: 2 and 2. PSI = (0.5-0.75) ln(0.5/0.75) + (0.5-0.25) ln(0.5/0.25).
+    found, html = prediction_drift(tmp_path / "p", {"< 5": [3, 1, 1], ">= 5": [1, 0, 0]}, [5.0])
+    assert found.rows == 4 and found.median == 4.0
+    expected = (0.5 - 0.75) * np.log(0.5 / 0.75) + (0.5 - 0.25) * np.log(0.5 / 0.25)
+    assert f"{expected:.3f}" in html and "75.0%" in html and "50.0%" in html

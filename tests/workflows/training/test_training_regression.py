@@ -74,3 +74,15 @@ def test_regression_floors_refuse_a_poor_model(tmp_path):
     assert not result.decision.promote
     assert any(r.startswith("r2 ") and "must be at least 0.9" in r for r in result.decision.reasons)
     assert any(r.startswith("rmse ") and "must be at most 10" in r for r in result.decision.reasons)
+
+
+def test_batch_prediction_with_the_published_model_compares_predictions_with_the_training_target(run, tmp_path):
+    import pandas as pd
+
+    from flyte.core.data.dataset import DatasetSpec, local_path
+    from flyte.workflows.batch.pipeline import batch_predict
+
+    pd.read_csv(local_path(diabetes_spec().source)).drop(columns=["target"]).to_csv(tmp_path / "new.csv", index=False)
+    result = batch_predict(model=str(Path(run.model.download())), dataset=DatasetSpec(source=str(tmp_path / "new.csv")))
+    report = Path(result.report.download()).read_text()
+    assert "Predictions per quantile bin of the training target" in report and "PSI of the predictions" in report
