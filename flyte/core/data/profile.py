@@ -107,7 +107,7 @@ class ProfileBuilder:
         if len(counts) > MAX_CLASSES:
             raise DataValidationError(
                 f"{name}: target column {target!r} has {len(counts)} classes, more than the {MAX_CLASSES} a fit can take "
-                "(its memory grows with rows x classes); is the target a class, or an ID or a number to regress?"
+                "(its memory grows with rows x classes); is the target a class, or an ID? a number to predict needs \"problem_type\": \"regression\" in the dataset spec"
             )
         small = sorted((t for t in counts if counts[t] < self.spec.min_rows_per_class), key=lambda t: counts[t])
         if small:

@@ -126,3 +126,13 @@ def test_split_of_a_regression_target_is_repeatable(tmp_path):
     first = split_table(tmp_path / "table", profile, SplitParams(seed=3), {n: tmp_path / "a" / n for n in PART_NAMES})
     second = split_table(tmp_path / "table", profile, SplitParams(seed=3), {n: tmp_path / "b" / n for n in PART_NAMES})
     assert first == second
+
+
+def test_a_numeric_target_read_as_classes_points_to_the_regression_option(tmp_path, monkeypatch):
+    from flyte.core.data import profile
+
+    monkeypatch.setattr(profile, "MAX_CLASSES", 5)
+    path = regression_csv(tmp_path, [f"{i},{i * 1.5}" for i in range(30)])
+    spec = DatasetSpec(source=str(path), target="y", min_rows_per_class=1)
+    with pytest.raises(DataValidationError, match=r'30 classes.*"problem_type": "regression" in the dataset spec'):
+        ingest_table(local_path(spec.source), spec, tmp_path / "table")
