@@ -83,3 +83,13 @@ def test_a_copy_of_a_regression_target_is_refused_as_a_leak(tmp_path):
         train_model(parts["train"], parts["validation"], profile, Hyperparameters(**FAST))
     model = train_model(parts["train"], parts["validation"], profile, Hyperparameters(**FAST), leak_threshold=1.0)
     assert model.leakage.scores["copy"] > 0.95 > model.leakage.scores["a"]
+
+
+def test_external_memory_fits_a_regression_target_like_in_memory(reg, tmp_path):
+    parts, profile = reg
+    params = dict(FAST, subsample=1.0, colsample_bytree=1.0)
+    in_memory = train_model(parts["train"], parts["validation"], profile, Hyperparameters(external_memory="never", **params))
+    on_disk = train_model(parts["train"], parts["validation"], profile, Hyperparameters(external_memory="always", **params),
+                          scratch=tmp_path)  # fmt: skip
+    assert on_disk.schema.objective == "reg:squarederror"
+    assert rmse(on_disk, parts["test"]) == pytest.approx(rmse(in_memory, parts["test"]), rel=0.05)
