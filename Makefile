@@ -124,3 +124,12 @@ bench-quick: $(VENV)/.installed
 ## A few minutes on 2 cores. JSON in $BENCH_DATA (default /tmp/flyte-bench); BENCH_ARGS="--only regression".
 bench-defaults: $(VENV)/.installed
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m benchmarks.defaults --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-defaults.json" $(BENCH_ARGS)
+.PHONY: run-regression
+
+## Train, score, publish and gate a regression model on the bundled diabetes progression data (442 rows, scikit-learn's
+## load_diabetes, unscaled): the same pipeline as `make run` with "problem_type": "regression" in the dataset spec.
+run-regression: $(VENV)/.installed
+	$(BIN)/python -m flyte.cli run flyte/workflows/training/pipeline.py training_pipeline --dataset '{"source": "bundled://diabetes.csv", "target": "target", "problem_type": "regression"}'
+
+# The regression Dask fit test starts a cluster too: out of the edit-test loop, as test_distributed_fit.py is.
+FAST_TESTS += --ignore=tests/core/training/test_distributed_fit_regression.py

@@ -24,6 +24,8 @@ QUIET_FLAG = "--quiet"
 RAW_FLAG = "--raw-outputs"
 #: The metrics in the summary's table, in this order.
 KEY_METRICS = ("rows", "accuracy", "balanced_accuracy", "roc_auc", "log_loss", "f1")
+#: A regression model's metrics, as the summary prints them (Metrics.regression).
+REGRESSION_METRICS = ("rows", "rmse", "mae", "r2", "median_ae", "mape")
 #: flytekit's own Deck tabs, named on every task's page; the summary names a page by the project's tabs.
 _FLYTEKIT_TABS = {"Input", "Output", "Timeline", "Source Code", "Dependencies"}
 _TAB = re.compile(r'<li onclick="handleLinkClick\(this\)">([^<]*)</li>')
@@ -143,11 +145,13 @@ def _tuning(outputs) -> list[str]:
     best = min(results, key=lambda r: r.mean_log_loss, default=None)
     if best is None:
         return []
+    metric = getattr(best, "metric", "logloss")
+    metric = "log loss" if metric in ("logloss", "mlogloss", "") else metric  # a regression's own metric (rmse, ...)
     chosen = outputs.best_hyperparameters
     names = ("learning_rate", "max_depth", "min_child_weight", "subsample", "colsample_bytree", "reg_lambda", "reg_alpha")
     settings = ", ".join(f"{n}={getattr(chosen, n)}" for n in names if hasattr(chosen, n))
     return [
-        f"Search:  {len(results)} trials; best trial {best.index}: cross-validated log loss {best.mean_log_loss:.4f} ± {best.std_log_loss:.4f}",
+        f"Search:  {len(results)} trials; best trial {best.index}: cross-validated {metric} {best.mean_log_loss:.4f} ± {best.std_log_loss:.4f}",
         f"Best:    {settings}",
     ]
 
@@ -156,13 +160,23 @@ def metrics_table(metrics) -> list[str]:
     """Key test metrics as two aligned rows: names, values."""
     if metrics is None:
         return []
-    names = [n for n in KEY_METRICS if hasattr(metrics, n)]
-    values = [_number(getattr(metrics, n)) for n in names]
+    regression = getattr(metrics, "regression", None)
+    if regression is not None:  # a regression model's numbers, never the empty class fields
+        names = [n for n in REGRESSION_METRICS if hasattr(regression, n)]
+        values = [_number(getattr(regression, n)) for n in names]
+        if getattr(regression, "mape", 0) is None:
+            values[names.index("mape")] = "n/a"
+        note = [f"  (MAPE {regression.mape_note})"] if getattr(regression, "mape_note", "") else []
+    else:
+        names = [n for n in KEY_METRICS if hasattr(metrics, n)]
+        values = [_number(getattr(metrics, n)) for n in names]
+        note = []
     widths = [max(len(n), len(v)) for n, v in zip(names, values)]
     return [
         "Metrics (test rows):" if hasattr(metrics, "average") else "Metrics:",
         "  " + "  ".join(n.ljust(w) for n, w in zip(names, widths)),
         "  " + "  ".join(v.ljust(w) for v, w in zip(values, widths)),
+        *note,
     ]
 
 

@@ -49,22 +49,34 @@ def binary_frame(rows: int = 120, seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame({"a": a, "b": b, "y": y})
 
 
-def ingest_frame(tmp_path: Path, df: pd.DataFrame, target: str, categorical: list[str] = (), name: str = "data"):
+def regression_frame(rows: int = 300, seed: int = 2) -> pd.DataFrame:
+    """A small table with a positive numeric target ``y`` (a noisy sum of a numeric and a categorical effect)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=rows)
+    colour = rng.choice(["red", "green", "blue"], size=rows)
+    y = 10 + 3 * a + np.select([colour == "red", colour == "green"], [4.0, -2.0], 0.0) + rng.normal(scale=0.5, size=rows)
+    return pd.DataFrame({"a": a, "colour": colour, "y": np.maximum(y, 0.0)})
+
+
+def ingest_frame(tmp_path: Path, df: pd.DataFrame, target: str, categorical: list[str] = (), name: str = "data",
+                 problem_type: str = "classification"):  # fmt: skip
     """Write ``df`` as a CSV and ingest it: returns the table directory and its profile."""
     from flyte.core.data.ingest import ingest_table
 
     csv = tmp_path / f"{name}.csv"
     df.to_csv(csv, index=False)
-    spec = DatasetSpec(source=str(csv), has_header=True, target=target, categorical_columns=list(categorical))
+    spec = DatasetSpec(source=str(csv), has_header=True, target=target, categorical_columns=list(categorical),
+                       problem_type=problem_type)  # fmt: skip
     result = ingest_table(csv, spec, tmp_path / f"{name}-table")
     return tmp_path / f"{name}-table", result.profile
 
 
-def split_frame(tmp_path: Path, df: pd.DataFrame, target: str, categorical: list[str] = (), seed: int = 7):
+def split_frame(tmp_path: Path, df: pd.DataFrame, target: str, categorical: list[str] = (), seed: int = 7,
+                problem_type: str = "classification"):  # fmt: skip
     """Ingest ``df`` and split it: returns {part name: table directory} and the profile."""
     from flyte.core.data.split import PART_NAMES, SplitParams, split_table
 
-    table, profile = ingest_frame(tmp_path, df, target, categorical)
+    table, profile = ingest_frame(tmp_path, df, target, categorical, problem_type=problem_type)
     parts = {name: tmp_path / name for name in PART_NAMES}
     split_table(table, profile, SplitParams(seed=seed), parts)
     return parts, profile

@@ -36,6 +36,8 @@ class Manifest:
         part); {} for a model published before the rule was recorded, whose training rows cannot be told apart.
     best_iteration: the last boosting round kept by early stopping (None: not recorded).
     metrics: the test metrics (``score.Metrics`` as a JSON object).
+    problem_type: ``classification`` or ``regression``; objective: the XGBoost objective the booster was fitted
+        on ("" when not recorded). Both also in schema.json; here so a registry reads them without the schema.
     provenance: versions, image, git commit and execution id.
 
     It detects corruption and accidental edits, not a deliberate forgery: whoever can rewrite a file can
@@ -51,6 +53,8 @@ class Manifest:
     hyperparameters: dict = field(default_factory=dict)
     best_iteration: int | None = None
     metrics: dict = field(default_factory=dict)
+    problem_type: str = "classification"
+    objective: str = ""
     provenance: Provenance = field(default_factory=Provenance)
 
     def to_json(self) -> str:
@@ -152,6 +156,9 @@ def _parse(path: Path) -> Manifest:
     values = {k: v for k, v in raw.items() if k in known}
     for name in ("dataset", "split_params", "split", "hyperparameters", "metrics"):
         if not isinstance(values.get(name, {}), dict):
+            del values[name]
+    for name in ("problem_type", "objective"):
+        if not isinstance(values.get(name, ""), str):
             del values[name]
     best = values.get("best_iteration")
     if not (best is None or (isinstance(best, int) and not isinstance(best, bool))):

@@ -19,6 +19,7 @@ from flyte.core.common.errors import DataValidationError, shorten_names
 from flyte.core.common.files import staged_directory
 from flyte.core.data.leakage import LEAKAGE_FILE, LeakCheck
 from flyte.core.data.matrix import float_matrix
+from flyte.core.data.target import REGRESSION_OBJECTIVES
 from flyte.core.artifact.manifest import read_manifest, verified_bytes, verify_rest, write_manifest
 from flyte.core.artifact.schema import MODEL_FILE, SCHEMA_FILE, ModelSchema, parse_schema
 
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 #: The objectives whose predictions are class probabilities, as predict_proba reads them.
 _PROBABILITY_OBJECTIVES = ("binary:logistic", "multi:softprob")
+#: The objectives whose predictions are the target itself (their mean, median, ...), as predict_values reads them.
+_REGRESSION_OBJECTIVES = tuple(objective for objective, _ in REGRESSION_OBJECTIVES.values())
 
 
 @dataclass
@@ -75,6 +78,13 @@ class TrainedModel:
             raise DataValidationError(f"table lacks feature column(s) {absent[:10]} that the model was trained on")
         x = float_matrix(batch, [position[c] for c in self.schema.features])
         return x, {"feature_names": self.schema.booster_features, "feature_types": ["float"] * x.shape[1]}
+
+    def predict_values(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
+        """A regression model's predicted target, one float64 per batch row (in the target's units)."""
+        if not self.schema.regression:
+            raise DataValidationError(f"the model predicts classes of {self.schema.target!r}, not a number")
+        data, _ = self.booster_input(batch)
+        return np.asarray(self.booster.inplace_predict(data), dtype=np.float64)
 
     def predict_proba(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
         """Class probabilities, one row per batch row, one column per label in ``schema.labels`` order."""
@@ -175,9 +185,14 @@ def check_agreement(booster: xgb.Booster, schema: ModelSchema, directory: Path) 
     mismatch = f"{schema_path} does not describe {model_path}"
     learner = json.loads(booster.save_config())["learner"]
     objective = learner["objective"]["name"]
-    if objective not in _PROBABILITY_OBJECTIVES:
+    if schema.regression:
+        if objective not in _REGRESSION_OBJECTIVES:
+            raise DataValidationError(f"{model_path}: objective {objective!r} does not predict a number")
+    elif objective not in _PROBABILITY_OBJECTIVES:
         raise DataValidationError(f"{model_path}: objective {objective!r} does not give class probabilities")
-    classes = 2 if objective.startswith("binary:") else int(learner["learner_model_param"]["num_class"])
+    if schema.objective and objective != schema.objective:
+        raise DataValidationError(f"{mismatch}: objective {schema.objective!r}, but the booster has {objective!r}")
+    classes = 0 if schema.regression else 2 if objective.startswith("binary:") else int(learner["learner_model_param"]["num_class"])
     if classes != len(schema.labels):
         raise DataValidationError(f"{mismatch}: {len(schema.labels)} labels, but the booster has {classes} classes")
     if booster.num_features() != len(schema.features):

@@ -11,6 +11,7 @@ from pathlib import Path
 from flyte.core.data import labels as lbl
 from flyte.core.common.errors import DataValidationError
 from flyte.core.artifact.manifest import read_manifest, verified_bytes
+from flyte.core.data.target import CLASSIFICATION, PROBLEM_TYPES, REGRESSION
 
 MODEL_FILE = "model.ubj"  # XGBoost's own binary JSON format
 SCHEMA_FILE = "schema.json"
@@ -22,11 +23,13 @@ class ModelSchema:
 
     features: feature columns in training order.
     categories: for each categorical feature, its known categories in code order.
-    labels: the original target values; the booster's class ``i`` is ``labels[i]``.
+    labels: the original target values; the booster's class ``i`` is ``labels[i]``. Empty for regression.
     label_kind: how labels were typed (``int``, ``float`` or ``str``), to code new targets the same way.
     best_iteration: index of the last boosting round kept (chosen by early stopping).
     feature_importance: total gain of the splits on each feature (0 for a feature never split on).
     xgboost_version: the XGBoost that trained the booster.
+    problem_type: ``classification`` or ``regression`` (what the booster predicts: class probabilities or a number).
+    objective: the XGBoost objective it was trained with (``reg:squarederror``, ``binary:logistic``, ...).
     """
 
     target: str
@@ -37,6 +40,17 @@ class ModelSchema:
     best_iteration: int = 0
     feature_importance: dict[str, float] = field(default_factory=dict)
     xgboost_version: str = ""
+    problem_type: str = CLASSIFICATION
+    objective: str = ""
+
+    @property
+    def regression(self) -> bool:
+        return self.problem_type == REGRESSION
+
+    @property
+    def hashed_target(self) -> str:
+        """The target as the split's row hash names it: "" for a regression target, hashed as a plain number."""
+        return "" if self.regression else self.target
 
     @property
     def booster_features(self) -> list[str]:
@@ -93,14 +107,14 @@ def parse_schema(data: bytes, path: Path) -> ModelSchema:
         raise DataValidationError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(raw, dict):
         raise DataValidationError(f"{path}: expected a JSON object, found {type(raw).__name__}")
-    missing = [name for name in _FIELD_CHECKS if name not in raw]
+    missing = [name for name in _FIELD_CHECKS if name not in raw and name not in _OPTIONAL_FIELDS]
     if missing:
         raise DataValidationError(f"{path}: lacks field(s) {missing}")
     unknown = sorted(set(raw) - set(_FIELD_CHECKS))
     if unknown:
         raise DataValidationError(f"{path}: unknown field(s) {unknown}")
     for name, (check, wanted) in _FIELD_CHECKS.items():
-        if not check(raw[name]):
+        if name in raw and not check(raw[name]):
             raise DataValidationError(f"{path}: {name!r} must be {wanted}, found {_shown(raw[name])}")
     schema = ModelSchema(**raw)
     _check_consistency(schema, path)
@@ -121,6 +135,12 @@ def _check_consistency(schema: ModelSchema, path: Path) -> None:
     for col, known in schema.categories.items():
         if len(set(known)) != len(known):
             raise DataValidationError(f"{path}: the categories of {col!r} repeat a value")
+    if schema.regression:
+        if schema.labels:
+            raise DataValidationError(f"{path}: a regression model has no labels, found {_shown(schema.labels)}")
+        return
+    if len(schema.labels) < 2:
+        raise DataValidationError(f"{path}: 'labels' must be a list of at least 2 labels, found {_shown(schema.labels)}")
     if not all(_LABEL_TYPE[schema.label_kind](v) for v in schema.labels):
         raise DataValidationError(f"{path}: labels {schema.labels} are not all of kind {schema.label_kind!r}")
     if len(set(schema.label_texts)) != len(schema.labels):
@@ -156,7 +176,7 @@ _FIELD_CHECKS = {
         lambda v: isinstance(v, dict) and all(_is_text_list(c) for c in v.values()),
         "an object of lists of strings",
     ),
-    "labels": (lambda v: isinstance(v, list) and len(v) >= 2, "a list of at least 2 labels"),
+    "labels": (lambda v: isinstance(v, list), "a list of at least 2 labels (none for a regression model)"),
     "label_kind": (lambda v: isinstance(v, str) and v in _LABEL_TYPE, f"one of {sorted(_LABEL_TYPE)}"),
     "best_iteration": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
     # Gains are floats; a NaN gain is stored as JSON's NaN and is no reason to refuse the model.
@@ -165,4 +185,8 @@ _FIELD_CHECKS = {
         "an object of numbers",
     ),
     "xgboost_version": (lambda v: isinstance(v, str), "a string"),
+    "problem_type": (lambda v: v in PROBLEM_TYPES, f"one of {list(PROBLEM_TYPES)}"),
+    "objective": (lambda v: isinstance(v, str), "a string"),
 }
+#: Fields a schema written before they existed lacks: such a model is a classifier, its objective read from the booster.
+_OPTIONAL_FIELDS = ("problem_type", "objective")

@@ -7,6 +7,8 @@ from html import escape
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+
 from flyte.core.data.dataset import DataProfile
 from flyte.core.artifact.drift import DriftSummary, FeatureDrift
 from flyte.core.evaluation.evaluate import score_tables
@@ -15,7 +17,11 @@ from flyte.core.common.html import STYLE as PAGE_STYLE, page, section, svg_open
 from flyte.core.evaluation.report import report_sections
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.evaluation.score import Metrics
-from flyte.core.data.tables import schema as table_schema
+from flyte.core.data.tables import iter_batches, schema as table_schema
+from flyte.core.data.target import TargetAccumulator, TargetDistribution, bin_of
+from flyte.core.evaluation.predict import PREDICTION_COLUMN
+from flyte.core.evaluation.regression_report import regression_sections, target_distribution_html
+from flyte.core.evaluation.score_stream import score_regression_streamed
 
 log = logging.getLogger(__name__)
 
@@ -34,24 +40,38 @@ class BatchReport(NamedTuple):
 
 
 def report_batch(
-    table: Path, predictions: Path, schema: ModelSchema, checks: CheckSummary, drift: DriftSummary, source: str = ""
+    table: Path, predictions: Path, schema: ModelSchema, checks: CheckSummary, drift: DriftSummary, source: str = "",
+    training_split: dict | None = None,
 ) -> BatchReport:
     """The batch's HTML report and, when the rows carry true labels, its Metrics (as training's score computes them).
 
     ``table`` is the checked table (its target column holds the labels), ``predictions`` the predictions for the
     same rows in the same order. Holds a few bytes a row (codes and probabilities), as training's score does.
+    ``training_split``: the model manifest's ``split``; for a regression model its training rows per target bin are
+    what the predictions' distribution is compared with.
     """
     metrics = None
     parts = [
         "<h1>Batch prediction report</h1>",
         f'<div class="sub">{checks.rows} rows{" from " + escape(source) if source else ""} · model target '
-        f"<b>{escape(schema.target)}</b> · {len(schema.labels)} classes · "
+        f"<b>{escape(schema.target)}</b> · {'regression' if schema.regression else f'{len(schema.labels)} classes'} · "
         f"{'scored against true labels' if checks.has_target else 'no true labels: predictions only'}</div>",
         _drift_badge(drift),
         section("Schema check", _checks_html(checks, schema)),
         section("Drift against the training rows", _drift_html(drift)),
     ]
-    if checks.has_target:
+    if schema.regression:
+        split = training_split or {}
+        edges = (split.get("target_distributions") or {}).get("train", {}).get("bin_edges", [])
+        predicted, shift = prediction_drift(predictions, split.get("target_bins", {}), edges)
+        body = target_distribution_html(predicted).replace("Target distribution", "Predicted values") + shift
+        parts.append(section("Distribution of the predictions", body))
+        log.info("batch predictions: %s", predicted)
+    if checks.has_target and schema.regression:
+        metrics, binned = score_regression_streamed(table, predictions, schema, predicted.bin_edges)
+        profile = _profile(table, schema, checks)
+        parts += ["<h2>Scored against the true targets</h2>", *regression_sections(metrics.regression, binned, schema.feature_importance, profile)]
+    elif checks.has_target:
         metrics, curves = score_tables(table, predictions, schema)
         profile = _profile(table, schema, checks)
         parts += ["<h2>Scored against the true labels</h2>", *report_sections(metrics, curves, schema.feature_importance, profile)]
@@ -135,6 +155,33 @@ def _bars(d: FeatureDrift, limit: int = 14) -> str:
     return "".join(parts) + "</svg>"
 
 
+def prediction_drift(predictions: Path, training_bins: dict[str, list[int]], edges: list[float]) -> tuple[TargetDistribution, str]:
+    """The distribution of a regression model's ``prediction`` column, read batch by batch, and (when the manifest
+    recorded the training target's quantile bins: their rows per part, and ``edges``) a table of the predictions' share per bin against the training
+    target's, with their PSI: predictions that pile into a few bins show a shift in the rows or a model that has
+    lost its spread."""
+    acc = TargetAccumulator()
+    names = list(training_bins)
+    counts = np.zeros(len(names), dtype=np.int64)
+    for batch in iter_batches(predictions, columns=[PREDICTION_COLUMN]):
+        values = batch.column(0).to_numpy(zero_copy_only=False)
+        acc.add(values)
+        if names:
+            counts += np.bincount(bin_of(values, edges), minlength=len(names))
+    found = acc.finish()
+    if not names or len(edges) != len(names) - 1:
+        return found, ""
+    train = np.array([row[0] for row in training_bins.values()], dtype=np.float64)
+    ours, theirs = counts / max(counts.sum(), 1), train / max(train.sum(), 1)
+    eps = 1e-4  # an empty bin on either side would make the PSI infinite
+    psi = float(np.sum((ours - theirs) * np.log((ours + eps) / (theirs + eps))))
+    rows = "".join(f"<tr><td>{escape(n)}</td><td>{100 * t:.1f}%</td><td>{100 * o:.1f}%</td></tr>" for n, t, o in zip(names, theirs, ours))
+    table = ("<h3>Predictions per quantile bin of the training target</h3><table><tr><th>bin</th><th>training target</th>"
+             f"<th>predictions</th></tr>{rows}</table><p class='cap'>PSI of the predictions against the training target: "
+             f"{psi:.3f} (a model's predictions are narrower than its target, so some gap is expected; compare runs)</p>")  # fmt: skip
+    return found, table
+
+
 def _profile(table: Path, schema: ModelSchema, checks: CheckSummary) -> DataProfile:
     """The new rows' profile for the training report's "Data profile" section, from what the check counted."""
     # Features and the target only: passthrough columns are copied, not checked, so their missing values are not counted.
@@ -143,5 +190,5 @@ def _profile(table: Path, schema: ModelSchema, checks: CheckSummary) -> DataProf
         rows=checks.rows, columns=len(columns), target=schema.target, feature_columns=list(schema.features),
         categorical_columns=list(schema.categories), dtypes={f.name: str(f.type) for f in columns},
         missing={schema.target: 0, **checks.missing}, class_counts=dict(checks.class_counts),
-        labels=list(schema.label_texts), label_kind=schema.label_kind,
+        labels=list(schema.label_texts), label_kind=schema.label_kind, problem_type=schema.problem_type,
     )  # fmt: skip

@@ -15,7 +15,8 @@ from flyte.core.data.dataset import DatasetSpec, checked_file, resolve_format
 from flyte.core.artifact.drift import DriftCounter, DriftSummary, Reference, summarize
 from flyte.core.common.errors import DataValidationError, shorten, shorten_names
 from flyte.core.batch.model_source import read_model_files
-from flyte.core.evaluation.predict import PREDICTED_COLUMN, PROBABILITY_PREFIX
+from flyte.core.evaluation.predict import PREDICTED_COLUMN, PREDICTION_COLUMN, PROBABILITY_PREFIX
+from flyte.core.data.target import values as target_values
 from flyte.core.data.formats.parquet_reader import ParquetSource
 from flyte.core.data.formats.csv_reader import CsvSource, LineTooLong, Roles
 from flyte.core.artifact.schema import ModelSchema
@@ -43,9 +44,9 @@ class BatchOptions:
         names = self.passthrough_columns
         require(len(set(names)) == len(names), f"BatchOptions.passthrough_columns repeats a name: {names}")
         require(all(n.strip() for n in names), "BatchOptions.passthrough_columns holds an empty name")
-        clash = [n for n in names if n == PREDICTED_COLUMN or n.startswith(PROBABILITY_PREFIX)]
+        clash = [n for n in names if n in (PREDICTED_COLUMN, PREDICTION_COLUMN) or n.startswith(PROBABILITY_PREFIX)]
         require(not clash, f"BatchOptions.passthrough_columns {clash} would collide with the prediction columns "
-                           f"({PREDICTED_COLUMN!r}, {PROBABILITY_PREFIX}<label>)")  # fmt: skip
+                           f"({PREDICTED_COLUMN!r}, {PROBABILITY_PREFIX}<label>, {PREDICTION_COLUMN!r})")  # fmt: skip
 
 
 @dataclass
@@ -91,6 +92,7 @@ def check_rows(
             f"{spec.source}: the spec's target {spec.target!r} is not the model's target {schema.target!r}",
             hint=f"set target to {schema.target!r}, or leave it empty to predict without scoring",
         )
+    check_problem_type(spec, schema)
     csv = resolve_format(spec, path) == "csv"
     block = None
     for _ in range(4):  # a line longer than the block: read again with a block 8 times larger (as ingest does)
@@ -103,6 +105,17 @@ def check_rows(
         except DataValidationError as exc:
             raise _for_batch(exc) from None
     raise DataValidationError(f"{spec.source}: a line is longer than {block // 8 >> 20} MiB; is the delimiter right?")
+
+
+def check_problem_type(spec: DatasetSpec, schema: ModelSchema) -> None:
+    """Refuse a spec whose problem type contradicts the model's: a regression spec for a classifier, or true targets
+    (a spec naming one) declared as the other kind. A spec without a target says nothing of its rows' problem."""
+    if spec.problem_type != schema.problem_type and (spec.target or spec.problem_type == "regression"):
+        raise DataValidationError(
+            f"{spec.source}: the spec's problem_type is {spec.problem_type!r}, but the model is a {schema.problem_type} model "
+            f"of {schema.target!r}",
+            hint=f"set problem_type to {schema.problem_type!r}, or leave the target empty to predict without scoring",
+        )
 
 
 def check_rows_for_model(
@@ -147,7 +160,8 @@ def _roles(names: list[str], spec: DatasetSpec, schema: ModelSchema, options: Ba
     features = set(schema.features)
     text = [*schema.categories, *(c for c in options.passthrough_columns if c not in features)]
     wanted = set(schema.features) | set(options.passthrough_columns) | ({spec.target} if spec.target else set())
-    return Roles(target=spec.target, features=list(schema.features), categorical=text, columns=[c for c in names if c in wanted])
+    return Roles(target=spec.target, features=list(schema.features), categorical=text, columns=[c for c in names if c in wanted],
+                 numeric_target=schema.regression)  # fmt: skip
 
 
 def _check_spec_agrees(spec: DatasetSpec, schema: ModelSchema) -> None:
@@ -199,7 +213,9 @@ def _check(source, spec, schema, reference, options, destination, drift_rule) ->
                     if len(seen_examples[c]) < UNSEEN_EXAMPLES:
                         for v in pc.unique(values.filter(unseen)).to_pylist()[: UNSEEN_EXAMPLES - len(seen_examples[c])]:
                             seen_examples[c].add(v)
-            if spec.target:
+            if spec.target and schema.regression:
+                target_values(batch.column(spec.target), f"{source.name}: target column {spec.target!r}", source.where, first)
+            elif spec.target:
                 counts += np.bincount(_label_codes(batch.column(spec.target), schema, code_of, source, first), minlength=len(counts))
             counter.add(batch)
             writer.write(pa.RecordBatch.from_arrays([batch.column(c) for c in order], schema=out_schema))
@@ -208,7 +224,7 @@ def _check(source, spec, schema, reference, options, destination, drift_rule) ->
         summary.rows = writer.rows
         content = writer.commit()
     summary.unseen_examples = {c: sorted(map(str, v)) for c, v in seen_examples.items() if v}
-    if spec.target:
+    if spec.target and not schema.regression:
         summary.class_counts = {t: int(n) for t, n in zip(schema.label_texts, counts)}
     drift = summarize(reference, counter, *drift_rule)
     log.info("checked %s: %d rows, extra columns %s, unseen categories %s, drift flagged %s",

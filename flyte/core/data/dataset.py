@@ -6,11 +6,13 @@ import codecs
 import errno
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 from urllib.parse import urlparse
 
 from flyte.core.common import uris
 from flyte.core.common.errors import DataValidationError, shorten
 from flyte.core.common.validation import check_types, require, strict
+from flyte.core.data.target import CLASSIFICATION, PROBLEM_TYPES, REGRESSION, TargetDistribution
 
 #: Where the datasets shipped inside the package live; ``bundled://NAME`` points here.
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -36,6 +38,8 @@ LOCAL_SCHEMES = ("", "file", BUNDLED_SCHEME)
 
 #: Text read as a missing value unless the spec says otherwise (empty fields and the usual spellings).
 DEFAULT_MISSING_VALUES = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
+#: Fewest rows a class needs unless the spec says otherwise.
+DEFAULT_MIN_ROWS_PER_CLASS = 10
 
 
 @strict
@@ -67,6 +71,9 @@ class DatasetSpec:
     positive_label: for a binary target, the class whose precision, recall and F1 are reported;
         empty for the larger label (numbers by value, then text).
     min_rows_per_class: fewest rows a class may have; a stray class below it is refused at ingest.
+    problem_type: ``classification`` (the default: the target holds classes) or ``regression`` (the target is a
+        finite number to predict). Declared, never guessed from the data. expected_labels, positive_label and
+        min_rows_per_class are for classification and refused on a regression spec.
     allow_predictive_columns: features allowed to predict the target almost alone. Fit refuses a feature whose
         leak score on the training rows passes the threshold (a copy of the target, a column known only after
         the outcome); list one here when it is truly known at prediction time. The model card shows it.
@@ -89,7 +96,8 @@ class DatasetSpec:
     feature_columns: list[str] = field(default_factory=list)
     expected_labels: list[str] = field(default_factory=list)
     positive_label: str = ""
-    min_rows_per_class: int = 10
+    min_rows_per_class: int = DEFAULT_MIN_ROWS_PER_CLASS
+    problem_type: str = CLASSIFICATION
     allow_predictive_columns: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -120,6 +128,14 @@ class DatasetSpec:
         if self.expected_labels:
             require(len(set(self.expected_labels)) == len(self.expected_labels) >= 2,
                     f"DatasetSpec.expected_labels must list two or more distinct labels, got {self.expected_labels}")  # fmt: skip
+        require(self.problem_type in PROBLEM_TYPES,
+                f"DatasetSpec.problem_type must be one of {list(PROBLEM_TYPES)}, got {self.problem_type!r}")  # fmt: skip
+        if self.problem_type == REGRESSION:
+            set_options = [name for name, unset in (("expected_labels", not self.expected_labels),
+                           ("positive_label", not self.positive_label),
+                           ("min_rows_per_class", self.min_rows_per_class == DEFAULT_MIN_ROWS_PER_CLASS)) if not unset]  # fmt: skip
+            require(not set_options, f"DatasetSpec: {', '.join(set_options)} are for classification; a regression spec "
+                    "(problem_type 'regression') cannot set them")  # fmt: skip
         if self.positive_label and self.expected_labels:
             require(self.positive_label in self.expected_labels,
                     f"DatasetSpec.positive_label {self.positive_label!r} is not one of expected_labels {self.expected_labels}")  # fmt: skip
@@ -140,6 +156,17 @@ def pima_spec() -> DatasetSpec:
         expected_labels=["0", "1"],
         positive_label="1",
     )
+
+
+#: The bundled diabetes progression data (scikit-learn's ``load_diabetes(as_frame=True, scaled=False)``; Efron et
+#: al. 2004): 442 patients, ten baseline measurements (age, sex, bmi, bp, s1-s6 serum measurements) and ``target``,
+#: a quantitative measure of disease progression one year later.
+DIABETES_FILE = "diabetes.csv"
+
+
+def diabetes_spec() -> DatasetSpec:
+    """The bundled diabetes progression data: the regression example, a preset like pima_spec."""
+    return DatasetSpec(source=f"{BUNDLED_SCHEME}://{DIABETES_FILE}", target="target", problem_type=REGRESSION)
 
 
 #: The bundled model trained on the Pima data (``make bundled-model``): batch prediction's default model.
@@ -164,6 +191,9 @@ class DataProfile:
     labels: every class's label as text, in class-code order (numbers by value, then text).
     label_kind: how the labels read back: ``int``, ``float`` or ``str``.
     allow_predictive_columns: the spec's features allowed past fit's leakage check (see DatasetSpec).
+    problem_type: the spec's ``classification`` or ``regression``. For regression, class_counts and labels are
+        empty, label_kind is ``float`` and target_distribution describes the target instead.
+    target_distribution: a regression target's distribution (min, quantiles, max, mean); None for classification.
     dropped_index_columns: columns left out because the Parquet file's pandas metadata records them as its
         index (``__index_level_0__`` after a filter): row labels, not data.
     sha256: hex digest of the source file's bytes, to tell two snapshots apart. The profile holds no
@@ -186,6 +216,8 @@ class DataProfile:
     label_kind: str = "str"
     allow_predictive_columns: list[str] = field(default_factory=list)
     dropped_index_columns: list[str] = field(default_factory=list)
+    problem_type: str = CLASSIFICATION
+    target_distribution: Optional[TargetDistribution] = None
 
 
 def is_local(source: str) -> bool:

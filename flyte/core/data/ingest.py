@@ -71,7 +71,8 @@ def ingest_table(
     _check_unchanged(path, name, destination, before, profile_sha, expected_sha256)
     profile.sha256 = profile_sha
     profile.table_sha256 = content
-    log.info("ingested %s: %d rows x %d columns, classes %s", name, profile.rows, profile.columns, profile.class_counts)
+    log.info("ingested %s: %d rows x %d columns, %s", name, profile.rows, profile.columns,
+             f"classes {profile.class_counts}" if profile.class_counts else f"target {profile.target_distribution}")  # fmt: skip
     if profile.dropped_index_columns:
         log.info("%s: left out pandas index column(s) %s (the file's metadata records them as its index, not data)",
                  name, profile.dropped_index_columns)  # fmt: skip
@@ -115,12 +116,15 @@ def _check_batch(batch: pa.RecordBatch, roles: Roles, source, first: int) -> Non
     if missing is not None:
         where = [source.where(int(i) + first) for i in np.flatnonzero(missing)[:5]]
         more = " and more" if int(missing.sum()) > len(where) else ""
-        raise DataValidationError(f"{name}: target column {roles.target!r} has missing label(s) at {', '.join(where)}{more}")
+        what = "value(s)" if roles.numeric_target else "label(s)"
+        raise DataValidationError(f"{name}: target column {roles.target!r} has missing {what} at {', '.join(where)}{more}")
 
 
 def _numeric_positions(schema: pa.Schema, roles: Roles) -> list[int]:
     """Positions of the numeric feature columns in ``schema`` (sets, so a wide table stays linear)."""
     features, categorical = set(roles.features), set(roles.categorical)
+    if roles.numeric_target:  # a regression target must be finite too
+        features.add(roles.target)
     return [i for i, f in enumerate(schema) if f.name in features and f.name not in categorical]
 
 

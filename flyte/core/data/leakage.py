@@ -22,6 +22,7 @@ from flyte.core.data import labels as lbl
 from flyte.core.common.errors import DataValidationError
 from flyte.core.data.matrix import float_matrix
 from flyte.core.data.tables import iter_batches, num_rows
+from flyte.core.data.target import values as target_values
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,9 @@ class LeakCheck:
     """What the leakage check found on the training rows.
 
     threshold: a feature scoring above it is refused unless allowed.
-    scores: each feature's leak score, lambda in [0, 1]: 0 when its values do no better than guessing the
-        majority class, 1 when they determine the class.
+    scores: each feature's leak score in [0, 1]: lambda for classes (0 when its values do no better than guessing
+        the majority class, 1 when they determine the class); for a regression target the R² of predicting it by
+        the mean of the feature's bin (0: explains none of its variance, 1: determines it).
     allowed: the features the dataset spec allows to score above the threshold (allow_predictive_columns).
     rows: the training rows scored (a seeded sample of them when there are more than SAMPLE_ROWS).
     seed: the sample's seed.
@@ -119,30 +121,59 @@ def numeric_scores(x: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
     Bins are cut at the values' own quantiles, so ties stay in one bin (row order never splits them), and there
     are at most one bin per MIN_BIN_ROWS present values. Missing values form one more bin.
     """
+    out = np.zeros(x.shape[1])
+    slots = BINS + 1  # bin codes 0..BINS-1, and BINS for missing
+    for start, codes in _binned(x, _TABLE_CELLS // (slots * n_classes)):
+        columns = codes.shape[1]
+        flat = (np.arange(columns)[None, :] * slots + codes) * n_classes + y[:, None]
+        table = np.bincount(flat.ravel(), minlength=columns * slots * n_classes).reshape(columns, slots, n_classes)
+        out[start : start + columns] = _lambdas(table)
+    return out
+
+
+def numeric_r2(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """For a numeric target ``y``: each column of ``x``'s R² when the target is predicted by the mean of its
+    quantile bin (as numeric_scores bins it), bins under MIN_BIN_ROWS rows predicted the overall mean: the share of
+    the target's variance the feature alone explains (0 for none, 1 when it determines the target)."""
+    out = np.zeros(x.shape[1])
+    # Bins of twice MIN_BIN_ROWS: rank-cut bins differ by a row or two, and one falling under MIN_BIN_ROWS (predicted
+    # the overall mean) would cost a copy of the target much of its R², where lambda loses only that bin's rows.
+    for start, codes in _binned(x, _TABLE_CELLS // (BINS + 1), rows_per_bin=2 * MIN_BIN_ROWS):
+        out[start : start + codes.shape[1]] = [binned_r2(codes[:, j], y, BINS + 1) for j in range(codes.shape[1])]
+    return out
+
+
+def binned_r2(bins: np.ndarray, y: np.ndarray, n_bins: int) -> float:
+    """R² of predicting ``y`` by its bin's mean (bins 0..n_bins-1; under MIN_BIN_ROWS rows: the overall mean)."""
+    total = float(np.square(y - y.mean()).sum()) if len(y) else 0.0
+    if total <= 0:
+        return 0.0
+    counts = np.bincount(bins, minlength=n_bins)
+    sums = np.bincount(bins, weights=y, minlength=n_bins)
+    means = np.where(counts >= MIN_BIN_ROWS, sums / np.maximum(counts, 1), y.mean())
+    return max(0.0, 1.0 - float(np.square(y - means[bins]).sum()) / total)
+
+
+def _binned(x: np.ndarray, table_columns: int, rows_per_bin: int = MIN_BIN_ROWS):
+    """(first column, rows x columns bin codes) for chunks of ``x``'s columns, as numeric_scores describes the bins."""
     n, width = x.shape
-    out = np.zeros(width)
     if n == 0 or width == 0:
-        return out
+        return
     ordered = np.sort(x, axis=0)  # NaN sorts last
     present = n - np.isnan(x).sum(axis=0)
-    bins = np.clip(present // MIN_BIN_ROWS, 1, BINS)
+    bins = np.clip(present // rows_per_bin, 1, BINS)
     # Cut points: the values at ranks k * present / bins, k = 1 .. BINS-1, per column (repeats are harmless).
     steps = np.arange(1, BINS)[:, None]
     ranks = np.minimum((steps * present[None, :]) // bins[None, :], np.maximum(present - 1, 0)[None, :])
     edges = np.take_along_axis(ordered, ranks, axis=0)
     edges[steps[:, 0][:, None] >= bins[None, :]] = np.inf  # columns with fewer bins use fewer cut points
-    slots = BINS + 1  # bin codes 0..BINS-1, and BINS for missing
-    # Columns per step: bounds both the comparisons (rows x cut points) and the contingency tables (bins x classes).
-    chunk = max(1, min(_CHUNK_CELLS // max(1, n * (BINS - 1)), _TABLE_CELLS // (slots * n_classes)))
+    # Columns per step: bounds both the comparisons (rows x cut points) and the contingency tables.
+    chunk = max(1, min(_CHUNK_CELLS // max(1, n * (BINS - 1)), table_columns))
     for start in range(0, width, chunk):
         part = x[:, start : start + chunk]
         codes = (part[None, :, :] > edges[:, None, start : start + chunk]).sum(axis=0)
         codes[np.isnan(part)] = BINS
-        columns = part.shape[1]
-        flat = (np.arange(columns)[None, :] * slots + codes) * n_classes + y[:, None]
-        table = np.bincount(flat.ravel(), minlength=columns * slots * n_classes).reshape(columns, slots, n_classes)
-        out[start : start + columns] = _lambdas(table)
-    return out
+        yield start, codes
 
 
 def categorical_score(codes: np.ndarray, y: np.ndarray, n_categories: int, n_classes: int) -> float:
@@ -151,14 +182,14 @@ def categorical_score(codes: np.ndarray, y: np.ndarray, n_categories: int, n_cla
 
 
 def sample_rows(table: Path, features: list[str], categories: dict[str, list[str]], target: str,
-                code_of: dict[str, int], label_kind: str, seed: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+                code_of: dict[str, int] | None, label_kind: str, seed: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """A seeded uniform sample of the table's rows, bounded by SAMPLE_ROWS and SAMPLE_CELLS: the features as float32
     (NaN missing; a categorical feature as its category's code, -1 missing) and the class codes. Streamed batch by batch."""
     total = num_rows(table)
     size = min(total, SAMPLE_ROWS, max(MIN_SAMPLE_ROWS, SAMPLE_CELLS // max(1, len(features))))
     picked = np.arange(total) if size == total else np.sort(np.random.default_rng(seed).choice(total, size, replace=False))
     x = np.empty((size, len(features)), dtype=np.float32)
-    y = np.empty(size, dtype=np.int64)
+    y = np.empty(size, dtype=np.int64 if code_of is not None else np.float64)
     sets = {c: pa.array(v, pa.string()) for c, v in categories.items()}
     numeric = [j for j, f in enumerate(features) if f not in sets]
     coded = [j for j, f in enumerate(features) if f in sets]
@@ -175,27 +206,37 @@ def sample_rows(table: Path, features: list[str], categories: dict[str, list[str
         for j in coded:
             values = pc.index_in(rows.column(j), value_set=sets[features[j]])
             x[filled : filled + len(take), j] = pc.fill_null(values, -1).to_numpy(zero_copy_only=False)
-        y[filled : filled + len(take)] = lbl.codes(rows.column(len(features)), label_kind, code_of, where=f"{table.name}: {target!r}")
+        where = f"{table.name}: {target!r}"
+        target_column = rows.column(len(features))
+        y[filled : filled + len(take)] = (
+            lbl.codes(target_column, label_kind, code_of, where=where) if code_of is not None else target_values(target_column, where)
+        )
         filled += len(take)
     return x[:filled], y[:filled]
 
 
 def check_leakage(table: Path, features: list[str], categories: dict[str, list[str]], target: str, labels: list[str],
                   label_kind: str, threshold: float, allowed: list[str], seed: int = 0) -> LeakCheck:  # fmt: skip
-    """Score every feature of the training table ``table`` alone against the target; refuse the fit when one
+    """Score every feature of the training table ``table`` alone against the target (lambda for classes; for a
+    regression target, ``labels`` empty, the R² of its bin means); refuse the fit when one
     not in ``allowed`` scores above ``threshold``, naming the column and its score. Returns what was checked."""
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
         raise DataValidationError(f"leak_threshold must be a number within (0, 1], got {threshold!r}",
                                   hint="a leak score is 0 to 1; 1 refuses nothing")  # fmt: skip
-    code_of = {t: i for i, t in enumerate(labels)}
+    regression = not labels
+    code_of = None if regression else {t: i for i, t in enumerate(labels)}
     x, y = sample_rows(table, features, categories, target, code_of, label_kind, seed)
     scores = np.zeros(len(features))
     numeric = [j for j, f in enumerate(features) if f not in categories]
     if numeric:
-        scores[numeric] = numeric_scores(x[:, numeric], y, len(labels))
+        scores[numeric] = numeric_r2(x[:, numeric], y) if regression else numeric_scores(x[:, numeric], y, len(labels))
     for j, f in enumerate(features):
         if f in categories:
-            scores[j] = categorical_score(x[:, j].astype(np.int64), y, len(categories[f]), len(labels))
+            codes = x[:, j].astype(np.int64)
+            if regression:
+                scores[j] = binned_r2(np.where(codes < 0, len(categories[f]), codes), y, len(categories[f]) + 1)
+            else:
+                scores[j] = categorical_score(codes, y, len(categories[f]), len(labels))
     allowed_set = set(allowed)
     result = LeakCheck(threshold=threshold, scores={f: round(float(s), 4) for f, s in zip(features, scores)},
                        allowed=[f for f in features if f in allowed_set], rows=len(y), seed=seed)  # fmt: skip

@@ -11,6 +11,7 @@ from flyte.core.data.dataset import DataProfile, DatasetSpec
 from flyte.core.common.errors import DataValidationError, shorten
 from flyte.core.data.formats.csv_reader import Roles
 from flyte.core.data.split import SplitParams, unsplittable
+from flyte.core.data.target import REGRESSION, TargetAccumulator
 
 
 #: The most classes a target may have. Multiclass boosting grows a tree per class every round and holds a
@@ -31,6 +32,7 @@ class ProfileBuilder:
         self.missing: dict[str, int] = {}
         self.raw_counts: dict = {}
         self.first_row: dict = {}  # each raw label's first data-row index, to name where a stray class is
+        self.numbers = TargetAccumulator()  # a regression target's distribution
         self.schema: pa.Schema | None = None
         self.expected_kind = lbl.infer_kind(spec.expected_labels) if spec.expected_labels else None
         self.expected = {lbl.text(v, self.expected_kind) for v in spec.expected_labels} if spec.expected_labels else None
@@ -53,6 +55,9 @@ class ProfileBuilder:
             for i, n in zip(chunk, nans):
                 self.missing[names[i]] += int(n) - batch.column(i).null_count
         target = batch.column(self.roles.target)
+        if self.roles.numeric_target:  # ingest has refused missing and infinite values already
+            self.numbers.add(target.to_numpy(zero_copy_only=False))
+            return
         for item in pc.value_counts(target).to_pylist():
             raw = item["values"]
             if raw not in self.first_row:
@@ -78,6 +83,9 @@ class ProfileBuilder:
         name, target = self.spec.source, self.roles.target
         if self.rows == 0:
             raise DataValidationError(f"{name}: has no data rows")
+        self._check_key(split)
+        if self.roles.numeric_target:
+            return self._regression_profile(split)
         raws = list(self.raw_counts)
         try:
             kind = self.expected_kind or lbl.infer_kind(raws)
@@ -98,7 +106,7 @@ class ProfileBuilder:
         if len(counts) > MAX_CLASSES:
             raise DataValidationError(
                 f"{name}: target column {target!r} has {len(counts)} classes, more than the {MAX_CLASSES} a fit can take "
-                "(its memory grows with rows x classes); is the target a class, or an ID or a number to regress?"
+                "(its memory grows with rows x classes); is the target a class, or an ID? a number to predict needs \"problem_type\": \"regression\" in the dataset spec"
             )
         small = sorted((t for t in counts if counts[t] < self.spec.min_rows_per_class), key=lambda t: counts[t])
         if small:
@@ -109,12 +117,6 @@ class ProfileBuilder:
                 "declare expected_labels to refuse strays by line)"
             )
         order = self._order(counts, typed)
-        allowed = set(self.spec.allow_predictive_columns)
-        if split is not None and split.key_column and split.key_column not in self.schema.names:
-            raise DataValidationError(
-                f"{name}: split key_column {split.key_column!r} is not among the columns read (the target and the "
-                f"features {shorten(str(list(self.roles.features)))}); a dropped column cannot key the split"
-            )
         if split is not None:
             short = unsplittable(np.array([counts[t] for t in order]), split)
             if short:
@@ -123,18 +125,42 @@ class ProfileBuilder:
                     f"{name}: class {t!r} has {counts[t]} row(s), too few for test_ratio={split.test_ratio} and "
                     f"validation_ratio={split.validation_ratio}: every class needs a row in train, validation and test"
                 )
+        return self._profile(class_counts={t: counts[t] for t in order}, labels=order, label_kind=kind)
+
+    def _check_key(self, split: SplitParams | None) -> None:
+        if split is not None and split.key_column and split.key_column not in self.schema.names:
+            raise DataValidationError(
+                f"{self.spec.source}: split key_column {split.key_column!r} is not among the columns read (the target and "
+                f"the features {shorten(str(list(self.roles.features)))}); a dropped column cannot key the split"
+            )
+
+    def _regression_profile(self, split: SplitParams | None) -> DataProfile:
+        """A regression target: its distribution instead of classes; refuses a constant target, and too few
+        rows for ``split`` to give each part one (expected sizes, as for a class)."""
+        found = self.numbers.finish()
+        if found.min == found.max:
+            raise DataValidationError(
+                f"{self.spec.source}: regression target {self.roles.target!r} is {found.min:g} on every row; there is nothing to predict"
+            )
+        if split is not None and unsplittable(np.array([self.rows]), split):
+            raise DataValidationError(
+                f"{self.spec.source}: {self.rows} row(s) are too few for test_ratio={split.test_ratio} and "
+                f"validation_ratio={split.validation_ratio}: train, validation and test each need rows"
+            )
+        return self._profile(label_kind=lbl.FLOAT, problem_type=REGRESSION, target_distribution=found)
+
+    def _profile(self, **fields) -> DataProfile:
+        allowed = set(self.spec.allow_predictive_columns)
         return DataProfile(
             rows=self.rows,
             columns=len(self.schema),
-            target=target,
+            target=self.roles.target,
             feature_columns=list(self.roles.features),
             categorical_columns=list(self.roles.categorical),
             dtypes={f.name: str(f.type) for f in self.schema},
             missing={c: int(self.missing.get(c, 0)) for c in self.schema.names},
-            class_counts={t: counts[t] for t in order},
-            labels=order,
-            label_kind=kind,
             allow_predictive_columns=[c for c in self.roles.features if c in allowed],
+            **fields,
         )
 
     def _order(self, counts: dict[str, int], typed: dict[str, object]) -> list[str]:

@@ -19,6 +19,7 @@ import pyarrow as pa
 from flyte.core.data import labels as lbl
 from flyte.core.data.dataset import DataProfile
 from flyte.core.common.errors import DataValidationError
+from flyte.core.data.target import REGRESSION, PartTargets, TargetDistribution, values as target_values
 from flyte.core.data.row_hash import HASH_VERSION, parts_from_u, row_u
 from flyte.core.common.validation import check_types, require, strict
 from flyte.core.data.tables import TableWriter, iter_batches, prefetch, schema
@@ -89,6 +90,9 @@ class SplitSummary:
     class_counts: each class (its label text) to its rows in [train, validation, test].
     class_shares: each class to the fraction of its rows in [train, validation, test] (each sums to 1); with
         the split stratified in expectation only, these are near, not equal to, the part fractions.
+    target_bins: for a regression target (no classes), each of its quantile bins (over the whole table) to its
+        rows in [train, validation, test]: the split balances these as it balances classes, in expectation.
+    target_distributions: for a regression target, each part's name to its realised target distribution.
     """
 
     rule: SplitRule = field(default_factory=SplitRule)
@@ -97,6 +101,8 @@ class SplitSummary:
     test: int = 0
     class_counts: dict[str, list[int]] = field(default_factory=dict)
     class_shares: dict[str, list[float]] = field(default_factory=dict)
+    target_bins: dict[str, list[int]] = field(default_factory=dict)
+    target_distributions: dict[str, TargetDistribution] = field(default_factory=dict)
 
 
 class SplitSizes(NamedTuple):
@@ -155,7 +161,7 @@ def assign_parts(batch: pa.RecordBatch | pa.Table, rule: SplitRule, target: str,
     """Each row's part (TRAIN, VALIDATION or TEST) under ``rule``, from the row alone.
 
     Without a key column every column of ``batch`` is hashed (``target`` through its label text, read as
-    ``label_kind``); with one, only that column.
+    ``label_kind``; "" for a regression target, hashed as the number it is); with one, only that column.
     """
     columns = hashed_columns(rule, batch.schema.names)
     u = row_u(batch, columns, rule.seed, target, label_kind)
@@ -177,20 +183,28 @@ def split_table(table: Path, profile: DataProfile, params: SplitParams, destinat
             f"split key_column {key!r} is not a column of the ingested table (columns: {names[:120]}); "
             "it must be the target or a feature"
         )
+    regression = profile.problem_type == REGRESSION
     code_of = {t: i for i, t in enumerate(profile.labels)}
     counts = np.zeros((len(profile.labels), 3), dtype=np.int64)
+    numbers = PartTargets(profile.target_distribution.bin_edges if regression else [])
+    # A regression target is hashed as the number it is, like any numeric column; a class through its label text.
+    hashed_target = "" if regression else profile.target
     writers = [TableWriter(destinations[name], table_schema) for name in PART_NAMES]
     published: list[Path] = []
     try:
         for batch in prefetch(iter_batches(table)):
             if key and batch.column(key).null_count:
                 raise DataValidationError(f"{table}: split key_column {key!r} has missing values; every row needs a key")
-            parts = assign_parts(batch, rule, profile.target, profile.label_kind)
-            y = lbl.codes(batch.column(profile.target), profile.label_kind, code_of, where=f"target {profile.target!r}")
-            counts += np.bincount(y.astype(np.int64) * 3 + parts, minlength=counts.size).reshape(counts.shape)
+            parts = assign_parts(batch, rule, hashed_target, profile.label_kind)
+            if regression:
+                numbers.add(target_values(batch.column(profile.target), f"target {profile.target!r}"), parts)
+            else:
+                y = lbl.codes(batch.column(profile.target), profile.label_kind, code_of, where=f"target {profile.target!r}")
+                counts += np.bincount(y.astype(np.int64) * 3 + parts, minlength=counts.size).reshape(counts.shape)
             for code, writer in enumerate(writers):
                 writer.write(batch.filter(pa.array(parts == code)))
-        _refuse_missing_classes(counts, profile.labels, params)
+        _refuse_missing_classes(numbers.counts.sum(axis=0, keepdims=True) if regression else counts,
+                                ["(all rows)"] if regression else profile.labels, params)  # fmt: skip
         for writer in writers:
             writer.commit()
             published.append(writer.directory)
@@ -201,10 +215,16 @@ def split_table(table: Path, profile: DataProfile, params: SplitParams, destinat
         for directory in published:
             shutil.rmtree(directory, ignore_errors=True)
         raise
-    summary = summarize(rule, profile.labels, counts)
-    log.info("split %d rows into train %d, validation %d, test %d (row hash v%d, seed %d%s); class shares %s",
-             int(counts.sum()), summary.train, summary.validation, summary.test, HASH_VERSION, params.seed,
-             f", key {key!r}" if key else "", summary.class_shares)  # fmt: skip
+    if regression:
+        summary = summarize(rule, [], numbers.counts.sum(axis=0, keepdims=True))
+        summary.class_counts, summary.class_shares = {}, {}
+        summary.target_bins, summary.target_distributions = numbers.bins(), numbers.distributions(PART_NAMES)
+    else:
+        summary = summarize(rule, profile.labels, counts)
+    log.info("split %d rows into train %d, validation %d, test %d (row hash v%d, seed %d%s); %s",
+             summary.train + summary.validation + summary.test, summary.train, summary.validation, summary.test,
+             HASH_VERSION, params.seed, f", key {key!r}" if key else "",
+             f"rows per target bin {summary.target_bins}" if regression else f"class shares {summary.class_shares}")  # fmt: skip
     return summary
 
 

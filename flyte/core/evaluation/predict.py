@@ -1,4 +1,4 @@
-"""Stage 4: batch prediction of labels and class probabilities, streamed from one table to another."""
+"""Stage 4: batch prediction of labels and class probabilities (or a regression's number), streamed from one table to another."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # the model module loads XGBoost; readers of predictions tabl
 log = logging.getLogger(__name__)
 
 PREDICTED_COLUMN = "predicted_label"
+#: A regression model's one output column: the predicted target, float64, in the target's units.
+PREDICTION_COLUMN = "prediction"
 PROBABILITY_PREFIX = "probability_"
 
 
@@ -26,7 +28,10 @@ def probability_column(label) -> str:
 
 
 def predictions_schema(model: TrainedModel) -> pa.Schema:
-    """The predictions table: the label in its original type, then one float64 probability per class."""
+    """The predictions table: the label in its original type, then one float64 probability per class; for a
+    regression model, the ``prediction`` column alone."""
+    if model.schema.regression:
+        return pa.schema([pa.field(PREDICTION_COLUMN, pa.float64())])
     label_type = pa.array(model.schema.labels).type
     fields = [pa.field(PREDICTED_COLUMN, label_type)]
     fields += [pa.field(probability_column(t), pa.float64()) for t in model.schema.label_texts]
@@ -34,7 +39,9 @@ def predictions_schema(model: TrainedModel) -> pa.Schema:
 
 
 def predict_batch(model: TrainedModel, batch: pa.RecordBatch | pa.Table) -> pa.RecordBatch:
-    """One output row per input row: the most probable label, then each class's probability."""
+    """One output row per input row: the most probable label, then each class's probability (regression: the prediction)."""
+    if model.schema.regression:
+        return pa.RecordBatch.from_arrays([pa.array(model.predict_values(batch))], schema=predictions_schema(model))
     proba = model.predict_proba(batch)
     out_schema = predictions_schema(model)
     predicted = pa.array(model.schema.labels, type=out_schema.field(0).type).take(pa.array(proba.argmax(axis=1)))

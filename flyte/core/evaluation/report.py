@@ -257,8 +257,21 @@ def profile_tables(p: DataProfile, most: int = COLUMNS_SHOWN) -> str:
         f"<tr><td>{escape(k)}</td><td>{v}</td><td>{meter(v / rows, PALETTE[0])}{100 * v / rows:.1f}%</td></tr>"
         for k, v in p.class_counts.items()
     )
+    side = f"<div><h3>Class balance</h3><table><tr><th>label</th><th>rows</th><th>share</th></tr>{balance}</table></div>"
+    if p.target_distribution is not None:  # a regression target: its distribution instead of classes
+
+        side = target_distribution_html(p.target_distribution)
     return (
         f"{summary}<div class='grid'><div><h3>Columns</h3><table><tr><th>column</th><th style='text-align:left'>role</th><th>dtype</th>"
-        f"<th>missing</th><th>missing %</th></tr>{columns}</table></div>"
-        f"<div><h3>Class balance</h3><table><tr><th>label</th><th>rows</th><th>share</th></tr>{balance}</table></div></div>"
+        f"<th>missing</th><th>missing %</th></tr>{columns}</table></div>{side}</div>"
     )
+
+
+def target_distribution_html(d: "TargetDistribution") -> str:  # noqa: F821  (typing only)
+    """The target's distribution as the profile records it: a table of its quantiles, mean and spread."""
+    cells = [("min", d.min), ("5%", d.q05), ("25%", d.q25), ("median", d.median), ("75%", d.q75), ("95%", d.q95),
+             ("max", d.max), ("mean", d.mean), ("std", d.std)]  # fmt: skip
+    head = "".join(f"<th>{k}</th>" for k, _ in cells)
+    values = "".join(f"<td>{v:.4g}</td>" for _, v in cells)
+    zeros = f"{d.zeros} zero, {d.negatives} negative of {d.rows} rows"
+    return f"<div><h3>Target distribution</h3><table><tr>{head}</tr><tr>{values}</tr></table><p class='cap'>{zeros}</p></div>"

@@ -8,15 +8,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
 from flyte.core.common.errors import DataValidationError
+from flyte.core.evaluation.regression_metrics import RegressionMetrics
 
 
 @dataclass
 class Metrics:
     """How well the model did on held-out rows. Every rate is a fraction in [0, 1].
+
+    problem_type: ``classification`` or ``regression``: which fields hold the result. A regression's numbers are
+        all in ``regression`` (RMSE, MAE, R², ...); ``rows`` is set for both, and the class fields keep their
+        empty defaults for a regression (no labels, no confusion matrix, rates 0), never read as a result.
+    regression: a regression model's metrics; None for classification.
 
     roc_auc: area under the ROC curve; one-vs-rest, macro-averaged, for more than two classes.
     log_loss: mean negative log-likelihood of the true labels (natural log; lower is better).
@@ -38,6 +45,8 @@ class Metrics:
     labels: list[str] = field(default_factory=list)
     confusion_matrix: list[list[int]] = field(default_factory=list)
     rows: int = 0
+    problem_type: str = "classification"
+    regression: Optional[RegressionMetrics] = None
 
 
 @dataclass

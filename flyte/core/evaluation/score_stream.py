@@ -20,6 +20,9 @@ from flyte.core.data import labels as lbl
 from flyte.core.common.errors import DataValidationError
 from flyte.core.common.validation import check_types, require, strict
 from flyte.core.evaluation.predict import probability_column
+from flyte.core.evaluation.predict import PREDICTION_COLUMN, probability_column
+from flyte.core.evaluation.regression_metrics import BinnedAccumulator, BinnedErrors, RegressionAccumulator, describe
+from flyte.core.data.target import REGRESSION, values as target_values
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.evaluation.score import Metrics, RocCurve, _rounded, _thin, _validated, metrics_from_counts
 from flyte.core.evaluation.score_hist import HistogramAuc
@@ -104,3 +107,32 @@ def _paired_batches(test: Path, predictions: Path, schema: ModelSchema) -> Itera
         proba = np.column_stack([right.column(i).slice(0, take).to_numpy(zero_copy_only=False) for i in range(right.num_columns)])
         yield y, proba
         left, right = left.slice(take), right.slice(take)
+
+
+def score_regression_streamed(test: Path, predictions: Path, schema: ModelSchema, edges: list[float] = ()) -> tuple[Metrics, BinnedErrors]:
+    """A regression model's Metrics: its ``prediction`` column against ``test``'s target, batch by batch in bounded
+    memory (exact up to target.SAMPLE_LIMIT rows; the median absolute error from a strided sample beyond); and
+    the errors per bin of the true target that ``edges`` cut (the profile's quantile bins)."""
+    rows, predicted = num_rows(test), num_rows(predictions)
+    if rows != predicted:
+        raise DataValidationError(f"{rows} true targets but {predicted} predictions")
+    acc, binned = RegressionAccumulator(), BinnedAccumulator(list(edges))
+    where = f"{Path(test).name}: target column {schema.target!r}"
+    truth = iter_batches(test, columns=[schema.target])
+    guesses = iter_batches(predictions, columns=[PREDICTION_COLUMN])
+    left: pa.RecordBatch | None = None
+    right: pa.RecordBatch | None = None
+    while True:
+        left = left if left is not None and left.num_rows else next(truth, None)
+        right = right if right is not None and right.num_rows else next(guesses, None)
+        if left is None or right is None:
+            break
+        take = min(left.num_rows, right.num_rows)
+        y = target_values(left.column(0).slice(0, take), where)
+        prediction = right.column(0).slice(0, take).to_numpy(zero_copy_only=False)
+        acc.add(y, prediction)
+        binned.add(y, prediction)
+        left, right = left.slice(take), right.slice(take)
+    found = acc.finish()
+    log.info("scored %d rows: %s", found.rows, describe(found))
+    return Metrics(problem_type=REGRESSION, regression=found, rows=found.rows), binned.finish()

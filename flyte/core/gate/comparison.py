@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,9 @@ class GateRules:
         missing features), judge the challenger by the floors alone instead of refusing it.
     min_unseen_rows: the fewest test rows the champion never saw (neither trained nor early-stopped on) that
         the comparison needs; with fewer, the floors alone decide, and the decision says so.
+    max_rmse / min_r2: a regression model's floors: RMSE at most max_rmse (the target's units; 0 for no
+        ceiling), R² at least min_r2 (0: better than predicting the mean). The class floors above apply to
+        classifiers only, these to regression models only.
     """
 
     min_accuracy: float
@@ -36,6 +40,8 @@ class GateRules:
     require_better: bool
     replace_incompatible: bool
     min_unseen_rows: int
+    max_rmse: float = 0.0
+    min_r2: float = 0.0
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -46,6 +52,8 @@ class GateRules:
         require(self.bootstrap_replicates >= 100, f"bootstrap_replicates must be at least 100, got {self.bootstrap_replicates}")
         require(self.bootstrap_seed >= 0, f"bootstrap_seed must be 0 or more, got {self.bootstrap_seed}")
         require(self.min_unseen_rows >= 1, f"min_unseen_rows must be 1 or more, got {self.min_unseen_rows}")
+        require(math.isfinite(self.max_rmse) and self.max_rmse >= 0, f"max_rmse must be 0 (no ceiling) or more, got {self.max_rmse}")
+        require(math.isfinite(self.min_r2) and self.min_r2 <= 1, f"min_r2 must be at most 1, got {self.min_r2}")
 
 
 @dataclass

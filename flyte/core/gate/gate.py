@@ -3,63 +3,22 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from flyte.core.gate.comparison import MIN_CAPPED_REPLICATES, Comparison, GateRules, compare, replicates_within  # noqa: F401  (the gate's API)
+from flyte.core.gate.decision import FloorCheck, GateDecision, Judgement, incompatibility  # noqa: F401  (the gate's API)
 from flyte.core.artifact.manifest import MANIFEST_FILE, read_manifest, sha256
 from flyte.core.gate import gate_rows
 from flyte.core.registry.registry import Registry
-from flyte.core.artifact.schema import ModelSchema, read_schema
+from flyte.core.artifact.schema import read_schema
 from flyte.core.evaluation.score import Metrics, score_predictions
 from flyte.core.evaluation.scored import check_same_rows, read_scored
 from flyte.core.data.tables import iter_batches, schema as table_schema
 from flyte.core.common.validation import require
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class FloorCheck:
-    """One floor: the challenger's ``value`` of ``metric`` against ``bound`` (``kind`` "at least" or "at most")."""
-
-    metric: str = ""
-    value: float = 0.0
-    bound: float = 0.0
-    kind: str = "at least"
-    passed: bool = False
-
-
-@dataclass
-class GateDecision:
-    """The gate's verdict. promote: whether the challenger becomes the champion; reasons: why, in words.
-
-    champion: the champion judged against, ``<version>@<manifest sha256>`` ("" when none);
-    champion_version: its version name; promoted_version: the version the challenger was stored under
-    ("" unless promoted); model_name: the registry entry judged and promoted into ("" when not set).
-    floors_only: a champion was there but the floors alone decided (too few rows it never saw, no recorded split
-    rule, or replace_incompatible); a reason says which.
-    """
-
-    promote: bool = False
-    reasons: list[str] = field(default_factory=list)
-    floors: list[FloorCheck] = field(default_factory=list)
-    comparison: Comparison = field(default_factory=Comparison)
-    champion: str = ""
-    champion_version: str = ""
-    promoted_version: str = ""
-    model_name: str = ""
-    floors_only: bool = False
-
-
-class Judgement(NamedTuple):
-    """The gate's decision and the target column the challenger predicts (what gate_report's page names)."""
-
-    decision: GateDecision
-    target: str
 
 
 def check_floors(metrics: Metrics, rules: GateRules) -> list[FloorCheck]:
@@ -113,19 +72,6 @@ def decide(floors: list[FloorCheck], comparison: Comparison, rules: GateRules, p
     return ok, reasons
 
 
-def incompatibility(champion: ModelSchema, challenger: ModelSchema, columns: list[str]) -> str:
-    """Why the champion cannot be scored on the challenger's test rows, or "" when it can."""
-    if champion.target != challenger.target:
-        return f"the champion predicts {champion.target!r}, the challenger {challenger.target!r}"
-    if champion.label_texts != challenger.label_texts:
-        return f"the champion's labels {champion.label_texts} differ from the challenger's {challenger.label_texts}"
-    present = set(columns)
-    missing = [f for f in champion.features if f not in present]
-    if missing:
-        return f"the test rows lack the champion's feature column(s) {missing}"
-    return ""
-
-
 def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champion_dir: Path, rules: GateRules, budget: int, analytic_rows: int = 0) -> tuple[Comparison, str]:
     """``compare`` of the challenger's probabilities ``ours`` and the loaded champion ``reigning`` (fetched into
     ``champion_dir``) on the test rows the champion never saw; or, when fewer than ``rules.min_unseen_rows``
@@ -155,6 +101,10 @@ def judge(
     ``bootstrap_budget``: the most resamples x rows the bootstrap may cost (0: no cap); ``analytic_rows``: from
     this many test rows on, paired normal intervals instead of the bootstrap (0: never)."""
     schema = read_schema(model_dir)
+    if schema.regression:
+        from flyte.core.gate.regression_gate import judge_regression
+
+        return judge_regression(model_dir, schema, test, predictions, metrics, registry, champion, rules, scratch, n_threads)
     texts = schema.label_texts
     y, ours = read_scored(test, predictions, schema.target, texts, schema.label_kind)
     recomputed = score_predictions(y, ours, texts)
@@ -174,6 +124,10 @@ def judge(
         entry = registry if isinstance(registry, Registry) else Registry(registry)
         champion_dir = entry.fetch(version, digest, Path(scratch) / "champion")
         reigning = load_model(champion_dir, n_threads=n_threads)
+        if reigning.schema.problem_type != schema.problem_type:  # never judged, whatever replace_incompatible says
+            from flyte.core.gate.regression_gate import refuse_other_problem
+
+            return refuse_other_problem(floors, champion, version, reigning.schema, schema)
         why = incompatibility(reigning.schema, schema, table_schema(test).names)
         if why and not rules.replace_incompatible:
             decision = GateDecision(False, [f"the champion {version} cannot be compared on these test rows: {why}",
@@ -191,4 +145,5 @@ def judge(
     decision = GateDecision(promote, reasons, floors, comparison, champion, version, floors_only=floors_only)
     log.info("gate: promote=%s against champion %s; %s", promote, version or "none", "; ".join(reasons))
     return Judgement(decision, schema.target)
+
 

@@ -67,7 +67,7 @@ def unseen_rows(test: Path, rows: int, rule: SplitRule | None, champion: ModelSc
     mask = np.empty(rows, dtype=bool)
     offset = 0
     for batch in iter_batches(test, columns=columns):
-        parts = assign_parts(batch, rule, champion.target, champion.label_kind)
+        parts = assign_parts(batch, rule, champion.hashed_target, champion.label_kind)
         mask[offset : offset + len(parts)] = parts == TEST
         offset += len(parts)
     if offset != rows:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flyte.core.evaluation.analytic import auc_influence, z_value
-from flyte.core.evaluation.bootstrap import WeightedAuc
+from flyte.core.evaluation.statistics.analytic import auc_influence, z_value
+from flyte.core.evaluation.statistics.bootstrap import WeightedAuc
 from flyte.core.common.progress import Progress
 from flyte.core.evaluation.score import _auc
 

@@ -15,10 +15,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from flyte.core.evaluation.analytic import DELONG, count_intervals, logit_interval, set_normal, z_value
-from flyte.core.evaluation.bootstrap import Intervals
-from flyte.core.evaluation.calibration import Calibration, calibration_from_sums, calibration_sums
-from flyte.core.evaluation.class_metrics import ClassMetrics, class_metrics_from_counts
+from flyte.core.evaluation.statistics.analytic import DELONG, count_intervals, logit_interval, set_normal, z_value
+from flyte.core.evaluation.statistics.bootstrap import Intervals
+from flyte.core.evaluation.statistics.calibration import Calibration, calibration_from_sums, calibration_sums
+from flyte.core.evaluation.statistics.class_metrics import ClassMetrics, class_metrics_from_counts
 from flyte.core.common.errors import DataValidationError
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.evaluation.score import _validated

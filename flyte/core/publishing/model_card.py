@@ -13,9 +13,9 @@ from html import escape
 
 from markdown_it import MarkdownIt
 
-from flyte.core.evaluation.bootstrap import BOOTSTRAP, Intervals
-from flyte.core.evaluation.calibration import Calibration
-from flyte.core.evaluation.class_metrics import ClassMetrics
+from flyte.core.evaluation.statistics.bootstrap import BOOTSTRAP, Intervals
+from flyte.core.evaluation.statistics.calibration import Calibration
+from flyte.core.evaluation.statistics.class_metrics import ClassMetrics
 from flyte.core.data.dataset import DataProfile
 from flyte.core.data.leakage import LeakCheck
 from flyte.core.artifact.manifest import Manifest
@@ -85,7 +85,7 @@ def fill_template(template: str, profile: DataProfile, source: str) -> str:
     values = {
         "dataset": source,
         "target": profile.target,
-        "labels": ", ".join(profile.labels),
+        "labels": ", ".join(profile.labels) if profile.labels else profile.problem_type,  # a regression has none
         "rows": str(profile.rows),
         "features": _names(profile.feature_columns),
     }
@@ -211,10 +211,15 @@ def leakage_table(check: LeakCheck | None, profile: DataProfile) -> str:
     )
     rest = len(ranked) - LEAK_ROWS_SHOWN
     more = f" {rest} more features scored at most {ranked[LEAK_ROWS_SHOWN][1]:.4f} and are not listed." if rest > 0 else ""
+    measure = (
+        "the share of the target's variance explained by the mean of each of the feature's quantile bins or "
+        "categories (R²; 0 = no help, 1 = determines the target)" if profile.problem_type == "regression" else
+        "the share of the errors of always guessing the majority class that the feature's values remove (Goodman-Kruskal "
+        "lambda over quantile bins or categories; 0 = no help, 1 = determines the class)"
+    )  # fmt: skip
     caption = (
-        f"Every feature alone against the target on {check.rows} training rows (seed {check.seed}): the share of the "
-        f"errors of always guessing the majority class that the feature's values remove (Goodman-Kruskal lambda over "
-        f"quantile bins or categories; 0 = no help, 1 = determines the class). A feature above the threshold, "
+        f"Every feature alone against the target on {check.rows} training rows (seed {check.seed}): {measure}. "
+        f"A feature above the threshold, "
         f"{check.threshold:g}, is refused unless the dataset spec allows it (allow_predictive_columns: "
         f"{', '.join(check.allowed) if check.allowed else 'none'}).{more} {index_note}"
     )

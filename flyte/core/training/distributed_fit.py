@@ -17,7 +17,8 @@ from flyte.core.artifact.drift import EDGE_SAMPLE_ROWS, EDGE_SAMPLE_SEED, DriftC
 from flyte.core.common.errors import DataValidationError
 from flyte.core.training.finish import finish, new_schema
 from flyte.core.training.fit import booster_params
-from flyte.core.training.hyperparameters import Hyperparameters
+from flyte.core.training.hyperparameters import NON_NEGATIVE_OBJECTIVES, Hyperparameters, objective_settings, regression_objective
+from flyte.core.data.target import REGRESSION, values as target_values
 from flyte.core.artifact.model import ModelSchema, TrainedModel
 from flyte.core.data.tables import part_files
 
@@ -60,17 +61,23 @@ def train_distributed(
         name: _read(dd, table, columns, storage_options) for name, table in (("train", train), ("validation", validation))
     }
     categorical = list(profile.categorical_columns)
-    seen = {
-        "train": _distinct(frames["train"], [*categorical, profile.target]),
-        "validation": _distinct(frames["validation"], [profile.target]),
-    }
+    regression = profile.problem_type == REGRESSION
+    # A regression target's distinct values are most of its rows: it is checked on the workers as it is typed.
+    label = [] if regression else [profile.target]
+    seen = {"train": _distinct(frames["train"], [*categorical, *label]), "validation": _distinct(frames["validation"], label)}
     code_of = {text: i for i, text in enumerate(profile.labels)}
     for name, table in (("train", train), ("validation", validation)):
         # Checked here, on the driver, so a bad label is one clear error, not a failed task deep inside XGBoost.
-        _check_labels(seen[name][profile.target], profile.label_kind, code_of, f"{table}: target column {profile.target!r}")
+        if not regression:
+            _check_labels(seen[name][profile.target], profile.label_kind, code_of, f"{table}: target column {profile.target!r}")
+    objective = objective_settings(params, regression, len(profile.labels), _std(profile))
+    if regression and regression_objective(params) in NON_NEGATIVE_OBJECTIVES and profile.target_distribution.negatives:
+        d = profile.target_distribution
+        raise DataValidationError(f"objective {regression_objective(params)!r} needs every target 0 or more: target "
+                                  f"{profile.target!r} holds {d.negatives} value(s) below 0, the lowest {d.min:g}")  # fmt: skip
     # Each categorical column's distinct training values, sorted, as fit._categories lists them.
     categories = {c: sorted(str(v) for v in seen["train"][c][0]) for c in categorical}
-    schema = new_schema(profile, categories)
+    schema = new_schema(profile, categories, objective["objective"])
     workers = len(client.scheduler_info(n_workers=-1)["workers"])
     log.info(
         "distributed fit: %d train and %d validation partitions x %d features on %d Dask workers",
@@ -93,7 +100,9 @@ def train_distributed(
     )  # fmt: skip
     # From here the matrices' futures live only in dtrain and dvalid, and are released with them.
     del matrices
-    settings = booster_params(params, n_classes=len(schema.labels), n_threads=1)
+    settings = {**booster_params(params, n_classes=len(schema.labels), n_threads=1, regression=regression), **objective}
+    if objective["objective"] == "reg:pseudohubererror":  # as fit.train_model, from the profile's median here
+        settings["base_score"] = profile.target_distribution.median
     # Each worker's own thread count (its cpu limit on a cluster, 1 on the local cluster), not the driver's.
     del settings["nthread"]
     result = dxgb.train(
@@ -212,7 +221,11 @@ def _matrix_partition(frame: pd.DataFrame, schema: ModelSchema, code_of: dict[st
         typed = values if values.type == pa.float64() else pc.cast(values, pa.float64())
         out[:, j] = typed.to_numpy(zero_copy_only=False)
     target = schema.target
-    out[:, -1] = lbl.codes(
-        table.column(target).combine_chunks(), schema.label_kind, code_of, where=f"{part} table: {target!r}"
-    )
+    column = table.column(target).combine_chunks()
+    where = f"{part} table: {target!r}"
+    out[:, -1] = target_values(column, where) if schema.regression else lbl.codes(column, schema.label_kind, code_of, where=where)
     return out
+
+
+def _std(profile: DataProfile) -> float:
+    return profile.target_distribution.std if profile.target_distribution else 1.0

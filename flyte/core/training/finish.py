@@ -13,14 +13,15 @@ from flyte.core.data.dataset import DataProfile
 log = logging.getLogger(__name__)
 
 
-def new_schema(profile: DataProfile, categories: dict[str, list[str]]) -> ModelSchema:
-    """The schema of a model fitted on ``profile``'s data: its target, features and labels (typed back from text,
-    in class-code order), ``categories`` (each categorical feature's sorted training values) and this XGBoost's
-    version. ``best_iteration`` and ``feature_importance`` are filled by ``finish``."""
+def new_schema(profile: DataProfile, categories: dict[str, list[str]], objective: str) -> ModelSchema:
+    """The schema of a model fitted on ``profile``'s data: its problem type, target, features and labels (typed
+    back from text, in class-code order; none for regression), ``categories`` (each categorical feature's sorted
+    training values), XGBoost's ``objective`` and this XGBoost's version. ``best_iteration`` and
+    ``feature_importance`` are filled by ``finish``."""
     return ModelSchema(
         target=profile.target, features=list(profile.feature_columns), categories=categories,
         labels=[lbl.typed(text, profile.label_kind) for text in profile.labels], label_kind=profile.label_kind,
-        xgboost_version=xgb.__version__,
+        xgboost_version=xgb.__version__, problem_type=profile.problem_type, objective=objective,
     )  # fmt: skip
 
 

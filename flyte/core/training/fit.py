@@ -17,6 +17,13 @@ from flyte.core.common.errors import DataValidationError
 from flyte.core.artifact.drift import build_reference
 from flyte.core.training.finish import finish, new_schema
 from flyte.core.training.hyperparameters import Hyperparameters
+from flyte.core.training.hyperparameters import (
+    resolved,
+    NON_NEGATIVE_OBJECTIVES,
+    objective_settings,
+    regression_objective,
+)
+from flyte.core.data.target import REGRESSION, read_values, values as target_values
 from flyte.core.data.leakage import DEFAULT_THRESHOLD, check_leakage
 from flyte.core.artifact.model import TrainedModel
 from flyte.core.common.progress import Progress
@@ -70,7 +77,11 @@ class _TableIter(xgb.DataIter):
             self._complete = self.replay
             return False
         target = self.model.schema.target
-        y = lbl.codes(batch.column(target), self.model.schema.label_kind, self.code_of, where=f"{self.table.name}: {target!r}")
+        where = f"{self.table.name}: {target!r}"
+        if self.model.schema.regression:
+            y = target_values(batch.column(target), where)
+        else:
+            y = lbl.codes(batch.column(target), self.model.schema.label_kind, self.code_of, where=where)
         data, names_and_types = self.model.booster_input(batch)
         # An all-numeric array goes in unnamed: XGBoost fetches a named matrix's names and types from C and compares
         # them on every round and evaluation, about 0.24 s a round at 50k columns, more than the round itself.
@@ -97,7 +108,8 @@ def train_model(
     scratch: Path | None = None,
     leak_threshold: float = DEFAULT_THRESHOLD,
 ) -> TrainedModel:
-    """Fit a booster for a binary or multiclass target of any label type from two Parquet tables.
+    """Fit a booster for a binary or multiclass target of any label type, or a numeric target (the profile's
+    problem_type ``regression``, fitted on ``params.objective``), from two Parquet tables.
 
     Labels keep the profile's class order and are stored in the schema to map predictions back;
     categorical features use XGBoost's native categorical splits; missing values are left to XGBoost.
@@ -107,8 +119,18 @@ def train_model(
     above ``leak_threshold`` that the profile does not allow refuses the fit, naming it.
     """
     code_of = {text: i for i, text in enumerate(profile.labels)}
+    labels = [lbl.typed(text, profile.label_kind) for text in profile.labels]
+    regression = profile.problem_type == REGRESSION
+    std = profile.target_distribution.std if regression and profile.target_distribution else 1.0
+    settings = objective_settings(params, regression, len(labels), std)
+    if settings["objective"] == "reg:pseudohubererror":
+        # XGBoost's own intercept for pseudo-Huber can start far from the data (38 for a target of mean 10 here),
+        # and the bounded gradient then never walks back within early stopping: start at the training median.
+        settings["base_score"] = float(np.median(read_values(train, profile.target)))
+    if regression:
+        check_objective_target(params, [train, validation], profile.target)
     categories = _categories(train, profile.categorical_columns)
-    schema = new_schema(profile, categories)
+    schema = new_schema(profile, categories, settings["objective"])
     unfitted = TrainedModel(booster=xgb.Booster(), schema=schema)
     rows = num_rows(train)
     check_class_memory(len(schema.labels), rows + num_rows(validation), memory_budget)
@@ -143,7 +165,7 @@ def train_model(
                 enable_categorical=True, ref=dtrain,
             )  # fmt: skip
         booster = xgb.train(
-            booster_params(params, n_classes=len(schema.labels), n_threads=n_threads),
+            {**booster_params(params, n_classes=len(labels), n_threads=n_threads, regression=regression), **settings},
             dtrain,
             num_boost_round=params.max_rounds,
             evals=[(dvalid, "validation")],
@@ -228,12 +250,27 @@ def _categories(table: Path, columns: list[str]) -> dict[str, list[str]]:
     return {c: sorted(seen[c]) for c in columns}
 
 
-def booster_params(params: Hyperparameters, n_classes: int, n_threads: int) -> dict:
-    """XGBoost's parameter dict for these hyperparameters and this many classes."""
-    binary = n_classes == 2
+def check_objective_target(params: Hyperparameters, tables: list[Path], target: str) -> None:
+    """Refuse a Poisson or Tweedie fit on a target below 0, naming the first such value and where it is."""
+    name = regression_objective(params)
+    if name not in NON_NEGATIVE_OBJECTIVES:
+        return
+    for table in tables:
+        y = read_values(table, target)
+        bad = np.flatnonzero(y < 0)
+        if len(bad):
+            raise DataValidationError(
+                f"objective {name!r} needs every target 0 or more: target {target!r} holds {y[bad[0]]:g} at row "
+                f"{int(bad[0]) + 1} of the {Path(table).name} part ({len(bad)} value(s) below 0 there)",
+                hint="choose squared_error, absolute_error or pseudo_huber, or shift the target",
+            )
+
+
+def booster_params(params: Hyperparameters, n_classes: int, n_threads: int, regression: bool = False) -> dict:
+    """XGBoost's parameter dict for these hyperparameters and this many classes (none for regression)."""
+    params = resolved(params, "regression" if regression else "classification")
     out = {
-        "objective": "binary:logistic" if binary else "multi:softprob",
-        "eval_metric": "logloss" if binary else "mlogloss",
+        **objective_settings(params, regression, n_classes),
         "tree_method": "hist",
         "max_bin": params.max_bin,
         "eta": params.learning_rate,
@@ -246,6 +283,4 @@ def booster_params(params: Hyperparameters, n_classes: int, n_threads: int) -> d
         "seed": params.seed,
         "nthread": n_threads,
     }
-    if not binary:
-        out["num_class"] = n_classes
     return out

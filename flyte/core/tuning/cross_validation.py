@@ -17,6 +17,9 @@ from flyte.core.data import labels as lbl
 from flyte.core.data.dataset import DataProfile
 from flyte.core.common.errors import DataValidationError
 from flyte.core.training.fit import _categories, booster_params
+from flyte.core.training.hyperparameters import objective_settings
+from flyte.core.data.target import REGRESSION, bin_names, bin_of, read_values, values as target_values
+from flyte.core.evaluation.regression_metrics import regression_metrics
 from flyte.core.artifact.model import ModelSchema, TrainedModel
 from flyte.core.evaluation.score import score_predictions
 from flyte.core.tuning.search import CrossValidation, Trial, TrialResult
@@ -64,6 +67,10 @@ def assign_folds(y: np.ndarray, folds: int, seed: int, labels: list[str] | None 
 
 def fold_assignment(parts: list[Path], profile: DataProfile, cv: CrossValidation) -> np.ndarray:
     """The fold of every row of ``parts`` read one after the other (train first, then validation)."""
+    if profile.problem_type == REGRESSION:  # stratified over the target's quantile bins instead of classes
+        edges = profile.target_distribution.bin_edges
+        y = np.concatenate([bin_of(read_values(p, profile.target), edges) for p in parts])
+        return assign_folds(y, cv.folds, cv.seed, [f"target bin {b}" for b in bin_names(edges)])
     y = np.concatenate([lbl.read_codes(p, profile.target, profile.labels, profile.label_kind) for p in parts])
     return assign_folds(y, cv.folds, cv.seed, profile.labels)
 
@@ -82,7 +89,8 @@ class _FoldIter(xgb.DataIter):
         batch = next(self._batches, None)
         if batch is None:
             return False
-        y = lbl.codes(batch.column(self.model.schema.target), self.model.schema.label_kind, self.code_of)
+        target = batch.column(self.model.schema.target)
+        y = target_values(target, "target") if self.model.schema.regression else lbl.codes(target, self.model.schema.label_kind, self.code_of)
         input_data(data=self.model.feature_frame(batch), label=y)
         return True
 
@@ -129,10 +137,14 @@ def cross_validate(
         categories[column] = sorted(set(categories[column]) | set(values))
     schema = ModelSchema(
         target=profile.target, features=list(profile.feature_columns), categories=categories,
-        labels=labels, label_kind=profile.label_kind, xgboost_version=xgb.__version__,
+        labels=labels, label_kind=profile.label_kind, xgboost_version=xgb.__version__, problem_type=profile.problem_type,
     )  # fmt: skip
     model = TrainedModel(booster=xgb.Booster(), schema=schema)
-    losses, accuracies, aucs, rounds = [], [], [], []
+    regression = schema.regression
+    settings = booster_params(params, n_classes=len(labels), n_threads=n_threads, regression=regression)
+    if regression:
+        settings.update(objective_settings(params, True, 0, profile.target_distribution.std if profile.target_distribution else 1.0))
+    losses, accuracies, aucs, r2s, rounds = [], [], [], [], []
     k = cv.folds
     for f in range(k):
         stop_fold = (f + 1) % k
@@ -145,14 +157,25 @@ def cross_validate(
             _FoldIter(parts, folds, {stop_fold}, model, code_of), max_bin=params.max_bin, nthread=n_threads,
             enable_categorical=True, ref=dtrain,
         )  # fmt: skip
+        dscore = xgb.QuantileDMatrix(
+            _FoldIter(parts, folds, {f}, model, code_of), max_bin=params.max_bin, nthread=n_threads,
+            enable_categorical=True, ref=dtrain,
+        ) if regression else None  # fmt: skip
         booster = xgb.train(
-            booster_params(params, n_classes=len(labels), n_threads=n_threads), dtrain,
+            settings, dtrain,
             num_boost_round=params.max_rounds, evals=[(dstop, "stop")],
             early_stopping_rounds=params.early_stopping_rounds, verbose_eval=False,
         )  # fmt: skip
         del dtrain, dstop
         best = int(booster.best_iteration)
         scored = TrainedModel(booster=booster[: best + 1], schema=schema)
+        if regression:
+            loss, r2 = _regression_fold(scored, dscore, parts, folds, f)
+            losses.append(loss)
+            r2s.append(r2)
+            rounds.append(best + 1)
+            log.info("trial %d fold %d/%d: %s %.4f after %d rounds", trial.index, f + 1, k, settings["eval_metric"], loss, best + 1)
+            continue
         y, proba = [], []
         for batch in _selected(parts, folds, {f}, schema):
             y.append(lbl.codes(batch.column(schema.target), schema.label_kind, code_of))
@@ -166,8 +189,20 @@ def cross_validate(
     mean = float(np.mean(losses))
     std = float(np.std(losses, ddof=1)) if k > 1 else 0.0
     if not math.isfinite(mean):
-        raise DataValidationError(f"trial {trial.index}: cross-validation log loss is not finite ({losses})")
+        raise DataValidationError(f"trial {trial.index}: cross-validation {settings['eval_metric']} is not finite ({losses})")
     return TrialResult(
         index=trial.index, hyperparameters=params, mean_log_loss=mean, std_log_loss=std, fold_log_loss=losses,
-        fold_accuracy=accuracies, fold_roc_auc=aucs, rounds=rounds,
+        fold_accuracy=accuracies, fold_roc_auc=aucs, rounds=rounds, metric=settings["eval_metric"], fold_r2=r2s,
     )  # fmt: skip
+
+
+def _regression_fold(scored: TrainedModel, dscore, parts: list[Path], folds: np.ndarray, f: int) -> tuple[float, float]:
+    """A regression fold's loss on the objective's own metric (XGBoost's evaluation of the kept rounds on the
+    scored fold, so every objective is scored as its early stopping measured it) and its R²."""
+    text = scored.booster.eval(dscore, name="score")
+    loss = float(text.rsplit(":", 1)[1])
+    y, predicted = [], []
+    for batch in _selected(parts, folds, {f}, scored.schema):
+        y.append(target_values(batch.column(scored.schema.target), "target"))
+        predicted.append(scored.predict_values(batch))
+    return loss, regression_metrics(np.concatenate(y), np.concatenate(predicted)).r2

@@ -176,8 +176,12 @@ def sample_trials(space: SearchSpace, base: Hyperparameters) -> list[Trial]:
 
 @dataclass
 class TrialResult:
-    """One trial's cross-validation scores (log loss in nats, lower is better; one value per fold).
+    """One trial's cross-validation scores (one value per fold; lower is better).
 
+    metric: what mean_log_loss, std_log_loss and fold_log_loss measure: ``logloss`` / ``mlogloss`` (in nats) for a
+        classifier; for a regression, the objective's own metric (``rmse`` for squared error, ``mae``, ``mphe``,
+        ``poisson-nloglik``, ``tweedie-nloglik@p``), the one its early stopping watches.
+    fold_accuracy / fold_roc_auc: a classifier's; fold_r2: a regression's R² per fold.
     rounds: the boosting rounds each fold's early-stopped fit kept.
     """
 
@@ -189,6 +193,8 @@ class TrialResult:
     fold_accuracy: list[float] = field(default_factory=list)
     fold_roc_auc: list[float] = field(default_factory=list)
     rounds: list[int] = field(default_factory=list)
+    metric: str = "logloss"
+    fold_r2: list[float] = field(default_factory=list)
 
 
 def best_trial(results: list[TrialResult]) -> TrialResult:

@@ -19,12 +19,13 @@ def render_trials(results: list[TrialResult], best: TrialResult, space: SearchSp
     """The HTML page: the best configuration, a chart per hyperparameter, and the table of trials (best first)."""
     ranked = sorted(results, key=lambda r: (r.mean_log_loss, r.index))
     charts = "".join(f"<div>{_chart(results, best, space, name)}</div>" for name in TUNABLE)
+    metric = "log loss" if best.metric in ("logloss", "mlogloss") else best.metric  # a regression's own metric
     body = [
         "<h1>Hyperparameter search</h1>",
         f'<div class="sub">{len(results)} trials · {space.folds}-fold stratified cross-validation on the train and '
-        f"validation rows · seed {space.seed} · best trial <b>{best.index}</b>: mean log loss "
+        f"validation rows · seed {space.seed} · best trial <b>{best.index}</b>: mean {escape(metric)} "
         f"{best.mean_log_loss:.4f} ± {best.std_log_loss:.4f} (std over folds)</div>",
-        "<h2>Mean CV log loss against each hyperparameter</h2>",
+        f"<h2>Mean CV {escape(metric)} against each hyperparameter</h2>",
         f'<div class="fig">{charts}</div>',
         '<p class="cap">Each dot is a trial; the red one is the best. Lower is better. Log-scale axes where the '
         "search samples in log scale.</p>",

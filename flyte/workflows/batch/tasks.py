@@ -193,10 +193,13 @@ def predict_rows(model: FlyteDirectory, table: Table, options: BatchOptions) -> 
 def batch_report(model: FlyteDirectory, table: Table, predictions: Table, checks: CheckSummary, drift: DriftSummary) -> ReportOutputs:
     """The batch report (schema check, drift, and with true labels the training report's metrics) as a Deck and a file."""
     from flyte.core.batch.batch_report import report_batch
+    from flyte.core.artifact.manifest import read_manifest
     from flyte.core.artifact.schema import read_schema
 
     use_cpus(config.BATCH_REPORT)
-    result = report_batch(local_table(table), local_table(predictions), read_schema(local_model(model)), checks, drift)
+    directory = local_model(model)
+    result = report_batch(local_table(table), local_table(predictions), read_schema(directory), checks, drift,
+                          training_split=read_manifest(directory, []).split)  # fmt: skip
     Deck("Batch report", result.report_html)
     path = workdir("batch_report.html")
     with writes_to(path):

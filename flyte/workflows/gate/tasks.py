@@ -40,6 +40,8 @@ class GateCriteria(GateRules):
     bootstrap_budget: the most resamples x test rows the paired bootstrap may cost; past it fewer resamples are
         drawn (never under 200). At 0.3-0.4 microseconds per row per resample, 2e8 is about 85 s: 1000 resamples up
         to 200k test rows. Multiclass costs that per class.
+    max_rmse / min_r2: a regression model's floors: no universal RMSE ceiling exists (it is in the target's units),
+        so none by default (0); R² at least 0 refuses a model worse than predicting the test rows' mean.
     analytic_rows: from this many test rows on, the intervals are paired normal ones (accuracy from McNemar's
         discordant counts, AUC by DeLong's paired variance) in O(n log n), not a bootstrap that grows with the rows.
     """
@@ -55,6 +57,8 @@ class GateCriteria(GateRules):
     min_unseen_rows: int = 100
     bootstrap_budget: int = 200_000_000
     analytic_rows: int = 10_000
+    max_rmse: float = 0.0
+    min_r2: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()

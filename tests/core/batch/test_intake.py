@@ -147,3 +147,17 @@ def test_the_training_specs_own_lists_are_accepted(tmp_path, reference):
     spec = DatasetSpec(source=str(path), feature_columns=["colour", "x1"], categorical_columns=["colour"], drop_columns=["id"])
     summary, _, _ = check_rows(path, spec, SCHEMA, reference, BatchOptions(), tmp_path / "out", **DRIFT)
     assert summary.rows == 2 and summary.extra_columns == ["id"]
+
+
+def test_a_spec_of_the_other_problem_type_is_refused_only_when_it_says_something_about_the_rows():
+    from flyte.core.artifact.schema import ModelSchema
+    from flyte.core.batch.intake import check_problem_type
+
+    regression = ModelSchema(target="y", features=["a"], problem_type="regression", label_kind="float")
+    classifier = ModelSchema(target="y", features=["a"], labels=[0, 1], label_kind="int")
+    check_problem_type(DatasetSpec(source="new.csv"), regression)  # no target: nothing to contradict
+    check_problem_type(DatasetSpec(source="new.csv", target="y", problem_type="regression"), regression)
+    with pytest.raises(DataValidationError, match="the spec's problem_type is 'classification', but the model is a regression model of 'y'"):
+        check_problem_type(DatasetSpec(source="new.csv", target="y"), regression)
+    with pytest.raises(DataValidationError, match="the spec's problem_type is 'regression', but the model is a classification model"):
+        check_problem_type(DatasetSpec(source="new.csv", problem_type="regression"), classifier)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from flyte.core.common import progress as progress_module
-from flyte.core.evaluation.bootstrap import replicate_metrics
+from flyte.core.evaluation.statistics.bootstrap import replicate_metrics
 from flyte.core.gate.gate_stats import paired_bootstrap
 from flyte.core.common.progress import Progress
 

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import binomtest
 from sklearn.metrics import roc_auc_score
 
-from flyte.core.evaluation.bootstrap import WeightedAuc
+from flyte.core.evaluation.statistics.bootstrap import WeightedAuc
 from flyte.core.gate.gate_stats import (
     binomial_cdf_half,
     macro_auc,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flyte.core.evaluation.analytic import analytic_intervals
-from flyte.core.evaluation.bootstrap import METRICS
-from flyte.core.evaluation.calibration import calibration
+from flyte.core.evaluation.statistics.analytic import analytic_intervals
+from flyte.core.evaluation.statistics.bootstrap import METRICS
+from flyte.core.evaluation.statistics.calibration import calibration
 from flyte.core.publishing.card_stream import streamed_card_stats
-from flyte.core.evaluation.class_metrics import class_metrics
+from flyte.core.evaluation.statistics.class_metrics import class_metrics
 from tests.core.evaluation.test_score_stream import scores, write_tables
 
 

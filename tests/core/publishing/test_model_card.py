@@ -7,10 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from flyte.core.evaluation.analytic import analytic_intervals
-from flyte.core.evaluation.bootstrap import bootstrap_intervals
-from flyte.core.evaluation.calibration import calibration
-from flyte.core.evaluation.class_metrics import class_metrics
+from flyte.core.evaluation.statistics.analytic import analytic_intervals
+from flyte.core.evaluation.statistics.bootstrap import bootstrap_intervals
+from flyte.core.evaluation.statistics.calibration import calibration
+from flyte.core.evaluation.statistics.class_metrics import class_metrics
 from flyte.core.data.dataset import DataProfile
 from flyte.core.artifact.manifest import Manifest
 from flyte.core.publishing.model_card import fill_template, render_card, render_template

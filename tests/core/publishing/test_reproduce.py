@@ -9,6 +9,7 @@ import pytest
 from flyte.core.common.errors import DataValidationError
 from flyte.core.artifact.model import MODEL_FILE
 from flyte.core.publishing.reproduce import recorded_inputs, retrain
+from flyte.core.training.hyperparameters import resolved
 from tests.core.publishing.test_publish import publish, train
 
 
@@ -22,7 +23,8 @@ def published(tmp_path_factory):
 def test_recorded_inputs_are_the_runs_inputs(published):
     trained, directory = published
     recorded = recorded_inputs(directory)
-    assert (recorded.dataset, recorded.split_params, recorded.hyperparameters) == (trained.spec, trained.split, trained.hyper)
+    # The manifest records what the fit trained with: settings left at the problem type's default, resolved.
+    assert (recorded.dataset, recorded.split_params, recorded.hyperparameters) == (trained.spec, trained.split, resolved(trained.hyper, "classification"))
 
 
 def test_retraining_gives_a_byte_identical_booster(published, tmp_path):

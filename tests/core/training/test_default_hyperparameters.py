@@ -10,7 +10,8 @@ from sklearn.metrics import roc_auc_score
 from flyte.core.data import tables
 from flyte.core.common.errors import ActionableError
 from flyte.core.training.fit import train_model
-from flyte.core.training.hyperparameters import REGRESSION_DEFAULTS, Hyperparameters, default_hyperparameters
+from flyte.core.training.fit import booster_params
+from flyte.core.training.hyperparameters import REGRESSION_DEFAULTS, Hyperparameters, default_hyperparameters, resolved
 from tests.data_factory import read_frame, split_frame
 
 #: Test ROC AUC the defaults must reach on the checkerboard below. Measured: 0.845 with the defaults, 0.836 with
@@ -40,7 +41,8 @@ def test_defaults_learn_an_interaction_that_depth_two_trees_miss(tmp_path):
 
 def test_regression_defaults_override_the_classification_ones():
     classification, regression = default_hyperparameters(), default_hyperparameters("regression")
-    assert classification == Hyperparameters()
+    assert classification == resolved(Hyperparameters(), "classification")
+    assert (classification.max_depth, classification.colsample_bytree) == (6, 0.8)
     for name, value in REGRESSION_DEFAULTS.items():
         assert getattr(regression, name) == value
     assert regression.max_depth < classification.max_depth and regression.colsample_bytree == 1.0
@@ -50,3 +52,14 @@ def test_regression_defaults_override_the_classification_ones():
 def test_unknown_problem_type_is_refused_naming_it():
     with pytest.raises(ActionableError, match="problem_type must be one of .*'ranking'"):
         default_hyperparameters("ranking")
+
+
+def test_a_fit_left_at_the_defaults_takes_its_problem_types_values_and_an_explicit_value_wins():
+    left = Hyperparameters()
+    assert (left.max_depth, left.colsample_bytree) == (-1, 0.0)  # "the problem type's default"
+    regression = booster_params(left, n_classes=0, n_threads=1, regression=True)
+    classification = booster_params(left, n_classes=2, n_threads=1)
+    assert (regression["max_depth"], regression["colsample_bytree"]) == (3, 1.0)
+    assert (classification["max_depth"], classification["colsample_bytree"]) == (6, 0.8)
+    explicit = booster_params(Hyperparameters(max_depth=6, colsample_bytree=0.5), n_classes=0, n_threads=1, regression=True)
+    assert (explicit["max_depth"], explicit["colsample_bytree"]) == (6, 0.5)

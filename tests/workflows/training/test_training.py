@@ -139,7 +139,8 @@ def test_the_model_output_is_the_published_directory(default_run):
     assert sorted(p.name for p in directory.iterdir()) == ["leakage.json", "manifest.json", "model.ubj", "model_card.html", "reference.json", "schema.json"]
     manifest = json.loads((directory / "manifest.json").read_text())
     assert sorted(manifest) == sorted(["files", "format", "data", "dataset", "split_params", "split", "hyperparameters",
-                                       "best_iteration", "metrics", "provenance"])  # fmt: skip
+                                       "best_iteration", "metrics", "provenance", "problem_type", "objective"])  # fmt: skip
+    assert (manifest["problem_type"], manifest["objective"]) == ("classification", "binary:logistic")
     assert sorted(manifest["files"]) == ["leakage.json", "model.ubj", "model_card.html", "reference.json", "schema.json"]
     assert manifest["data"]["rows"] == 768 and len(manifest["data"]["table_sha256"]) == 64
     assert manifest["dataset"]["source"] == "bundled://pima-indians-diabetes.data.csv"

@@ -39,6 +39,8 @@ class Roles(NamedTuple):
     features: list[str]
     categorical: list[str]
     columns: list[str]
+    #: a regression target: read as a number like a feature, not as label text
+    numeric_target: bool = False
 
 
 class LineTooLong(Exception):
@@ -81,7 +83,8 @@ def roles_for(names: list[str], spec: DatasetSpec, hint: str = "") -> Roles:
     if unused:
         raise DataValidationError(f"{name}: categorical column(s) {unused} are not among the features {features}")
     columns = [c for c in names if c in feature_set or c == spec.target]
-    return Roles(target=spec.target, features=features, categorical=list(spec.categorical_columns), columns=columns)
+    return Roles(target=spec.target, features=features, categorical=list(spec.categorical_columns), columns=columns,
+                 numeric_target=spec.problem_type == "regression")  # fmt: skip
 
 
 def headerless_hint(header: list[str]) -> str:
@@ -174,7 +177,9 @@ class CsvSource:
     def _type(column: str, roles: Roles) -> pa.DataType:
         # Labels and categories stay text whatever they look like; every other column must be a number,
         # so a stray word is reported rather than silently turning the column into text.
-        return pa.string() if column == roles.target or column in roles.categorical else pa.float64()
+        if column == roles.target:
+            return pa.float64() if roles.numeric_target else pa.string()
+        return pa.string() if column in roles.categorical else pa.float64()
 
     def where(self, row: int) -> str:
         """``line N`` for the data row at index ``row`` (0-based, counting every row read so far)."""
@@ -256,6 +261,11 @@ class CsvSource:
                 f"set the dataset's encoding (for example latin-1 or cp1252)"
             )
         value = found[5]
+        if column == self.spec.target:  # only a regression target is read as a number
+            return DataValidationError(
+                f"{self.name}: regression target {column!r} holds non-numeric value {shorten(value)!r} at line {line}; "
+                "a regression target must be a number (add the text to extra_missing_values if it means missing)"
+            )
         hint = "list it in categorical_columns if it is a category"
         if value.strip() in (m.strip() for m in self.spec.missing_markers()):
             hint = "it is a missing-value marker with extra spaces: set trim_whitespace"

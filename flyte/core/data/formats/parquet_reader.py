@@ -59,6 +59,8 @@ class ParquetSource:
     @staticmethod
     def _type(f: pa.Field, roles: Roles) -> pa.DataType:
         t = _value_type(f.type)
+        if f.name == roles.target and roles.numeric_target:
+            return pa.float64()
         if f.name == roles.target:
             return pa.string() if pa.types.is_large_string(t) or pa.types.is_string(t) or pa.types.is_null(t) else t
         return pa.string() if f.name in roles.categorical else pa.float64()
@@ -92,7 +94,8 @@ class ParquetSource:
                 if v is not None and _not_a_number(v):
                     raise DataValidationError(
                         f"{self.name}: column {f.name!r} holds non-numeric value {shorten(str(v))!r} at row {first + i + 1}; "
-                        f"list it in categorical_columns if it is a category"
+                        + ("a regression target must be a number" if f.name == self.spec.target
+                           else "list it in categorical_columns if it is a category")
                     ) from None
             raise
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.calibration import calibration_curve
 
-from flyte.core.evaluation.calibration import calibration
-from tests.core.evaluation.test_bootstrap import data
+from flyte.core.evaluation.statistics.calibration import calibration
+from tests.core.evaluation.statistics.test_bootstrap import data
 
 
 def test_binary_curve_matches_scikit_learn():

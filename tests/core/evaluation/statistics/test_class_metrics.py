@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import precision_recall_fscore_support
 
-from flyte.core.evaluation.class_metrics import class_metrics
-from tests.core.evaluation.test_bootstrap import data
+from flyte.core.evaluation.statistics.class_metrics import class_metrics
+from tests.core.evaluation.statistics.test_bootstrap import data
 
 
 @pytest.mark.parametrize("k", [2, 3, 5])

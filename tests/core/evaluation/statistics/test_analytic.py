@@ -9,8 +9,8 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from flyte.core.evaluation.analytic import DELONG, NORMAL, WILSON, analytic_intervals, auc_influence, wilson, z_value
-from flyte.core.evaluation.bootstrap import BOOTSTRAP, METRICS, bootstrap_intervals
+from flyte.core.evaluation.statistics.analytic import DELONG, NORMAL, WILSON, analytic_intervals, auc_influence, wilson, z_value
+from flyte.core.evaluation.statistics.bootstrap import BOOTSTRAP, METRICS, bootstrap_intervals
 from flyte.core.publishing.publish import CardSettings, card_intervals
 from flyte.core.evaluation.score import score_predictions
 

@@ -19,7 +19,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from flyte.core.evaluation.bootstrap import Intervals
+from flyte.core.evaluation.statistics.bootstrap import Intervals
 from flyte.core.evaluation.score import _validated
 
 #: Which method made each metric's interval, as the card names it.

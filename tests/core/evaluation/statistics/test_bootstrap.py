@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from flyte.core.evaluation.bootstrap import METRICS, bootstrap_intervals, replicate_metrics
+from flyte.core.evaluation.statistics.bootstrap import METRICS, bootstrap_intervals, replicate_metrics
 from flyte.core.evaluation.score import score_predictions
 
 

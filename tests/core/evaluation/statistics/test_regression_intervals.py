@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from flyte.core.common import progress
-from flyte.core.evaluation.regression_intervals import (
+from flyte.core.evaluation.statistics.regression_intervals import (
     BOOTSTRAP, NORMAL, RegressionMoments, regression_intervals,
 )  # fmt: skip
 
@@ -122,7 +122,7 @@ def test_nominal_95_percent_intervals_cover_on_small_test_sets(analytic_rows):
 def test_bootstrap_reports_progress(monkeypatch, caplog):
     ticks = iter(range(0, 10**6, 100))
     monkeypatch.setattr(progress, "CLOCK", lambda: float(next(ticks)))
-    with caplog.at_level(logging.INFO, logger="flyte.core.evaluation.regression_intervals"):
+    with caplog.at_level(logging.INFO, logger="flyte.core.evaluation.statistics.regression_intervals"):
         regression_intervals(np.arange(10.0), np.arange(10.0) + 1, replicates=3, min_replicates=2)
     assert "regression bootstrap: 0 of 3 replicates done" in caplog.text
 
