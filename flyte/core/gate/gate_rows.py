@@ -7,17 +7,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import fields
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
-from flyte.core.artifact.manifest import Manifest
-from flyte.core.data.row_hash import HASH_VERSION
+from flyte.core.artifact.provenance import recorded_rule  # noqa: F401  (the gate reads a champion's rule through this module)
 from flyte.core.artifact.schema import ModelSchema
-from flyte.core.data.split import METHOD, TEST, SplitRule, assign_parts, hashed_columns
+from flyte.core.data.split import TEST, SplitRule, assign_parts, hashed_columns
 from flyte.core.data.tables import iter_batches, schema as table_schema
 
 log = logging.getLogger(__name__)
@@ -29,23 +27,6 @@ class Unseen(NamedTuple):
 
     mask: np.ndarray
     why: str
-
-
-def recorded_rule(manifest: Manifest) -> SplitRule | None:
-    """The split rule a model's manifest records, or None when it records none this code can recompute."""
-    raw = manifest.split.get("rule") if isinstance(manifest.split, dict) else None
-    if not isinstance(raw, dict):
-        return None
-    names = [f.name for f in fields(SplitRule)]
-    values = {k: raw.get(k) for k in names}
-    types = {"method": str, "hash_version": int, "seed": int, "test_ratio": (int, float), "validation_ratio": (int, float),
-             "key_column": str}  # fmt: skip
-    if any(isinstance(values[k], bool) or not isinstance(values[k], types[k]) for k in names):
-        return None
-    rule = SplitRule(**values)
-    if rule.method != METHOD or rule.hash_version != HASH_VERSION or not 0 < rule.test_ratio < 1 or not 0 <= rule.validation_ratio < 1:
-        return None
-    return rule
 
 
 def unseen_rows(test: Path, rows: int, rule: SplitRule | None, champion: ModelSchema) -> Unseen:
