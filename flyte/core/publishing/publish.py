@@ -29,7 +29,6 @@ from flyte.core.evaluation.score import Metrics
 from flyte.core.evaluation.scored import check_same_rows, counted, read_scored
 from flyte.core.evaluation.score_stream import score_regression_streamed
 from flyte.core.publishing.regression_card import render_regression_card
-from flyte.core.evaluation.score import Metrics, _validated
 from flyte.core.data.split import SplitParams, SplitSummary
 from flyte.core.data.tables import num_rows
 
@@ -136,7 +135,6 @@ def publish_model(
                                             hyperparameters, template, execution_id, environ, split, leakage)  # fmt: skip
             (staging / CARD_FILE).write_text(html, encoding="utf-8")
             manifest = write_manifest(staging, names + [CARD_FILE], **fields)
-            os.replace(staging, destination)
             return Published(directory=destination, card_html=html, manifest=manifest)
         if num_rows(test) >= settings.analytic_rows:
             started = time.perf_counter()
