@@ -136,7 +136,6 @@ def publish_model(
                                             hyperparameters, template, execution_id, environ, split, leakage)  # fmt: skip
             (staging / CARD_FILE).write_text(html, encoding="utf-8")
             manifest = write_manifest(staging, names + [CARD_FILE], **fields)
-            os.replace(staging, destination)
             return Published(directory=destination, card_html=html, manifest=manifest)
         if num_rows(test) >= settings.analytic_rows:
             started = time.perf_counter()
