@@ -116,3 +116,24 @@ def test_the_in_memory_and_streamed_paths_agree_on_the_same_rows():
     assert boot.verdict == normal.verdict == "significantly worse"
     capped = compare_regression(y, ours, theirs, rules, budget=200 * 5_000)
     assert capped.replicates == 200
+
+
+def test_the_gate_page_tabulates_a_regression_comparison():
+    from flyte.core.gate.decision import GateDecision
+    from flyte.core.gate.gate_report import render_gate
+    from flyte.core.gate.regression_comparison import RegressionComparison
+
+    c = RegressionComparison(compared=True, rows=812, test_rows=900, seen_rows=88, challenger_rmse=12.5, champion_rmse=10.25,
+                             rmse_difference=2.25, challenger_mae=9.5, champion_mae=8.0, tested=True, rmse_ci_low=1.125,
+                             rmse_ci_high=3.375, wilcoxon_p=0.000123, confidence=0.95, replicates=200, seed=7,
+                             wilcoxon_method="normal", challenger_closer=300, champion_closer=500, verdict="significantly worse")  # fmt: skip
+    html = render_gate(GateDecision(False, ["significantly worse"], champion="v1@x", champion_version="v1", regression=c), "y")
+    assert "<tr><td>RMSE</td><td>12.5</td><td>10.25</td><td>+2.25</td><td>[+1.125, +3.375]</td></tr>" in html
+    assert "<tr><td>MAE</td><td>9.5</td><td>8</td><td>+1.5</td>" in html
+    assert "<tr><td>Wilcoxon p</td><td colspan=4>0.000123</td></tr>" in html and "<tr><td>rows</td><td colspan=4>812</td></tr>" in html
+    assert "95% CI" in html and "200 resamples" in html and "88 of the challenger's 900 test rows were left out" in html
+    assert "McNemar" not in html and "ROC AUC" not in html
+    untested = render_gate(GateDecision(True, ["ok"], regression=RegressionComparison(compared=True, rows=50)), "y")
+    assert "not tested" in untested and "Wilcoxon p</td>" not in untested and "floors alone decided" in untested
+    classifier = render_gate(GateDecision(True, ["ok"]), "y")
+    assert "Wilcoxon" not in classifier
