@@ -131,7 +131,7 @@ def test_the_gate_page_tabulates_a_regression_comparison():
     assert "<tr><td>RMSE</td><td>12.5</td><td>10.25</td><td>+2.25</td><td>[+1.125, +3.375]</td></tr>" in html
     assert "<tr><td>MAE</td><td>9.5</td><td>8</td><td>+1.5</td>" in html
     assert "<tr><td>Wilcoxon p</td><td colspan=4>0.000123</td></tr>" in html and "<tr><td>rows</td><td colspan=4>812</td></tr>" in html
-    assert "95% CI" in html and "200 resamples" in html and "88 of the challenger's 900 test rows were left out" in html
+    assert "95% CI" in html and "200 resamples" in html and "88 of the challenger&#x27;s 900 test rows were left out" in html
     assert "McNemar" not in html and "ROC AUC" not in html
     untested = render_gate(GateDecision(True, ["ok"], regression=RegressionComparison(compared=True, rows=50)), "y")
     assert "not tested" in untested and "Wilcoxon p</td>" not in untested and "floors alone decided" in untested
