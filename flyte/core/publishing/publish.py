@@ -29,7 +29,7 @@ from flyte.core.evaluation.score import Metrics
 from flyte.core.evaluation.scored import check_same_rows, counted, read_scored
 from flyte.core.evaluation.evaluate import regression_figures
 from flyte.core.evaluation.score_stream import regression_batches, score_regression_streamed
-from flyte.core.evaluation.statistics.regression_intervals import RegressionMoments, regression_intervals
+from flyte.core.evaluation.statistics.regression_intervals import RegressionIntervals, RegressionMoments, regression_intervals
 from flyte.core.publishing.regression_card import render_regression_card
 from flyte.core.evaluation.score import Metrics, _validated
 from flyte.core.data.split import SplitParams, SplitSummary
@@ -199,17 +199,30 @@ def _regression_card(schema, test, predictions, metrics, profile, dataset, split
         best_iteration=schema.best_iteration, metrics=as_json(metrics), provenance=provenance.collect(execution_id, environ),
         problem_type=schema.problem_type, objective=schema.objective,
     )  # fmt: skip
+    found = regression_card_statistics(test, predictions, schema, settings)
+    how = (f"{found.method}, {found.replicates} resamples of the test rows, seed {found.seed}" if found.replicates
+           else f"{found.method}, from the test rows' moments read in one pass")  # fmt: skip
     html = render_regression_card(template, Manifest(**fields), profile, metrics, binned, schema.feature_importance, leakage,
-                                  intervals=regression_card_intervals(test, predictions, schema, settings), level=settings.level,
+                                  intervals=_as_intervals(found), level=settings.level, method=how,
                                   figures=regression_card_figures(test, predictions, schema))  # fmt: skip
     return fields, html
 
 
 def regression_card_intervals(test: Path, predictions: Path, schema, settings: CardSettings = CardSettings()) -> dict[str, tuple[float, float]]:
-    """The card's intervals of RMSE, MAE and R² at ``settings.level`` (``{"rmse": (low, high), ...}``) for a
-    regression model's test rows: below ``settings.analytic_rows`` rows, the percentile bootstrap of the rows held
-    in memory (settings' replicates, seed, row_budget and min_replicates); from there on, analytic normal intervals
-    from RegressionMoments, the rows streamed batch by batch in fixed memory."""
+    """The card's intervals of RMSE, MAE and R² at ``settings.level``: ``{"rmse": (low, high), "mae": ..., "r2": ...}``
+    (see ``regression_card_statistics``)."""
+    return _as_intervals(regression_card_statistics(test, predictions, schema, settings))
+
+
+def _as_intervals(found: RegressionIntervals) -> dict[str, tuple[float, float]]:
+    return {"rmse": (found.rmse_low, found.rmse_high), "mae": (found.mae_low, found.mae_high), "r2": (found.r2_low, found.r2_high)}
+
+
+def regression_card_statistics(test: Path, predictions: Path, schema, settings: CardSettings = CardSettings()) -> RegressionIntervals:
+    """RMSE, MAE and R² of a regression model's test rows with intervals at ``settings.level``: below
+    ``settings.analytic_rows`` rows, the percentile bootstrap of the rows held in memory (settings' replicates,
+    seed, row_budget and min_replicates); from there on, analytic normal intervals from RegressionMoments, the
+    rows streamed batch by batch in fixed memory."""
     started = time.perf_counter()
     if num_rows(test) >= settings.analytic_rows:
         moments = RegressionMoments()
@@ -223,7 +236,7 @@ def regression_card_intervals(test: Path, predictions: Path, schema, settings: C
                                      settings.min_replicates, settings.analytic_rows)  # fmt: skip
     log.info("regression card intervals of %d rows (%s, %d replicates) in %.2f s", found.rows, found.method,
              found.replicates, time.perf_counter() - started)  # fmt: skip
-    return {"rmse": (found.rmse_low, found.rmse_high), "mae": (found.mae_low, found.mae_high), "r2": (found.r2_low, found.r2_high)}
+    return found
 
 
 def regression_card_figures(test: Path, predictions: Path, schema) -> list[tuple[str, str]]:

@@ -75,6 +75,9 @@ def test_the_card_shows_intervals_that_contain_the_point_estimates(regression, t
     assert "Test metrics, with 95% intervals" in html
     assert f"<span class='ci'>[{intervals['rmse'][0]:.4g}, {intervals['rmse'][1]:.4g}]</span>" in html
     assert f"<span class='ci'>[{intervals['r2'][0]:.4g}, {intervals['r2'][1]:.4g}]</span>" in html
+    assert "Intervals: percentile bootstrap, 300 resamples of the test rows, seed 5." in html
+    streamed = card(regression, tmp_path / "streamed", CardSettings(analytic_rows=10))
+    assert "Intervals: normal (delta method), from the test rows&#x27; moments read in one pass." in streamed
 
 
 def test_the_card_settings_shape_the_intervals(regression):
