@@ -16,7 +16,8 @@ from flyte.core.evaluation.report import render_report
 from flyte.core.evaluation.regression_report import Figure, render_regression_report
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.evaluation.score import Metrics, RocCurve, roc_curves, score_predictions
-from flyte.core.evaluation.score_stream import ScoreSettings, score_regression_streamed, score_streamed
+from flyte.core.evaluation.regression_plots import ResidualSketch, sketch_plots
+from flyte.core.evaluation.score_stream import ScoreSettings, regression_batches, score_regression_streamed, score_streamed
 from flyte.core.data.tables import num_rows, read_columns
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,6 @@ def evaluate(
     if schema.regression:
         edges = profile.target_distribution.bin_edges if profile.target_distribution else []
         metrics, binned = score_regression_streamed(test, predictions, schema, edges)
-        # regression_figures: the seam for the residual plots (predicted against actual, residual distribution,
-        # residuals against predicted), drawn from the same rows; none are drawn until a plotting module fills it.
         html = render_regression_report(metrics, binned, schema.feature_importance, profile, regression_figures(test, predictions, schema))
         return Evaluation(metrics=metrics, report_html=html)
     metrics, curves = score_tables(test, predictions, schema, settings)
@@ -70,8 +69,17 @@ def score_tables(
 
 
 def regression_figures(test: Path, predictions: Path, schema: ModelSchema) -> list[Figure]:
-    """The report's residual figures for a regression model's ``predictions`` on ``test``: (title, svg) pairs.
+    """The residual figures of a regression model's ``predictions`` on ``test`` as (title, svg) pairs: predicted
+    against actual, the residual distribution, residuals against predicted (a residual is actual - predicted).
 
-    The seam where the residual plots join the report (and, through publish, the card); it returns none until
-    they are wired, and the report then shows the binned predicted-against-actual table alone."""
-    return []
+    The rows stream through a ResidualSketch batch by batch: memory is its fixed bin grids (and, up to its
+    max_points rows, the rows themselves, drawn as points) whatever the row count."""
+    sketch = ResidualSketch()
+    for y, prediction in regression_batches(test, predictions, schema):
+        sketch.add(y, prediction)
+    plots = sketch_plots(sketch, schema.target)
+    return [
+        ("Predicted against actual", plots.predicted_vs_actual),
+        ("Residual distribution", plots.residual_histogram),
+        ("Residuals against predicted", plots.residuals_vs_predicted),
+    ]

@@ -113,10 +113,21 @@ def score_regression_streamed(test: Path, predictions: Path, schema: ModelSchema
     """A regression model's Metrics: its ``prediction`` column against ``test``'s target, batch by batch in bounded
     memory (exact up to target.SAMPLE_LIMIT rows; the median absolute error from a strided sample beyond); and
     the errors per bin of the true target that ``edges`` cut (the profile's quantile bins)."""
+    acc, binned = RegressionAccumulator(), BinnedAccumulator(list(edges))
+    for y, prediction in regression_batches(test, predictions, schema):
+        acc.add(y, prediction)
+        binned.add(y, prediction)
+    found = acc.finish()
+    log.info("scored %d rows: %s", found.rows, describe(found))
+    return Metrics(problem_type=REGRESSION, regression=found, rows=found.rows), binned.finish()
+
+
+def regression_batches(test: Path, predictions: Path, schema: ModelSchema) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(true targets, predictions) of the same rows of a regression model, batch by batch (float64, the target's
+    units), whatever each table's own batch sizes; refuses tables of different row counts or a bad target value."""
     rows, predicted = num_rows(test), num_rows(predictions)
     if rows != predicted:
         raise DataValidationError(f"{rows} true targets but {predicted} predictions")
-    acc, binned = RegressionAccumulator(), BinnedAccumulator(list(edges))
     where = f"{Path(test).name}: target column {schema.target!r}"
     truth = iter_batches(test, columns=[schema.target])
     guesses = iter_batches(predictions, columns=[PREDICTION_COLUMN])
@@ -126,13 +137,8 @@ def score_regression_streamed(test: Path, predictions: Path, schema: ModelSchema
         left = left if left is not None and left.num_rows else next(truth, None)
         right = right if right is not None and right.num_rows else next(guesses, None)
         if left is None or right is None:
-            break
+            return
         take = min(left.num_rows, right.num_rows)
         y = target_values(left.column(0).slice(0, take), where)
-        prediction = right.column(0).slice(0, take).to_numpy(zero_copy_only=False)
-        acc.add(y, prediction)
-        binned.add(y, prediction)
+        yield y, right.column(0).slice(0, take).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
         left, right = left.slice(take), right.slice(take)
-    found = acc.finish()
-    log.info("scored %d rows: %s", found.rows, describe(found))
-    return Metrics(problem_type=REGRESSION, regression=found, rows=found.rows), binned.finish()

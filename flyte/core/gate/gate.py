@@ -104,7 +104,8 @@ def judge(
     if schema.regression:
         from flyte.core.gate.regression_gate import judge_regression
 
-        return judge_regression(model_dir, schema, test, predictions, metrics, registry, champion, rules, scratch, n_threads)
+        return judge_regression(model_dir, schema, test, predictions, metrics, registry, champion, rules, scratch, n_threads,
+                                bootstrap_budget, analytic_rows)
     texts = schema.label_texts
     y, ours = read_scored(test, predictions, schema.target, texts, schema.label_kind)
     recomputed = score_predictions(y, ours, texts)

@@ -36,7 +36,7 @@ def render_gate(decision: GateDecision, target: str) -> str:
         "<h2>Floors</h2>",
         _floors(decision),
         "<h2>Against the champion (test rows neither model saw)</h2>",
-        _comparison(decision),
+        _regression(decision) if decision.regression is not None else _comparison(decision),
     ]
     return page("Quality gate", body, STYLE, scope="qg")
 
@@ -92,4 +92,35 @@ def _comparison(decision: GateDecision) -> str:
         f"<table><tr><th>metric</th><th>challenger</th><th>champion</th><th>difference</th><th>{level}</th></tr>{table}</table>"
         f'<div class="sub">{c.rows} rows.{escape(seen)} McNemar exact test on correct / incorrect: {c.challenger_only} rows only the '
         f"challenger got right, {c.champion_only} only the champion; two-sided p = {c.mcnemar_p:.4g}. Intervals: {how}.</div>"
+    )
+
+
+def _regression(decision: GateDecision) -> str:
+    """A regression comparison: both models' RMSE and MAE, the RMSE difference's interval, Wilcoxon's p, the rows."""
+    c = decision.regression
+    seen = (f" {c.seen_rows} of the challenger's {c.test_rows} test rows were left out: by its recorded split rule the "
+            "champion may have trained or early-stopped on them." if c.test_rows else "")
+    if not c.compared:
+        flag = "The floors alone decided. " if decision.floors_only else ""
+        return f'<div class="sub">{flag}No comparison: see the reasons.{escape(seen)}</div>'
+    ci = f"[{c.rmse_ci_low:+.4g}, {c.rmse_ci_high:+.4g}]" if c.tested else "not tested"
+    rows = (f"<tr><td>RMSE</td><td>{c.challenger_rmse:.4g}</td><td>{c.champion_rmse:.4g}</td><td>{c.rmse_difference:+.4g}</td><td>{ci}</td></tr>"
+            f"<tr><td>MAE</td><td>{c.challenger_mae:.4g}</td><td>{c.champion_mae:.4g}</td>"
+            f"<td>{c.challenger_mae - c.champion_mae:+.4g}</td><td></td></tr>")  # fmt: skip
+    level = f"{c.confidence:.0%} CI" if c.tested else "CI"
+    if c.tested:
+        how = (f"paired bootstrap, {c.replicates} resamples of the same rows for both models, seed {c.seed}" if c.replicates
+               else "normal by the delta method (large test set, rows streamed)")  # fmt: skip
+        test = (f"Wilcoxon signed-rank test on the rows' absolute errors ({escape(c.wilcoxon_method)}): two-sided "
+                f"p = {c.wilcoxon_p:.4g}; the challenger was closer on {c.challenger_closer} rows, the champion on "
+                f"{c.champion_closer}. RMSE interval: {escape(how)}. Verdict: {escape(c.verdict)}.")  # fmt: skip
+    else:
+        test = "No paired test of the errors ran: the floors alone decided."
+    if c.tested:
+        rows += f"<tr><td>Wilcoxon p</td><td colspan=4>{c.wilcoxon_p:.4g}</td></tr>"
+    rows += f"<tr><td>rows</td><td colspan=4>{c.rows}</td></tr>"
+    return (
+        f"<table><tr><th>metric</th><th>challenger</th><th>champion</th><th>difference</th><th>{level}</th></tr>{rows}</table>"
+        f'<div class="sub">{escape(seen.strip())} {test} Differences are challenger - champion, in the target\'s units: '
+        "above 0 the challenger errs more.</div>"
     )

@@ -16,7 +16,11 @@ class RegressionComparison:
     tested: whether a paired test ran; without one the floors alone decide and a reason says so.
     rmse_ci_low / rmse_ci_high: the paired bootstrap interval of the RMSE difference at ``confidence``.
     wilcoxon_p: two-sided p-value of the Wilcoxon signed-rank test on the rows' paired absolute errors.
-    replicates / seed: of the paired bootstrap.
+    replicates / seed: of the paired bootstrap (replicates 0 for the normal interval).
+    method: how the interval was made (percentile bootstrap, or normal by the delta method from the gate's
+        analytic_rows on, the rows then streamed and the Wilcoxon test binned); wilcoxon_method: exact or normal.
+    challenger_closer / champion_closer: rows where that model's absolute error is strictly smaller.
+    verdict: "significantly worse", "significantly better" or "no significant difference" ("" untested).
     """
 
     compared: bool = False
@@ -35,3 +39,8 @@ class RegressionComparison:
     confidence: float = 0.0
     replicates: int = 0
     seed: int = 0
+    method: str = ""
+    wilcoxon_method: str = ""
+    challenger_closer: int = 0
+    champion_closer: int = 0
+    verdict: str = ""

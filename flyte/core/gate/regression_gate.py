@@ -19,7 +19,9 @@ from flyte.core.evaluation.score import Metrics
 from flyte.core.gate.comparison import Comparison, GateRules
 from flyte.core.gate.decision import FloorCheck, GateDecision, Judgement, incompatibility
 from flyte.core.gate.gate_rows import recorded_rule, unseen_rows
+from flyte.core.gate import regression_stats as stats
 from flyte.core.gate.regression_comparison import RegressionComparison
+from flyte.core.gate.regression_stream import PairedErrorSketch
 from flyte.core.registry.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -33,27 +35,60 @@ def check_regression_floors(m: RegressionMetrics, rules: GateRules) -> list[Floo
     return floors
 
 
-def paired_error_test(y: np.ndarray, ours: np.ndarray, theirs: np.ndarray, rules: GateRules, comparison: RegressionComparison) -> RegressionComparison:
-    """Fill ``comparison``'s paired test of the two models' per-row errors on the same rows (a Wilcoxon signed-rank
-    p-value on the absolute errors, a paired bootstrap interval of the RMSE difference at 1 - rules.alpha with
-    rules.bootstrap_replicates and bootstrap_seed) and set ``tested``. This is where those statistics are wired;
-    until they are, it leaves ``tested`` False and the floors alone decide, which the decision says."""
+#: Rows folded into the streamed comparison at a time when they are already in memory (a block's temporaries only).
+STREAM_BLOCK = 1 << 16
+
+
+def paired_error_test(
+    y: np.ndarray, ours: np.ndarray, theirs: np.ndarray, rules: GateRules, comparison: RegressionComparison,
+    budget: int = 0, analytic_rows: int = 0,
+) -> RegressionComparison:  # fmt: skip
+    """Fill ``comparison``'s paired test of the challenger's (``ours``) and the champion's (``theirs``) per-row
+    errors on the same rows and set ``tested``: a Wilcoxon signed-rank test on the absolute errors and an interval
+    of the RMSE difference at 1 - rules.alpha.
+
+    Below ``analytic_rows`` rows (0: always), regression_stats: the exact or normal Wilcoxon p and a paired
+    bootstrap of rules.bootstrap_replicates resamples from rules.bootstrap_seed, fewer when resamples x rows would
+    pass ``budget`` (0: no cap). From ``analytic_rows`` on, a PairedErrorSketch: a normal interval by the delta
+    method and the Wilcoxon test on |d| binned to 0.4%, in fixed memory and one pass."""
+    if analytic_rows > 0 and len(y) >= analytic_rows:
+        sketch = PairedErrorSketch()
+        for i in range(0, len(y), STREAM_BLOCK):
+            sketch.add(y[i : i + STREAM_BLOCK], theirs[i : i + STREAM_BLOCK], ours[i : i + STREAM_BLOCK])
+        return streamed_error_test(sketch, rules, comparison)
+    found = stats.compare_regression(y, theirs, ours, rules.alpha, rules.bootstrap_replicates, rules.bootstrap_seed, budget)
+    return _tested(comparison, found)
+
+
+def streamed_error_test(sketch: PairedErrorSketch, rules: GateRules, comparison: RegressionComparison) -> RegressionComparison:
+    """``paired_error_test``'s large-n path from a sketch already filled with (target, champion, challenger) rows."""
+    return _tested(comparison, sketch.comparison(rules.alpha))
+
+
+def _tested(comparison: RegressionComparison, found: stats.RegressionComparison) -> RegressionComparison:
+    comparison.tested = True
+    comparison.rmse_ci_low, comparison.rmse_ci_high, comparison.wilcoxon_p = found.rmse_ci_low, found.rmse_ci_high, found.wilcoxon_p
+    comparison.replicates, comparison.seed, comparison.method = found.replicates, found.seed, found.method
+    comparison.wilcoxon_method, comparison.verdict = found.wilcoxon_method, found.verdict
+    comparison.challenger_closer, comparison.champion_closer = found.challenger_closer, found.champion_closer
     return comparison
 
 
-def compare_regression(y: np.ndarray, ours: np.ndarray, theirs: np.ndarray, rules: GateRules) -> RegressionComparison:
+def compare_regression(y: np.ndarray, ours: np.ndarray, theirs: np.ndarray, rules: GateRules, budget: int = 0, analytic_rows: int = 0) -> RegressionComparison:
     """Both models' RMSE and MAE on the same rows, and (paired_error_test) the paired test of their errors."""
     a, b = regression_metrics(y, ours), regression_metrics(y, theirs)
     found = RegressionComparison(
         compared=True, rows=len(y), challenger_rmse=a.rmse, champion_rmse=b.rmse, rmse_difference=a.rmse - b.rmse,
         challenger_mae=a.mae, champion_mae=b.mae, confidence=1 - rules.alpha, seed=rules.bootstrap_seed,
     )  # fmt: skip
-    return paired_error_test(y, ours, theirs, rules, found)
+    return paired_error_test(y, ours, theirs, rules, found, budget, analytic_rows)
 
 
 def decide_regression(floors: list[FloorCheck], c: RegressionComparison, rules: GateRules, preamble: list[str]) -> tuple[bool, list[str]]:
-    """Promote when every floor holds and, when a paired test ran, the challenger is not significantly worse (its
-    RMSE difference interval wholly above 0 with Wilcoxon p < alpha), or with ``require_better`` significantly better."""
+    """Promote when every floor holds and, when a paired test ran, the challenger is not significantly worse, or
+    with ``require_better`` significantly better. Worse: the RMSE difference's 1 - alpha interval wholly above 0,
+    or Wilcoxon's p < alpha with the challenger's errors ranking larger (in effect one-sided at alpha / 2, as
+    McNemar's is for classifiers); better: the mirror image (regression_stats.compare_regression's verdict)."""
     reasons = list(preamble) + [f"{f.metric} {f.value:.4g} fails the floor: must be {f.kind} {f.bound:.4g}" for f in floors if not f.passed]
     ok = all(f.passed for f in floors)
     if c.compared:
@@ -68,8 +103,8 @@ def decide_regression(floors: list[FloorCheck], c: RegressionComparison, rules: 
         else:
             text += (f", {c.confidence:.0%} CI of the RMSE difference [{c.rmse_ci_low:+.4g}, {c.rmse_ci_high:+.4g}], "
                      f"Wilcoxon signed-rank p = {c.wilcoxon_p:.4g}")  # fmt: skip
-            worse = c.rmse_ci_low > 0 and c.wilcoxon_p < rules.alpha
-            better = c.rmse_ci_high < 0 and c.wilcoxon_p < rules.alpha
+            text += f" ({c.challenger_closer} rows the challenger was closer on, {c.champion_closer} the champion)"
+            worse, better = c.verdict == stats.WORSE, c.verdict == stats.BETTER
             if worse:
                 reasons.append(f"significantly worse than the champion: {text}")
                 ok = False
@@ -93,10 +128,11 @@ def refuse_other_problem(floors, champion: str, version: str, theirs: ModelSchem
 
 def judge_regression(
     model_dir: Path, schema: ModelSchema, test: Path, predictions: Path, metrics: Metrics, registry: str | Registry,
-    champion: str, rules: GateRules, scratch: Path, n_threads: int = 1,
+    champion: str, rules: GateRules, scratch: Path, n_threads: int = 1, bootstrap_budget: int = 0, analytic_rows: int = 0,
 ) -> Judgement:  # fmt: skip
     """``gate.judge`` for a regression challenger (``schema``): its RMSE and R² floors, then the comparison with
-    ``champion`` on the test rows it never saw."""
+    ``champion`` on the test rows it never saw (``bootstrap_budget`` and ``analytic_rows`` as in ``gate.judge``:
+    from ``analytic_rows`` unseen rows on, the champion's predictions are streamed, batch by batch, into the test)."""
     y = read_values(test, schema.target)
     table = read_columns(predictions, [PREDICTION_COLUMN])
     if table.num_rows != len(y):
@@ -143,12 +179,36 @@ def judge_regression(
                                 f"trained nor early-stopped on{f' ({unseen.why})' if unseen.why else ''}, fewer than "
                                 f"min_unseen_rows={rules.min_unseen_rows}; the floors alone decide")  # fmt: skip
             else:
-                rows = np.flatnonzero(unseen.mask)
-                theirs = np.concatenate([reigning.predict_values(b) for b in iter_batches(test, columns=list(reigning.schema.features))])
-                comparison = compare_regression(y[rows], ours[rows], theirs[rows], rules)
+                batches = iter_batches(test, columns=list(reigning.schema.features))
+                if analytic_rows > 0 and n >= analytic_rows:
+                    comparison = _streamed(y, ours, unseen.mask, (reigning.predict_values(b) for b in batches), rules)
+                else:
+                    rows = np.flatnonzero(unseen.mask)
+                    theirs = np.concatenate([reigning.predict_values(b) for b in batches])
+                    comparison = compare_regression(y[rows], ours[rows], theirs[rows], rules, bootstrap_budget)
                 comparison.test_rows, comparison.seen_rows = len(y), len(y) - n
     promote, reasons = decide_regression(floors, comparison, rules, preamble)
     floors_only = bool(champion) and not (comparison.compared and comparison.tested)
     decision = GateDecision(promote, reasons, floors, Comparison(), champion, version, floors_only=floors_only, regression=comparison)
     log.info("gate: promote=%s against champion %s; %s", promote, version or "none", "; ".join(reasons))
     return Judgement(decision, schema.target)
+
+
+def _streamed(y: np.ndarray, ours: np.ndarray, mask: np.ndarray, theirs, rules: GateRules) -> RegressionComparison:
+    """The comparison on the rows ``mask`` keeps, the champion's predictions ``theirs`` arriving batch by batch (in
+    the test rows' order) into a PairedErrorSketch: its predictions are never all held at once."""
+    sketch, start = PairedErrorSketch(), 0
+    for batch in theirs:
+        end = start + len(batch)
+        keep = mask[start:end]
+        sketch.add(y[start:end][keep], np.asarray(batch)[keep], ours[start:end][keep])
+        start = end
+    if start != len(y):
+        raise DataValidationError(f"the champion predicted {start} rows of {len(y)} test rows")
+    s = sketch.comparison(rules.alpha)
+    found = RegressionComparison(
+        compared=True, rows=s.rows, challenger_rmse=s.challenger_rmse, champion_rmse=s.champion_rmse,
+        rmse_difference=s.rmse_difference, challenger_mae=s.challenger_mae, champion_mae=s.champion_mae,
+        confidence=1 - rules.alpha, seed=rules.bootstrap_seed,
+    )  # fmt: skip
+    return _tested(found, s)

@@ -78,10 +78,29 @@ def render_card(
     return page("Model card", body, CARD_STYLE)
 
 
+#: A line ``<!-- classification -->`` or ``<!-- regression -->`` opens text for that problem type only, up to the
+#: next such line or ``<!-- end -->``; the marker lines themselves never reach the card.
+_PROBLEM_MARK = re.compile(r"^\s*<!--\s*(classification|regression|end)\s*-->\s*$")
+
+
+def for_problem(template: str, problem_type: str) -> str:
+    """The template's text for ``problem_type``: lines in another problem type's blocks (see _PROBLEM_MARK) and
+    the marker lines dropped, every other line kept as written."""
+    kept, block = [], "end"
+    for line in template.splitlines(keepends=True):
+        mark = _PROBLEM_MARK.match(line)
+        if mark:
+            block = mark.group(1)
+        elif block in ("end", problem_type):
+            kept.append(line)
+    return "".join(kept)
+
+
 def fill_template(template: str, profile: DataProfile, source: str) -> str:
-    """The template with ``$dataset``, ``$target``, ``$labels``, ``$rows`` and ``$features`` filled in;
-    other ``$`` text is left as written. The values are Markdown-escaped (a column named ``*a*`` stays literal);
-    HTML escaping happens when the text is rendered."""
+    """The template's text for the profile's problem type (``for_problem``) with ``$dataset``, ``$target``,
+    ``$labels``, ``$rows`` and ``$features`` filled in; other ``$`` text is left as written. The values are
+    Markdown-escaped (a column named ``*a*`` stays literal); HTML escaping happens when the text is rendered."""
+    template = for_problem(template, profile.problem_type)
     values = {
         "dataset": source,
         "target": profile.target,

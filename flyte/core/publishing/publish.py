@@ -27,7 +27,9 @@ from flyte.core.publishing.model_card import as_json, render_card
 from flyte.core.artifact.schema import MODEL_FILE, SCHEMA_FILE, parse_schema
 from flyte.core.evaluation.score import Metrics
 from flyte.core.evaluation.scored import check_same_rows, counted, read_scored
-from flyte.core.evaluation.score_stream import score_regression_streamed
+from flyte.core.evaluation.evaluate import regression_figures
+from flyte.core.evaluation.score_stream import regression_batches, score_regression_streamed
+from flyte.core.evaluation.statistics.regression_intervals import RegressionIntervals, RegressionMoments, regression_intervals
 from flyte.core.publishing.regression_card import render_regression_card
 from flyte.core.data.split import SplitParams, SplitSummary
 from flyte.core.data.tables import num_rows
@@ -132,7 +134,7 @@ def publish_model(
             )
         if schema.regression:
             fields, html = _regression_card(schema, test, predictions, metrics, profile, dataset, split_params,
-                                            hyperparameters, template, execution_id, environ, split, leakage)  # fmt: skip
+                                            hyperparameters, template, execution_id, environ, split, leakage, settings)  # fmt: skip
             (staging / CARD_FILE).write_text(html, encoding="utf-8")
             manifest = write_manifest(staging, names + [CARD_FILE], **fields)
             return Published(directory=destination, card_html=html, manifest=manifest)
@@ -180,7 +182,7 @@ def publish_model(
 
 
 def _regression_card(schema, test, predictions, metrics, profile, dataset, split_params, hyperparameters, template,
-                     execution_id, environ, split, leakage) -> tuple[dict, str]:  # fmt: skip
+                     execution_id, environ, split, leakage, settings: CardSettings) -> tuple[dict, str]:  # fmt: skip
     """The manifest fields and card of a regression model; refuses metrics that are not those of these rows."""
     edges = profile.target_distribution.bin_edges if profile.target_distribution else []
     found, binned = score_regression_streamed(test, predictions, schema, edges)
@@ -196,22 +198,49 @@ def _regression_card(schema, test, predictions, metrics, profile, dataset, split
         best_iteration=schema.best_iteration, metrics=as_json(metrics), provenance=provenance.collect(execution_id, environ),
         problem_type=schema.problem_type, objective=schema.objective,
     )  # fmt: skip
-    # regression_card_intervals / regression_card_figures: the seams for the bootstrap intervals of RMSE, MAE and
-    # R² and the residual plots; the card shows the metrics without intervals until they are wired.
+    found = regression_card_statistics(test, predictions, schema, settings)
+    how = (f"{found.method}, {found.replicates} resamples of the test rows, seed {found.seed}" if found.replicates
+           else f"{found.method}, from the test rows' moments read in one pass")  # fmt: skip
     html = render_regression_card(template, Manifest(**fields), profile, metrics, binned, schema.feature_importance, leakage,
-                                  intervals=regression_card_intervals(test, predictions, schema), figures=regression_card_figures(test, predictions, schema))  # fmt: skip
+                                  intervals=_as_intervals(found), level=settings.level, method=how,
+                                  figures=regression_card_figures(test, predictions, schema))  # fmt: skip
     return fields, html
 
 
-def regression_card_intervals(test: Path, predictions: Path, schema) -> dict[str, tuple[float, float]] | None:
-    """The card's intervals of RMSE, MAE and R² (``{"rmse": (low, high), ...}``) for a regression model's test rows;
-    None until an interval estimator is wired here."""
-    return None
+def regression_card_intervals(test: Path, predictions: Path, schema, settings: CardSettings = CardSettings()) -> dict[str, tuple[float, float]]:
+    """The card's intervals of RMSE, MAE and R² at ``settings.level``: ``{"rmse": (low, high), "mae": ..., "r2": ...}``
+    (see ``regression_card_statistics``)."""
+    return _as_intervals(regression_card_statistics(test, predictions, schema, settings))
+
+
+def _as_intervals(found: RegressionIntervals) -> dict[str, tuple[float, float]]:
+    return {"rmse": (found.rmse_low, found.rmse_high), "mae": (found.mae_low, found.mae_high), "r2": (found.r2_low, found.r2_high)}
+
+
+def regression_card_statistics(test: Path, predictions: Path, schema, settings: CardSettings = CardSettings()) -> RegressionIntervals:
+    """RMSE, MAE and R² of a regression model's test rows with intervals at ``settings.level``: below
+    ``settings.analytic_rows`` rows, the percentile bootstrap of the rows held in memory (settings' replicates,
+    seed, row_budget and min_replicates); from there on, analytic normal intervals from RegressionMoments, the
+    rows streamed batch by batch in fixed memory."""
+    started = time.perf_counter()
+    if num_rows(test) >= settings.analytic_rows:
+        moments = RegressionMoments()
+        for y, prediction in regression_batches(test, predictions, schema):
+            moments.add(y, prediction)
+        found = moments.intervals(settings.level)
+    else:
+        pairs = list(regression_batches(test, predictions, schema))
+        y, prediction = (np.concatenate([p[i] for p in pairs]) if pairs else np.empty(0) for i in (0, 1))
+        found = regression_intervals(y, prediction, settings.replicates, settings.seed, settings.level, settings.row_budget,
+                                     settings.min_replicates, settings.analytic_rows)  # fmt: skip
+    log.info("regression card intervals of %d rows (%s, %d replicates) in %.2f s", found.rows, found.method,
+             found.replicates, time.perf_counter() - started)  # fmt: skip
+    return found
 
 
 def regression_card_figures(test: Path, predictions: Path, schema) -> list[tuple[str, str]]:
-    """The card's residual figures (title, svg) for a regression model's test rows; none until a plotting module is wired here."""
-    return []
+    """The card's residual figures (title, svg): the report's (evaluate.regression_figures), streamed the same way."""
+    return regression_figures(test, predictions, schema)
 
 
 def card_intervals(y: np.ndarray, proba: np.ndarray, texts: list[str], settings: CardSettings) -> Intervals:

@@ -27,11 +27,11 @@ MetricIntervals = dict[str, tuple[float, float]]
 def render_regression_card(
     template: str, manifest: Manifest, profile: DataProfile, metrics: Metrics, binned: BinnedErrors | None,
     importance: dict[str, float], leakage: LeakCheck | None = None, intervals: MetricIntervals | None = None,
-    level: float = 0.95, figures: Sequence[Figure] = (),
+    level: float = 0.95, figures: Sequence[Figure] = (), method: str = "",
 ) -> str:  # fmt: skip
     """The card's HTML for a regression model. ``intervals``: each metric's (``rmse``, ``mae``, ``r2``) interval at
-    ``level``, when computed; ``figures``: the residual plots as (title, svg) pairs, in place of a classifier's
-    calibration curve."""
+    ``level``, when computed, and ``method`` how they were made; ``figures``: the residual plots as (title, svg)
+    pairs, in place of a classifier's calibration curve."""
     source = str(manifest.dataset.get("source", ""))
     m = metrics.regression
     objective = manifest.objective or "unknown"
@@ -40,7 +40,8 @@ def render_regression_card(
         f'<div class="sub">predicts <b>{escape(profile.target)}</b> from {len(profile.feature_columns)} features · '
         f"regression ({escape(objective)}) · trained on {escape(source)} (sha256 {escape(profile.sha256[:12])})</div>",
         section("Intended use and limitations", f'<div class="use">{render_template(fill_template(template, profile, source))}</div>'),
-        section("Test metrics" + (f", with {100 * level:g}% intervals" if intervals else ""), metrics_table(m, intervals or {})),
+        section("Test metrics" + (f", with {100 * level:g}% intervals" if intervals else ""), metrics_table(m, intervals or {})
+                + (f'<p class="cap">Intervals: {escape(method)}.</p>' if intervals and method else "")),
         *(section(title, svg) for title, svg in figures),
     ]
     if binned is not None:

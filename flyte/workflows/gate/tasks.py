@@ -43,7 +43,9 @@ class GateCriteria(GateRules):
     max_rmse / min_r2: a regression model's floors: no universal RMSE ceiling exists (it is in the target's units),
         so none by default (0); R² at least 0 refuses a model worse than predicting the test rows' mean.
     analytic_rows: from this many test rows on, the intervals are paired normal ones (accuracy from McNemar's
-        discordant counts, AUC by DeLong's paired variance) in O(n log n), not a bootstrap that grows with the rows.
+        discordant counts, AUC by DeLong's paired variance) in O(n log n), not a bootstrap that grows with the rows;
+        for a regression model, the RMSE difference's normal interval and a binned Wilcoxon test, the champion's
+        predictions streamed batch by batch in fixed memory. Below it, bootstrap_budget caps both problem types.
     """
 
     min_accuracy: float = 0.70

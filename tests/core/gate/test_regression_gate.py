@@ -47,11 +47,13 @@ def test_without_a_paired_test_the_floors_decide_and_say_so():
 
 def test_a_tested_comparison_keeps_a_significantly_worse_challenger():
     worse = RegressionComparison(compared=True, tested=True, rows=100, challenger_rmse=12, champion_rmse=10, rmse_difference=2,
-                                 rmse_ci_low=0.5, rmse_ci_high=3.5, wilcoxon_p=0.001, confidence=0.95)  # fmt: skip
+                                 rmse_ci_low=0.5, rmse_ci_high=3.5, wilcoxon_p=0.001, confidence=0.95,
+                                 verdict="significantly worse")  # fmt: skip
     ok, reasons = decide_regression([], worse, rules(), [])
     assert not ok and reasons[0].startswith("significantly worse than the champion")
     better = RegressionComparison(compared=True, tested=True, rows=100, challenger_rmse=9, champion_rmse=10, rmse_difference=-1,
-                                  rmse_ci_low=-1.8, rmse_ci_high=-0.2, wilcoxon_p=0.01, confidence=0.95)  # fmt: skip
+                                  rmse_ci_low=-1.8, rmse_ci_high=-0.2, wilcoxon_p=0.01, confidence=0.95,
+                                  verdict="significantly better")  # fmt: skip
     ok, reasons = decide_regression([], better, rules(require_better=True), [])
     assert ok and reasons[0].startswith("significantly better than the champion")
 
