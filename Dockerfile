@@ -69,7 +69,7 @@ RUN set -eu; \
 # The scientific stack ships its own test suites (about 120 MB with their bytecode, pandas' alone 45 MB); nothing
 # imports them at run time. Only directories named `tests` inside these packages go.
 RUN cd /opt/venv/lib/python3*/site-packages \
- && find numpy pandas scipy sklearn pyarrow -type d -name tests -prune -exec rm -rf {} +
+ && find numpy pandas scipy pyarrow -type d -name tests -prune -exec rm -rf {} +
 
 # ---------------------------------------------------------------------------------------------------------------
 # runtime: the base image, the venv and the code; runs as an unprivileged user.

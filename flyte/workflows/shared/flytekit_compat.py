@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import logging
@@ -54,8 +55,11 @@ class MemoizedDataclassTransformer(DataclassTransformer):
         self._lock = threading.Lock()
 
     def get_literal_type(self, t) -> LiteralType:
+        # Each caller gets its own copy: flytekit's union transformer overwrites the ``structure`` of the literal
+        # type it is handed (to tag an Optional's variant), which on a shared object would strip the dataclass's
+        # field types from every later interface naming it.
         try:
-            return self._literal_types[t]
+            return copy.deepcopy(self._literal_types[t])
         except KeyError:
             pass
         except TypeError:  # an unhashable annotation: build it every time, as flytekit does
@@ -65,7 +69,8 @@ class MemoizedDataclassTransformer(DataclassTransformer):
             built = super().get_literal_type(t)
             literal_type_cache.store(t, built)
         with self._lock:
-            return self._literal_types.setdefault(t, built)
+            kept = self._literal_types.setdefault(t, built)
+        return copy.deepcopy(kept)
 
 
 def install() -> bool:

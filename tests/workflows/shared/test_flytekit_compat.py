@@ -118,9 +118,29 @@ def test_a_type_schema_is_built_once_per_process(monkeypatch, tmp_path):
 
     transformer = flytekit_compat.MemoizedDataclassTransformer()
     first = transformer.get_literal_type(Fresh)
-    assert transformer.get_literal_type(Fresh) is first
+    assert transformer.get_literal_type(Fresh) == first
     assert builds == [Fresh]
     assert first.metadata["properties"]["rate"]["default"] == 0.5
+
+
+def test_a_union_naming_a_memoised_dataclass_leaves_its_field_types_intact():
+    """flytekit tags an Optional's variants by overwriting the structure of the literal type it was handed; the memo
+    must not hand out its own copy, or every later interface naming the dataclass loses its field types."""
+    plain = DataclassTransformer().get_literal_type(Inner).to_flyte_idl()
+    assert set(plain.structure.dataclass_type) == {"rmse"}
+    TypeEngine.to_literal_type(Inner)
+    TypeEngine.to_literal_type(Outer)  # tags Optional[Inner]'s variant
+    assert TypeEngine.to_literal_type(Inner).to_flyte_idl() == plain
+
+
+@dataclasses.dataclass
+class Inner:
+    rmse: float = 0.0
+
+
+@dataclasses.dataclass
+class Outer:
+    inner: typing.Optional[Inner] = None
 
 
 def test_a_later_process_reads_each_literal_type_from_disk_as_built(monkeypatch, tmp_path):
