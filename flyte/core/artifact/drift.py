@@ -65,11 +65,13 @@ class Reference:
     format: int = REFERENCE_FORMAT
 
     def to_json(self) -> str:
-        # Built by hand rather than by dataclasses.asdict, which deep-copies every list (seconds at 50,000 features);
-        # the same document. Keys unsorted: features stay in the model's order.
-        features = {name: {"kind": f.kind, "edges": f.edges, "categories": f.categories, "counts": f.counts}
-                    for name, f in self.features.items()}  # fmt: skip
-        return json.dumps({"rows": self.rows, "features": features, "format": self.format}, indent=1)
+        # One feature per line, each line by json's C encoder: an indented dump runs the pure-Python encoder, and
+        # dataclasses.asdict deep-copies every list (each seconds at 50,000 features). Features stay in model order.
+        lines = ",\n".join(
+            f"{json.dumps(name)}: {json.dumps({'kind': f.kind, 'edges': f.edges, 'categories': f.categories, 'counts': f.counts})}"
+            for name, f in self.features.items()
+        )  # fmt: skip
+        return f'{{"rows": {json.dumps(self.rows)}, "format": {json.dumps(self.format)}, "features": {{\n{lines}\n}}}}\n'
 
 
 def build_reference(train: Path, features: list[str], categories: dict[str, list[str]], seed: int = EDGE_SAMPLE_SEED) -> Reference:
