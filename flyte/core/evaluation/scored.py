@@ -2,17 +2,22 @@
 
 # Publishing and the gate both receive metrics computed by an earlier task; each recomputes the counts from the rows
 # it was given and refuses a mismatch, so a card or a verdict never describes other rows than the ones it read.
-# Counts are compared because they are exact; float scores (accuracy, AUC) could differ in the last bit.
+# Counts are compared because they are exact; float scores (accuracy, AUC) could differ in the last bit. A regression
+# has no counts beyond the rows: its RMSE is compared to a relative 1e-9, as a sum taken in another order may differ
+# in the last bits.
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import math
 
 import numpy as np
 
 from flyte.core.common.errors import DataValidationError
 from flyte.core.data import labels as lbl
 from flyte.core.evaluation.predict import probability_column
+from flyte.core.evaluation.regression_metrics import RegressionMetrics
 from flyte.core.evaluation.score import Metrics, _validated
 from flyte.core.data.tables import read_columns
 
@@ -42,4 +47,15 @@ def check_same_rows(given: Metrics, found: Metrics) -> None:
         raise DataValidationError(
             f"the metrics given ({given.rows} rows, confusion matrix {given.confusion_matrix}) are not those of the "
             f"test rows and predictions given ({found.rows} rows, {found.confusion_matrix})"
+        )
+
+
+def check_same_regression_rows(given: Metrics, found: RegressionMetrics) -> None:
+    """Refuse ``given`` metrics of a regression unless they are ``found``'s: the same number of rows and the same
+    RMSE (to a relative 1e-9)."""
+    mine = given.regression
+    if mine is None or mine.rows != found.rows or not math.isclose(mine.rmse, found.rmse, rel_tol=1e-9, abs_tol=0.0):
+        raise DataValidationError(
+            f"the metrics given ({given.rows} rows, RMSE {mine.rmse if mine else None}) are not those of the test rows "
+            f"and predictions given ({found.rows} rows, RMSE {found.rmse})"
         )

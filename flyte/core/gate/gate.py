@@ -9,13 +9,14 @@ import numpy as np
 
 from flyte.core.gate.comparison import MIN_CAPPED_REPLICATES, Comparison, GateRules, compare, replicates_within  # noqa: F401  (the gate's API)
 from flyte.core.gate.decision import FloorCheck, GateDecision, Judgement, incompatibility  # noqa: F401  (the gate's API)
-from flyte.core.artifact.manifest import MANIFEST_FILE, read_manifest, sha256
+from flyte.core.artifact.manifest import read_manifest
 from flyte.core.gate import gate_rows
+from flyte.core.gate.champion import meet_champion
 from flyte.core.registry.registry import Registry
 from flyte.core.artifact.schema import read_schema
 from flyte.core.evaluation.score import Metrics, score_predictions
 from flyte.core.evaluation.scored import check_same_rows, read_scored
-from flyte.core.data.tables import iter_batches, schema as table_schema
+from flyte.core.data.tables import iter_batches
 from flyte.core.common.validation import require
 
 log = logging.getLogger(__name__)
@@ -111,36 +112,14 @@ def judge(
     recomputed = score_predictions(y, ours, texts)
     check_same_rows(metrics, recomputed)
     floors = check_floors(recomputed, rules)
-    comparison, preamble, version = Comparison(), [], ""
-    if not champion:
-        preamble.append("no champion yet: the floors alone decide")
-    else:
-        version, _, digest = champion.partition("@")
-        if digest == sha256((Path(model_dir) / MANIFEST_FILE).read_bytes()):
-            decision = GateDecision(False, [f"the challenger is already the champion ({version}): nothing to promote"],
-                                    floors, comparison, champion, version)  # fmt: skip
-            return Judgement(decision, schema.target)
-        from flyte.core.artifact.model import load_model
-
-        entry = registry if isinstance(registry, Registry) else Registry(registry)
-        champion_dir = entry.fetch(version, digest, Path(scratch) / "champion")
-        reigning = load_model(champion_dir, n_threads=n_threads)
-        if reigning.schema.problem_type != schema.problem_type:  # never judged, whatever replace_incompatible says
-            from flyte.core.gate.regression_gate import refuse_other_problem
-
-            return refuse_other_problem(floors, champion, version, reigning.schema, schema)
-        why = incompatibility(reigning.schema, schema, table_schema(test).names)
-        if why and not rules.replace_incompatible:
-            decision = GateDecision(False, [f"the champion {version} cannot be compared on these test rows: {why}",
-                                            "kept the champion; set replace_incompatible to judge by the floors alone"],
-                                    floors, comparison, champion, version)  # fmt: skip
-            return Judgement(decision, schema.target)
-        if why:
-            preamble.append(f"the champion {version} cannot be compared ({why}); replace_incompatible: the floors alone decide")
-        else:
-            comparison, note = compare_unseen(test, y, ours, reigning, champion_dir, rules, bootstrap_budget, analytic_rows)
-            if note:
-                preamble.append(note)
+    met = meet_champion(model_dir, schema, test, registry, champion, rules.replace_incompatible, scratch, n_threads)
+    comparison, preamble, version = Comparison(), list(met.preamble), met.version
+    if met.kept:
+        return Judgement(GateDecision(False, met.kept, floors, comparison, champion, version), schema.target)
+    if met.reigning is not None:
+        comparison, note = compare_unseen(test, y, ours, met.reigning, met.directory, rules, bootstrap_budget, analytic_rows)
+        if note:
+            preamble.append(note)
     promote, reasons = decide(floors, comparison, rules, preamble)
     floors_only = bool(champion) and not comparison.compared
     decision = GateDecision(promote, reasons, floors, comparison, champion, version, floors_only=floors_only)

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 
 import numpy as np
 
-from flyte.core.artifact.manifest import MANIFEST_FILE, read_manifest, sha256
+from flyte.core.artifact.manifest import read_manifest
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.common.errors import DataValidationError
-from flyte.core.data.tables import iter_batches, read_columns, schema as table_schema
+from flyte.core.data.tables import iter_batches, read_columns
 from flyte.core.data.target import read_values
 from flyte.core.evaluation.predict import PREDICTION_COLUMN
 from flyte.core.evaluation.regression_metrics import RegressionMetrics, regression_metrics
 from flyte.core.evaluation.score import Metrics
+from flyte.core.evaluation.scored import check_same_regression_rows
 from flyte.core.gate.comparison import Comparison, GateRules
-from flyte.core.gate.decision import FloorCheck, GateDecision, Judgement, incompatibility
+from flyte.core.gate.champion import meet_champion
+from flyte.core.gate.decision import FloorCheck, GateDecision, Judgement
 from flyte.core.gate.gate_rows import recorded_rule, unseen_rows
 from flyte.core.gate import regression_stats as stats
 from flyte.core.gate.regression_comparison import RegressionComparison
@@ -65,7 +66,7 @@ def streamed_error_test(sketch: PairedErrorSketch, rules: GateRules, comparison:
     return _tested(comparison, sketch.comparison(rules.alpha))
 
 
-def _tested(comparison: RegressionComparison, found: stats.RegressionComparison) -> RegressionComparison:
+def _tested(comparison: RegressionComparison, found: stats.PairedErrorTest) -> RegressionComparison:
     comparison.tested = True
     comparison.rmse_ci_low, comparison.rmse_ci_high, comparison.wilcoxon_p = found.rmse_ci_low, found.rmse_ci_high, found.wilcoxon_p
     comparison.replicates, comparison.seed, comparison.method = found.replicates, found.seed, found.method
@@ -118,14 +119,6 @@ def decide_regression(floors: list[FloorCheck], c: RegressionComparison, rules: 
     return ok, reasons
 
 
-def refuse_other_problem(floors, champion: str, version: str, theirs: ModelSchema, ours: ModelSchema) -> Judgement:
-    """Keep a champion of the other problem type, whatever replace_incompatible says: neither can judge the other."""
-    why = (f"the champion {version} is a {theirs.problem_type} model and the challenger a {ours.problem_type} model: "
-           "neither judges the other; kept the champion (train under another model_name)")  # fmt: skip
-    decision = GateDecision(False, [why], floors, Comparison(), champion, version)
-    return Judgement(decision, ours.target)
-
-
 def judge_regression(
     model_dir: Path, schema: ModelSchema, test: Path, predictions: Path, metrics: Metrics, registry: str | Registry,
     champion: str, rules: GateRules, scratch: Path, n_threads: int = 1, bootstrap_budget: int = 0, analytic_rows: int = 0,
@@ -139,59 +132,44 @@ def judge_regression(
         raise DataValidationError(f"{predictions}: {table.num_rows} predictions for {len(y)} test rows")
     ours = table.column(0).to_numpy()
     found = regression_metrics(y, ours)
-    given = metrics.regression
-    if given is None or given.rows != found.rows or not math.isclose(given.rmse, found.rmse, rel_tol=1e-9):
-        raise DataValidationError(
-            f"the metrics given (RMSE {given.rmse if given else None}, {metrics.rows} rows) are not those of these "
-            f"predictions (RMSE {found.rmse}, {found.rows} rows)"
-        )
+    check_same_regression_rows(metrics, found)
     floors = check_regression_floors(found, rules)
-    comparison, preamble, version = RegressionComparison(), [], ""
-    if not champion:
-        preamble.append("no champion yet: the floors alone decide")
-    else:
-        version, _, digest = champion.partition("@")
-        if digest == sha256((Path(model_dir) / MANIFEST_FILE).read_bytes()):
-            decision = GateDecision(False, [f"the challenger is already the champion ({version}): nothing to promote"],
-                                    floors, Comparison(), champion, version, regression=comparison)  # fmt: skip
-            return Judgement(decision, schema.target)
-        from flyte.core.artifact.model import load_model
-
-        entry = registry if isinstance(registry, Registry) else Registry(registry)
-        champion_dir = entry.fetch(version, digest, Path(scratch) / "champion")
-        reigning = load_model(champion_dir, n_threads=n_threads)
-        if reigning.schema.problem_type != schema.problem_type:
-            return refuse_other_problem(floors, champion, version, reigning.schema, schema)
-        why = incompatibility(reigning.schema, schema, table_schema(test).names)
-        if why and not rules.replace_incompatible:
-            decision = GateDecision(False, [f"the champion {version} cannot be compared on these test rows: {why}",
-                                            "kept the champion; set replace_incompatible to judge by the floors alone"],
-                                    floors, Comparison(), champion, version, regression=comparison)  # fmt: skip
-            return Judgement(decision, schema.target)
-        if why:
-            preamble.append(f"the champion {version} cannot be compared ({why}); replace_incompatible: the floors alone decide")
-        else:
-            unseen = unseen_rows(test, len(y), recorded_rule(read_manifest(champion_dir, [])), reigning.schema)
-            n = int(unseen.mask.sum())
-            if n < rules.min_unseen_rows:
-                comparison = RegressionComparison(rows=n, test_rows=len(y), seen_rows=len(y) - n)
-                preamble.append(f"too few test rows to judge against the champion: {n} of {len(y)} are rows it neither "
-                                f"trained nor early-stopped on{f' ({unseen.why})' if unseen.why else ''}, fewer than "
-                                f"min_unseen_rows={rules.min_unseen_rows}; the floors alone decide")  # fmt: skip
-            else:
-                batches = iter_batches(test, columns=list(reigning.schema.features))
-                if analytic_rows > 0 and n >= analytic_rows:
-                    comparison = _streamed(y, ours, unseen.mask, (reigning.predict_values(b) for b in batches), rules)
-                else:
-                    rows = np.flatnonzero(unseen.mask)
-                    theirs = np.concatenate([reigning.predict_values(b) for b in batches])
-                    comparison = compare_regression(y[rows], ours[rows], theirs[rows], rules, bootstrap_budget)
-                comparison.test_rows, comparison.seen_rows = len(y), len(y) - n
+    met = meet_champion(model_dir, schema, test, registry, champion, rules.replace_incompatible, scratch, n_threads)
+    comparison, preamble, version = RegressionComparison(), list(met.preamble), met.version
+    if met.kept:
+        decision = GateDecision(False, met.kept, floors, Comparison(), champion, version, regression=comparison)
+        return Judgement(decision, schema.target)
+    if met.reigning is not None:
+        comparison, note = compare_unseen(test, y, ours, met.reigning, met.directory, rules, bootstrap_budget, analytic_rows)
+        if note:
+            preamble.append(note)
     promote, reasons = decide_regression(floors, comparison, rules, preamble)
     floors_only = bool(champion) and not (comparison.compared and comparison.tested)
     decision = GateDecision(promote, reasons, floors, Comparison(), champion, version, floors_only=floors_only, regression=comparison)
     log.info("gate: promote=%s against champion %s; %s", promote, version or "none", "; ".join(reasons))
     return Judgement(decision, schema.target)
+
+
+def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champion_dir: Path, rules: GateRules,
+                   budget: int, analytic_rows: int) -> tuple[RegressionComparison, str]:  # fmt: skip
+    """The comparison with the loaded champion ``reigning`` on the test rows it neither trained nor early-stopped on,
+    or (with a reason) no comparison when there are fewer than ``rules.min_unseen_rows`` of them."""
+    unseen = unseen_rows(test, len(y), recorded_rule(read_manifest(champion_dir, [])), reigning.schema)
+    n = int(unseen.mask.sum())
+    if n < rules.min_unseen_rows:
+        return RegressionComparison(rows=n, test_rows=len(y), seen_rows=len(y) - n), (
+            f"too few test rows to judge against the champion: {n} of {len(y)} are rows it neither trained nor "
+            f"early-stopped on{f' ({unseen.why})' if unseen.why else ''}, fewer than min_unseen_rows="
+            f"{rules.min_unseen_rows}; the floors alone decide")  # fmt: skip
+    batches = iter_batches(test, columns=list(reigning.schema.features))
+    if analytic_rows > 0 and n >= analytic_rows:
+        comparison = _streamed(y, ours, unseen.mask, (reigning.predict_values(b) for b in batches), rules)
+    else:
+        rows = np.flatnonzero(unseen.mask)
+        theirs = np.concatenate([reigning.predict_values(b) for b in batches])
+        comparison = compare_regression(y[rows], ours[rows], theirs[rows], rules, budget)
+    comparison.test_rows, comparison.seen_rows = len(y), len(y) - n
+    return comparison, ""
 
 
 def _streamed(y: np.ndarray, ours: np.ndarray, mask: np.ndarray, theirs, rules: GateRules) -> RegressionComparison:

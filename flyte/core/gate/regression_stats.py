@@ -180,9 +180,10 @@ def rmse_difference_se(ea: np.ndarray, eb: np.ndarray) -> float:
 
 
 @dataclass
-class RegressionComparison:
-    """Challenger against champion on the same rows; differences are challenger - champion, in the target's units
-    (so a positive RMSE or MAE difference means the challenger errs more).
+class PairedErrorTest:
+    """The paired test of challenger against champion on the same rows (what the gate's RegressionComparison
+    record takes its interval, p-value and verdict from); differences are challenger - champion, in the target's
+    units (so a positive RMSE or MAE difference means the challenger errs more).
 
     rmse_ci_low / rmse_ci_high: the RMSE difference's interval at ``confidence`` (``method``: BOOTSTRAP or NORMAL;
         ``replicates`` 0 for NORMAL). wilcoxon_*: the signed-rank test on |challenger error| - |champion error|
@@ -215,7 +216,7 @@ class RegressionComparison:
 def compare_regression(
     y: np.ndarray, champion_pred: np.ndarray, challenger_pred: np.ndarray, alpha: float = 0.05, replicates: int = 1000,
     seed: int = 0, budget: int = 0, analytic_rows: int = 0,
-) -> RegressionComparison:  # fmt: skip
+) -> PairedErrorTest:  # fmt: skip
     """Compare two models' predictions of ``y`` on the same rows, as gate.compare does for classifiers.
 
     Significantly worse means what it does there: a two-sided test at ``alpha`` pointing the challenger's way
@@ -235,7 +236,7 @@ def compare_regression(
     # r_plus > r_minus: the rows where the challenger errs more outrank those where it errs less.
     worse = interval.low > 0 or (test.p_value < alpha and test.r_plus > test.r_minus)
     better = not worse and (interval.high < 0 or (test.p_value < alpha and test.r_plus < test.r_minus))
-    result = RegressionComparison(
+    result = PairedErrorTest(
         rows=len(y), challenger_rmse=math.sqrt(float(ours @ ours) / len(y)), champion_rmse=math.sqrt(float(theirs @ theirs) / len(y)),
         rmse_difference=interval.difference, rmse_ci_low=interval.low, rmse_ci_high=interval.high,
         challenger_mae=float(ours.mean()), champion_mae=float(theirs.mean()), mae_difference=float(gap.mean()),

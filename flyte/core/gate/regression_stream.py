@@ -15,7 +15,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from flyte.core.gate.regression_stats import BETTER, NORMAL, SAME, WORSE, RegressionComparison, SignedRank
+from flyte.core.gate.regression_stats import BETTER, NORMAL, SAME, WORSE, PairedErrorTest, SignedRank
 
 #: Mantissa bits kept when binning |d|: bins of relative width 2^-8, 2^(11 + 8) bins of 8 bytes each per sign.
 MANTISSA_BITS = 8
@@ -80,7 +80,7 @@ class PairedErrorSketch:
         """Wilcoxon's test on |challenger error| - |champion error| so far, ties within a bin."""
         return binned_signed_rank(self.positive, self.negative)
 
-    def comparison(self, alpha: float = 0.05) -> RegressionComparison:
+    def comparison(self, alpha: float = 0.05) -> PairedErrorTest:
         """The comparison of regression_stats.compare_regression with a normal interval (its large-n path), the
         Wilcoxon test binned; the same verdict rules. Needs at least one row."""
         if not 0 < alpha < 0.5:
@@ -105,7 +105,7 @@ class PairedErrorSketch:
         low, high = difference - half, difference + half
         worse = low > 0 or (test.p_value < alpha and test.r_plus > test.r_minus)
         better = not worse and (high < 0 or (test.p_value < alpha and test.r_plus < test.r_minus))
-        return RegressionComparison(
+        return PairedErrorTest(
             rows=n, challenger_rmse=rb, champion_rmse=ra, rmse_difference=difference, rmse_ci_low=low, rmse_ci_high=high,
             challenger_mae=mb, champion_mae=ma, mae_difference=mb - ma, wilcoxon_statistic=test.statistic,
             wilcoxon_p=test.p_value, wilcoxon_method="normal, binned", challenger_closer=int(self.negative.sum()),

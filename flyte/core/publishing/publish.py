@@ -26,7 +26,7 @@ from flyte.core.artifact.manifest import Manifest, read_manifest, verified_bytes
 from flyte.core.publishing.model_card import as_json, render_card
 from flyte.core.artifact.schema import MODEL_FILE, SCHEMA_FILE, parse_schema
 from flyte.core.evaluation.score import Metrics
-from flyte.core.evaluation.scored import check_same_rows, counted, read_scored
+from flyte.core.evaluation.scored import check_same_regression_rows, check_same_rows, counted, read_scored
 from flyte.core.evaluation.evaluate import regression_figures
 from flyte.core.evaluation.score_stream import regression_batches, score_regression_streamed
 from flyte.core.evaluation.statistics.regression_intervals import RegressionIntervals, RegressionMoments, regression_intervals
@@ -186,12 +186,7 @@ def _regression_card(schema, test, predictions, metrics, profile, dataset, split
     """The manifest fields and card of a regression model; refuses metrics that are not those of these rows."""
     edges = profile.target_distribution.bin_edges if profile.target_distribution else []
     found, binned = score_regression_streamed(test, predictions, schema, edges)
-    given = metrics.regression
-    if given is None or given.rows != found.rows or not np.isclose(given.rmse, found.regression.rmse, rtol=1e-9, atol=0):
-        raise DataValidationError(
-            f"the metrics given ({metrics.rows} rows, RMSE {given.rmse if given else None}) are not those of the test rows "
-            f"and predictions given ({found.rows} rows, RMSE {found.regression.rmse})"
-        )
+    check_same_regression_rows(metrics, found.regression)
     fields = dict(
         data=provenance.summarize(profile), dataset=as_json(dataset), split_params=as_json(split_params),
         split=as_json(split) if split is not None else {}, hyperparameters=as_json(resolved(hyperparameters, profile.problem_type)),

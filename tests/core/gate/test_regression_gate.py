@@ -8,7 +8,8 @@ from flyte.core.artifact.schema import ModelSchema
 from flyte.core.evaluation.regression_metrics import RegressionMetrics
 from flyte.core.gate.gate import GateRules
 from flyte.core.gate.regression_comparison import RegressionComparison
-from flyte.core.gate.regression_gate import check_regression_floors, decide_regression, refuse_other_problem
+from flyte.core.gate.champion import other_problem
+from flyte.core.gate.regression_gate import check_regression_floors, decide_regression
 from flyte.core.common.errors import DataValidationError
 
 RULES = dict(min_accuracy=0.7, min_roc_auc=0.75, max_log_loss=0.6, alpha=0.05, bootstrap_replicates=200, bootstrap_seed=7,
@@ -61,7 +62,5 @@ def test_a_tested_comparison_keeps_a_significantly_worse_challenger():
 def test_a_champion_of_the_other_problem_type_is_never_judged():
     ours = ModelSchema(target="y", features=["a"], problem_type="regression", label_kind="float")
     theirs = ModelSchema(target="y", features=["a"], labels=[0, 1], label_kind="int")
-    judged = refuse_other_problem([], "v1@abc", "v1", theirs, ours)
-    assert not judged.decision.promote
-    assert judged.decision.reasons == ["the champion v1 is a classification model and the challenger a regression model: "
-                                       "neither judges the other; kept the champion (train under another model_name)"]  # fmt: skip
+    assert other_problem("v1", theirs, ours) == ("the champion v1 is a classification model and the challenger a regression model: "
+                                       "neither judges the other; kept the champion (train under another model_name)")  # fmt: skip

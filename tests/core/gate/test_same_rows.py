@@ -8,7 +8,8 @@ import pytest
 
 from flyte.core.common.errors import DataValidationError
 from flyte.core.evaluation.score import Metrics
-from flyte.core.evaluation.scored import check_same_rows
+from flyte.core.evaluation.regression_metrics import RegressionMetrics
+from flyte.core.evaluation.scored import check_same_regression_rows, check_same_rows
 from flyte.core.gate.gate import GateRules, judge
 from flyte.core.publishing.publish import publish_model
 from tests.core.publishing.test_publish import SETTINGS, ENV, train
@@ -25,6 +26,17 @@ def test_counts_are_compared_exactly():
                   Metrics(labels=["a", "b"], confusion_matrix=[[3, 1], [0, 4]], rows=9)):  # fmt: skip
         with pytest.raises(DataValidationError, match="not those of the test rows"):
             check_same_rows(other, found)
+
+
+def test_a_regressions_rows_and_rmse_are_compared():
+    found = RegressionMetrics(rmse=61.8, mae=50.3, r2=0.38, rows=144)
+    given = Metrics(problem_type="regression", rows=144, regression=RegressionMetrics(rmse=61.8 * (1 + 1e-12), rows=144))
+    check_same_regression_rows(given, found)  # a sum in another order: the last bits may differ
+    for other in (Metrics(problem_type="regression", rows=144, regression=RegressionMetrics(rmse=61.81, rows=144)),
+                  Metrics(problem_type="regression", rows=143, regression=RegressionMetrics(rmse=61.8, rows=143)),
+                  Metrics(problem_type="regression", rows=144)):  # fmt: skip
+        with pytest.raises(DataValidationError, match="not those of the test rows"):
+            check_same_regression_rows(other, found)
 
 
 @pytest.fixture(scope="module")
