@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated flytekit cache per test, and the synthetic datasets."""
+"""Shared fixtures: an isolated flytekit cache per session and per test, and the synthetic datasets."""
 
 from __future__ import annotations
 
@@ -32,6 +32,19 @@ def nothing_promoted_into_the_repo():
     yield
     after = sorted(str(p) for p in registry.rglob("*")) if registry.exists() else []
     assert after == before, f"a test wrote into the repo's model registry {registry}: {sorted(set(after) - set(before))[:3]}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_local_cache(tmp_path_factory):
+    """The local task cache of module- and session-scoped fixtures, which run before any test's own cache is set up.
+
+    Without it they would read and fill the user's ``~/.flyte/local-cache``, whose entries name files under another
+    process's temporary directory, long deleted: a later session's run would be served those missing paths.
+    """
+    from flyte.workflows.shared.flytekit_compat import use_local_cache_store
+
+    with use_local_cache_store(Cache(str(tmp_path_factory.mktemp("flyte-session-cache")))):
+        yield
 
 
 @pytest.fixture(autouse=True)
