@@ -67,6 +67,9 @@ def test_hidden_files_are_not_parts(tmp_path):
 def test_batch_rows_shrink_for_wide_tables():
     assert tables.batch_rows(8) == tables.ROW_GROUP_ROWS
     assert tables.batch_rows(10_000) * 10_000 * 8 <= tables.BATCH_BYTES
+    # Never below MIN_BATCH_ROWS: a row group's cost per column chunk outweighs the bytes it saves.
+    assert tables.batch_rows(50_000) == tables.MIN_BATCH_ROWS
+    assert tables.batch_rows(50_000) * 50_000 * 8 > tables.BATCH_BYTES
 
 
 def test_prefetch_yields_everything_and_reraises_in_the_caller():
