@@ -61,6 +61,17 @@ def isolated_local_cache(tmp_path_factory, monkeypatch):
         yield directory
 
 
+@pytest.fixture(scope="session")
+def dask_client():
+    """A local Dask cluster of two worker processes (1 GiB each, one thread), started once for the tests that fit
+    or predict on Dask: the workers' start-up is paid once per session, not once per module."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit="1GiB") as cluster:
+        with Client(cluster) as client:
+            yield client
+
+
 @pytest.fixture
 def mixed_csv(tmp_path):
     """Path and spec of the second dataset shape: string labels, categories, missing values, three classes."""

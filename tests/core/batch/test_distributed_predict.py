@@ -16,15 +16,6 @@ from tests.data_factory import MIXED_CATEGORICAL, mixed_frame, split_frame
 
 
 @pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit="1GiB") as cluster:
-        with Client(cluster) as c:
-            yield c
-
-
-@pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     work = tmp_path_factory.mktemp("dask-predict")
     parts, profile = split_frame(work, mixed_frame(1500, seed=5), "label", MIXED_CATEGORICAL)
@@ -36,9 +27,9 @@ def trained(tmp_path_factory):
     return model, parts["test"]
 
 
-def test_the_cluster_predicts_the_single_pod_table_row_for_row(client, trained, tmp_path):
+def test_the_cluster_predicts_the_single_pod_table_row_for_row(dask_client, trained, tmp_path):
     model, test = trained
-    rows = predict_distributed(client, model, test, tmp_path / "dask", ["row_id"])
+    rows = predict_distributed(dask_client, model, test, tmp_path / "dask", ["row_id"])
     single_rows = predict_table(model, test, tmp_path / "single", passthrough=["row_id"])
     assert rows == single_rows and len(part_files(tmp_path / "dask")) > 2  # shared over partitions
     dask = pa.concat_tables(pq.read_table(p) for p in part_files(tmp_path / "dask"))
@@ -51,8 +42,8 @@ def test_the_cluster_predicts_the_single_pod_table_row_for_row(client, trained, 
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
 
 
-def test_an_absent_or_clashing_passthrough_column_is_refused_and_nothing_is_written(client, trained, tmp_path):
+def test_an_absent_or_clashing_passthrough_column_is_refused_and_nothing_is_written(dask_client, trained, tmp_path):
     model, test = trained
     with pytest.raises(DataValidationError, match=r"no column\(s\) \['nope'\]"):
-        predict_distributed(client, model, test, tmp_path / "out", ["nope"])
+        predict_distributed(dask_client, model, test, tmp_path / "out", ["nope"])
     assert not (tmp_path / "out").exists()

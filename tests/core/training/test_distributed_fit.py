@@ -22,15 +22,6 @@ from tests.data_factory import MIXED_CATEGORICAL, binary_frame, mixed_frame, rea
 TOLERANCE = 0.03
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit="1GiB") as cluster:
-        with Client(cluster) as c:
-            yield c
-
-
 def small_row_groups(directory, rows: int) -> None:
     """Rewrite a table's part with ``rows`` rows per row group, so a tiny table still spreads over both workers."""
     [part] = part_files(directory)
@@ -60,10 +51,10 @@ def scores(model, test_dir, profile):
     [(binary_frame(3000, seed=3), "y", ()), (mixed_frame(3000, seed=4), "label", MIXED_CATEGORICAL)],
     ids=["binary-numeric", "multiclass-categorical-missing"],
 )
-def test_metrics_are_within_tolerance_of_the_single_pod_fit(tmp_path, client, frame, target, categorical):
+def test_metrics_are_within_tolerance_of_the_single_pod_fit(tmp_path, dask_client, frame, target, categorical):
     parts, profile = split_for_both_workers(tmp_path, frame, target, categorical)
     params = Hyperparameters()
-    distributed = train_distributed(client, parts["train"], parts["validation"], profile, params)
+    distributed = train_distributed(dask_client, parts["train"], parts["validation"], profile, params)
     single = train_model(parts["train"], parts["validation"], profile, params)
     # Both workers held rows: the work was shared, not done by one.
     assert pq.ParquetFile(part_files(parts["train"])[0]).metadata.num_row_groups >= 4
@@ -74,12 +65,12 @@ def test_metrics_are_within_tolerance_of_the_single_pod_fit(tmp_path, client, fr
     assert abs(d_loss - s_loss) <= TOLERANCE, (d_loss, s_loss)
 
 
-def test_schema_matches_the_single_pod_fit_and_the_model_dir_loads(tmp_path, client):
+def test_schema_matches_the_single_pod_fit_and_the_model_dir_loads(tmp_path, dask_client):
     """Categories (codes in the same order), labels and features as the single-pod fit has them; the saved
     directory loads with model.load_model and predicts rows with missing values and unseen categories."""
     parts, profile = split_for_both_workers(tmp_path, mixed_frame(1500, seed=5), "label", MIXED_CATEGORICAL)
     params = Hyperparameters(max_rounds=40)
-    distributed = train_distributed(client, parts["train"], parts["validation"], profile, params)
+    distributed = train_distributed(dask_client, parts["train"], parts["validation"], profile, params)
     single = train_model(parts["train"], parts["validation"], profile, params)
     for field in ("target", "features", "categories", "labels", "label_kind", "xgboost_version"):
         assert getattr(distributed.schema, field) == getattr(single.schema, field), field
@@ -106,18 +97,18 @@ def test_schema_matches_the_single_pod_fit_and_the_model_dir_loads(tmp_path, cli
     np.testing.assert_allclose(proba, distributed.predict_proba(pa.Table.from_pandas(rows, preserve_index=False)))
 
 
-def test_a_label_outside_the_profile_is_refused_naming_it(tmp_path, client):
+def test_a_label_outside_the_profile_is_refused_naming_it(tmp_path, dask_client):
     parts, profile = split_for_both_workers(tmp_path, binary_frame(600), "y")
     profile.labels = ["0"] + ["7"]  # the table's class 1 is unknown to this profile
     with pytest.raises(DataValidationError, match=r"target column .y.: label .1. is not one of the known labels"):
-        train_distributed(client, parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=5))
+        train_distributed(dask_client, parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=5))
 
 
-def test_the_reserved_label_column_name_is_refused(tmp_path, client):
+def test_the_reserved_label_column_name_is_refused(tmp_path, dask_client):
     df = binary_frame(600).rename(columns={"b": LABEL_COLUMN})
     parts, profile = split_frame(tmp_path, df, "y")
     with pytest.raises(DataValidationError, match="reserved"):
-        train_distributed(client, parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=5))
+        train_distributed(dask_client, parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=5))
 
 
 def test_a_worker_partition_becomes_one_float32_matrix_typed_as_feature_frame_without_a_pandas_frame(monkeypatch):
@@ -149,7 +140,7 @@ def test_a_worker_partition_becomes_one_float32_matrix_typed_as_feature_frame_wi
     np.testing.assert_array_equal(out[:, 2], [1, 0, 0, 1])
 
 
-def test_the_workers_are_fed_float32_arrays_computed_once_and_released_after_the_fit(tmp_path, client, monkeypatch):
+def test_the_workers_are_fed_float32_arrays_computed_once_and_released_after_the_fit(tmp_path, dask_client, monkeypatch):
     """XGBoost receives float32 dask arrays sliced from already persisted partitions (so features and label are not
     each computed from Parquet again), and no partition stays on a worker once the model is returned."""
     from xgboost import dask as dxgb
@@ -163,8 +154,8 @@ def test_the_workers_are_fed_float32_arrays_computed_once_and_released_after_the
 
     monkeypatch.setattr(dxgb, "DaskQuantileDMatrix", spy)
     parts, profile = split_for_both_workers(tmp_path, mixed_frame(1500, seed=6), "label", MIXED_CATEGORICAL)
-    before = sum(client.run(lambda dask_worker: len(dask_worker.data)).values())  # other tests' keys, if any
-    train_distributed(client, parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=10))
+    before = sum(dask_client.run(lambda dask_worker: len(dask_worker.data)).values())  # other tests' keys, if any
+    train_distributed(dask_client, parts["train"], parts["validation"], profile, Hyperparameters(max_rounds=10))
     assert len(fed) == 2
     for data, label, kwargs in fed:
         assert data.dtype == np.float32 and label.dtype == np.float32 and data.ndim == 2 and label.ndim == 1
@@ -182,7 +173,7 @@ def test_the_workers_are_fed_float32_arrays_computed_once_and_released_after_the
 
     gc.collect()
     for _ in range(50):  # the scheduler forgets released keys asynchronously
-        held = sum(client.run(lambda dask_worker: len(dask_worker.data)).values())
+        held = sum(dask_client.run(lambda dask_worker: len(dask_worker.data)).values())
         if held <= before:
             break
         time.sleep(0.1)

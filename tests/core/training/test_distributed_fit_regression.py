@@ -16,15 +16,6 @@ from tests.data_factory import regression_frame, split_frame
 
 
 @pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit="1GiB") as cluster:
-        with Client(cluster) as c:
-            yield c
-
-
-@pytest.fixture(scope="module")
 def split(tmp_path_factory):
     df = regression_frame(2000, seed=4)
     parts, profile = split_frame(tmp_path_factory.mktemp("reg"), df, "y", ["colour"], problem_type="regression")
@@ -40,10 +31,10 @@ def rmse(model, test_dir) -> float:
     return float(np.sqrt(np.mean((model.predict_values(table) - y) ** 2)))
 
 
-def test_regression_rmse_is_near_the_single_pod_fit(tmp_path, client, split):
+def test_regression_rmse_is_near_the_single_pod_fit(tmp_path, dask_client, split):
     parts, profile = split
     params = Hyperparameters(learning_rate=0.3)
-    distributed = train_distributed(client, parts["train"], parts["validation"], profile, params)
+    distributed = train_distributed(dask_client, parts["train"], parts["validation"], profile, params)
     single = train_model(parts["train"], parts["validation"], profile, params)
     assert distributed.schema.problem_type == "regression" and distributed.schema.objective == "reg:squarederror"
     d, s = rmse(distributed, parts["test"]), rmse(single, parts["test"])
@@ -53,9 +44,9 @@ def test_regression_rmse_is_near_the_single_pod_fit(tmp_path, client, split):
     assert loaded.schema.problem_type == "regression"
 
 
-def test_poisson_on_a_negative_target_is_refused_before_any_work(tmp_path, client):
+def test_poisson_on_a_negative_target_is_refused_before_any_work(tmp_path, dask_client):
     df = regression_frame(400)
     df.loc[::50, "y"] = -1.0
     parts, profile = split_frame(tmp_path, df, "y", ["colour"], problem_type="regression")
     with pytest.raises(DataValidationError, match=r"objective 'poisson' needs every target 0 or more: target 'y' holds 8 value\(s\) below 0, the lowest -1"):
-        train_distributed(client, parts["train"], parts["validation"], profile, Hyperparameters(objective="poisson"))
+        train_distributed(dask_client, parts["train"], parts["validation"], profile, Hyperparameters(objective="poisson"))
