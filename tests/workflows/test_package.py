@@ -6,7 +6,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from flyteidl.core import tasks_pb2
+from flyteidl.core import tasks_pb2, types_pb2
+from google.protobuf import json_format
 
 from flyte.core.data.dataset import pima_spec
 from flyte.core.registry.names import derive_model_name
@@ -168,3 +169,45 @@ def test_default_launch_plan_has_no_schedule(pkg):
     lp = pkg.launch_plans[WORKFLOW]
     assert not lp.spec.entity_metadata.HasField("schedule")
     assert all(p.HasField("default") for p in lp.spec.default_inputs.parameters.values())
+
+
+def _dataclass_types(literal_type, path: str):
+    """(path, literal type) of every dataclass in ``literal_type``, its fields' dataclasses included; an Optional's
+    variants are skipped: flytekit tags each variant's structure by design, in place of its fields."""
+    if literal_type.WhichOneof("type") == "simple" and literal_type.simple == types_pb2.SimpleType.STRUCT and literal_type.HasField("metadata"):
+        yield path, literal_type
+        for name, field in literal_type.structure.dataclass_type.items():
+            yield from _dataclass_types(field, f"{path}.{name}")
+    elif literal_type.HasField("collection_type"):
+        yield from _dataclass_types(literal_type.collection_type, f"{path}[]")
+    elif literal_type.HasField("map_value_type"):
+        yield from _dataclass_types(literal_type.map_value_type, f"{path}{{}}")
+
+
+def test_every_registered_dataclass_port_carries_its_field_types(pkg):
+    """Propeller reads a dataclass output's attributes through its field types: every dataclass in every task and
+    workflow interface has them, one per property of its schema, whichever order the types were first built in."""
+    interfaces = {**{n: t.template.interface for n, t in pkg.tasks.items()},
+                  **{n: w.template.interface for n, w in pkg.workflows.items()}}  # fmt: skip
+    seen = 0
+    for entity, interface in interfaces.items():
+        for side in (interface.inputs, interface.outputs):
+            for var, variable in side.variables.items():
+                for path, lt in _dataclass_types(variable.type, f"{entity}:{var}"):
+                    properties = json_format.MessageToDict(lt.metadata).get("properties", {})
+                    assert set(lt.structure.dataclass_type) == set(properties), path
+                    seen += 1
+    assert seen > 50
+
+
+def test_a_regression_run_is_the_registered_workflow_with_problem_type_in_its_spec(pkg):
+    """One registered training_pipeline serves both problem types: its spec carries problem_type (default
+    classification), its metrics and gate decision carry the regression fields, fit's hyperparameters the objective."""
+    interface = pkg.workflows[WORKFLOW].template.interface
+    dataset = interface.inputs.variables["dataset"].type
+    assert dataset.structure.dataclass_type["problem_type"].simple == types_pb2.SimpleType.STRING
+    assert json_format.MessageToDict(dataset.metadata)["properties"]["problem_type"]["default"] == "classification"
+    assert {"problem_type", "regression"} <= set(interface.outputs.variables["metrics"].type.structure.dataclass_type)
+    assert "regression" in interface.outputs.variables["decision"].type.structure.dataclass_type
+    hyper = pkg.tasks[PREFIX + "fit"].template.interface.inputs.variables["hyperparameters"].type
+    assert "objective" in hyper.structure.dataclass_type
