@@ -103,7 +103,7 @@ def test_fit_writes_the_drift_reference_and_loading_does_not_need_it(trained, tm
     reference = json.loads((directory / REFERENCE_FILE).read_text())
     assert list(reference["features"]) == model.schema.features
     assert reference["features"]["colour"]["categories"] == model.schema.categories["colour"]
-    model.reference = None  # a model saved without one (before issue 7) still loads
+    model.reference = None  # a model saved without a drift reference still loads
     bare = save_model(model, tmp_path / "bare")
     assert not (bare / REFERENCE_FILE).exists()
     np.testing.assert_array_equal(load_model(bare).predict_proba(test), load_model(directory).predict_proba(test))

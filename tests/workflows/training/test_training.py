@@ -129,7 +129,7 @@ def test_an_edited_file_retrains_and_the_same_bytes_elsewhere_hit_the_cache(mixe
         calls.stop()
 
 
-# --- the published model directory and reproducing it (issue 7, card) ------------------------------------
+# --- the published model directory and reproducing it ---------------------------------------------------------------
 
 
 def test_the_model_output_is_the_published_directory(default_run):
