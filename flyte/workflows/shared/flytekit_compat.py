@@ -135,6 +135,11 @@ def set_local_cache_location(path: str) -> None:
     local_cache.CACHE_LOCATION = path
 
 
+def local_cache_location() -> str:
+    """Where flytekit keeps its local task cache unless set_local_cache_location moved it (``~`` not expanded)."""
+    return local_cache.CACHE_LOCATION
+
+
 def local_cache_store():
     """The diskcache.Cache behind flytekit's local task cache (opened when it was not yet)."""
     if not LocalTaskCache._initialized:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flytekit.core import local_cache
 
-from flyte.workflows.shared.flytekit_compat import local_cache_store
+from flyte.workflows.shared.flytekit_compat import local_cache_location, local_cache_store
 
 
 def _users_cache() -> Path:
-    return Path(local_cache.CACHE_LOCATION).expanduser().resolve()
+    return Path(local_cache_location()).expanduser().resolve()
 
 
 @pytest.fixture(scope="module")
