@@ -61,10 +61,10 @@ def isolated_local_cache(tmp_path_factory, monkeypatch):
         yield directory
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_client():
-    """A local Dask cluster of two worker processes (1 GiB each, one thread), started once for the tests that fit
-    or predict on Dask: the workers' start-up is paid once per session, not once per module."""
+    """A local Dask cluster of two worker processes (1 GiB each, one thread) for a module's tests that fit or predict
+    on Dask. Per module, not per session: a scheduler holds its HTTP port (8787) for as long as it lives."""
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit="1GiB") as cluster:
