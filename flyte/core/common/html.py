@@ -4,7 +4,9 @@
 # (``.mr`` for the report family) so it can sit in a Flyte Deck without restyling the Deck's own tabs. Every SVG
 # carries a viewBox and scales down to a narrow pane instead of being clipped; text inside an SVG is shortened
 # (middle elided) to the room it has, with the full text kept as a hover title. Every text from data, settings or
-# the environment goes through ``escape`` before it is placed in a page.
+# the environment goes through ``escape`` before it is placed in a page. Python functions build the pages rather
+# than jinja2 templates: most of a page is computed SVG, so a template would hold little more than this shell,
+# while adding a second place where escaping has to be right.
 
 from __future__ import annotations
 
