@@ -9,7 +9,6 @@ import numpy as np
 
 from flyte.core.gate.comparison import MIN_CAPPED_REPLICATES, Comparison, GateRules, compare, replicates_within  # noqa: F401  (the gate's API)
 from flyte.core.gate.decision import FloorCheck, GateDecision, Judgement, incompatibility  # noqa: F401  (the gate's API)
-from flyte.core.artifact.manifest import read_manifest
 from flyte.core.gate import gate_rows
 from flyte.core.gate.champion import meet_champion
 from flyte.core.registry.registry import Registry
@@ -77,14 +76,11 @@ def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champi
     """``compare`` of the challenger's probabilities ``ours`` and the loaded champion ``reigning`` (fetched into
     ``champion_dir``) on the test rows the champion never saw; or, when fewer than ``rules.min_unseen_rows``
     remain, a Comparison holding only the counts, and the reason line."""
-    unseen = gate_rows.unseen_rows(test, len(y), gate_rows.recorded_rule(read_manifest(champion_dir, [])), reigning.schema)
-    n = int(unseen.mask.sum())
-    counts = Comparison(rows=n, test_rows=len(y), seen_rows=len(y) - n)
-    if n < rules.min_unseen_rows:
-        why = f" ({unseen.why})" if unseen.why else ""
-        return counts, (f"too few test rows to judge against the champion: {n} of {len(y)} are rows it neither trained nor "
-                        f"early-stopped on{why}, fewer than min_unseen_rows={rules.min_unseen_rows}; the floors alone decide")  # fmt: skip
-    rows = np.flatnonzero(unseen.mask)
+    mask, too_few = gate_rows.judgeable_rows(test, len(y), champion_dir, reigning.schema, rules.min_unseen_rows)
+    n = int(mask.sum())
+    if too_few:
+        return Comparison(rows=n, test_rows=len(y), seen_rows=len(y) - n), too_few
+    rows = np.flatnonzero(mask)
     columns = list(reigning.schema.features)
     theirs = np.concatenate([reigning.predict_proba(b) for b in iter_batches(test, columns=columns)])
     result = compare(y[rows], ours[rows], theirs[rows], rules, budget, analytic_rows)

@@ -13,7 +13,8 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from flyte.core.artifact.provenance import recorded_rule  # noqa: F401  (the gate reads a champion's rule through this module)
+from flyte.core.artifact.manifest import read_manifest
+from flyte.core.artifact.provenance import recorded_rule
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.data.split import TEST, SplitRule, assign_parts, hashed_columns
 from flyte.core.data.tables import iter_batches, schema as table_schema
@@ -56,3 +57,16 @@ def unseen_rows(test: Path, rows: int, rule: SplitRule | None, champion: ModelSc
     log.info("gate: %d of %d test rows are in the champion's test part too (rule %s)", int(mask.sum()), rows, rule)
     return Unseen(mask, "")
 
+
+
+def judgeable_rows(test: Path, rows: int, champion_dir: Path, champion: ModelSchema, minimum: int) -> tuple[np.ndarray, str]:
+    """The mask of the ``rows`` test rows the champion fetched into ``champion_dir`` never saw (its manifest's split
+    rule recomputed), and "" when there are at least ``minimum`` of them; otherwise the same mask and the reason
+    the floors alone decide."""
+    unseen = unseen_rows(test, rows, recorded_rule(read_manifest(champion_dir, [])), champion)
+    n = int(unseen.mask.sum())
+    if n >= minimum:
+        return unseen.mask, ""
+    why = f" ({unseen.why})" if unseen.why else ""
+    return unseen.mask, (f"too few test rows to judge against the champion: {n} of {rows} are rows it neither trained "
+                         f"nor early-stopped on{why}, fewer than min_unseen_rows={minimum}; the floors alone decide")  # fmt: skip

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from flyte.core.artifact.manifest import read_manifest
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.common.errors import DataValidationError
 from flyte.core.data.tables import iter_batches, read_columns
@@ -19,7 +18,7 @@ from flyte.core.evaluation.scored import check_same_regression_rows
 from flyte.core.gate.comparison import Comparison, GateRules
 from flyte.core.gate.champion import meet_champion
 from flyte.core.gate.decision import FloorCheck, GateDecision, Judgement
-from flyte.core.gate.gate_rows import recorded_rule, unseen_rows
+from flyte.core.gate.gate_rows import judgeable_rows
 from flyte.core.gate import regression_stats as stats
 from flyte.core.gate.regression_comparison import RegressionComparison
 from flyte.core.gate.regression_stream import PairedErrorSketch
@@ -154,18 +153,15 @@ def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champi
                    budget: int, analytic_rows: int) -> tuple[RegressionComparison, str]:  # fmt: skip
     """The comparison with the loaded champion ``reigning`` on the test rows it neither trained nor early-stopped on,
     or (with a reason) no comparison when there are fewer than ``rules.min_unseen_rows`` of them."""
-    unseen = unseen_rows(test, len(y), recorded_rule(read_manifest(champion_dir, [])), reigning.schema)
-    n = int(unseen.mask.sum())
-    if n < rules.min_unseen_rows:
-        return RegressionComparison(rows=n, test_rows=len(y), seen_rows=len(y) - n), (
-            f"too few test rows to judge against the champion: {n} of {len(y)} are rows it neither trained nor "
-            f"early-stopped on{f' ({unseen.why})' if unseen.why else ''}, fewer than min_unseen_rows="
-            f"{rules.min_unseen_rows}; the floors alone decide")  # fmt: skip
+    mask, too_few = judgeable_rows(test, len(y), champion_dir, reigning.schema, rules.min_unseen_rows)
+    n = int(mask.sum())
+    if too_few:
+        return RegressionComparison(rows=n, test_rows=len(y), seen_rows=len(y) - n), too_few
     batches = iter_batches(test, columns=list(reigning.schema.features))
     if analytic_rows > 0 and n >= analytic_rows:
-        comparison = _streamed(y, ours, unseen.mask, (reigning.predict_values(b) for b in batches), rules)
+        comparison = _streamed(y, ours, mask, (reigning.predict_values(b) for b in batches), rules)
     else:
-        rows = np.flatnonzero(unseen.mask)
+        rows = np.flatnonzero(mask)
         theirs = np.concatenate([reigning.predict_values(b) for b in batches])
         comparison = compare_regression(y[rows], ours[rows], theirs[rows], rules, budget)
     comparison.test_rows, comparison.seen_rows = len(y), len(y) - n
