@@ -37,9 +37,12 @@ if [ -z "${UV:-}" ]; then
 fi
 
 rm -rf "$venv"
+# --compile-bytecode: every module is compiled once here, as pip does in the image. Without it each process compiles
+# what it imports from source wherever .pyc files cannot be written or PYTHONDONTWRITEBYTECODE is set (as in many
+# containers and CI machines): `import flytekit` then took 2.5 s instead of 0.9 s, and a cached rerun 4.6 s instead of 2.
 # --without-pip: the lock pins its own pip (flytekit runs `python -m pip` inside tasks); the one Python's venv
 # module would seed is older and in no lock, and so is the setuptools it brings.
 "$python" -m venv --without-pip "$venv"
 # shellcheck disable=SC2086
-"$UV" pip sync --quiet --require-hashes --python "$venv/bin/python" ${UV_SYNC_ARGS:-} "$lock"
+"$UV" pip sync --quiet --require-hashes --compile-bytecode --python "$venv/bin/python" ${UV_SYNC_ARGS:-} "$lock"
 "$UV" pip check --quiet --python "$venv/bin/python"

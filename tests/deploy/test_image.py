@@ -117,6 +117,15 @@ def test_runs_as_non_root_with_its_own_python(image):
     assert in_image(image, "which", "pyflyte-execute") == "/opt/venv/bin/pyflyte-execute"
 
 
+def test_the_code_and_its_dependencies_come_byte_compiled(image):
+    """Pods start from bytecode: PYTHONDONTWRITEBYTECODE is set, so nothing compiled at run time would be kept."""
+    probe = (
+        "import importlib.util as u, pathlib, flytekit, flyte.workflows.training.pipeline as p; "
+        "print(*(pathlib.Path(u.cache_from_source(f)).is_file() for f in (flytekit.__file__, p.__file__)))"
+    )
+    assert in_image(image, "python", "-c", probe) == "True True"
+
+
 def test_cpu_image_carries_no_gpu_libraries(image):
     packages = json.loads(in_image(image, "pip", "list", "--format", "json"))
     names = {p["name"].lower() for p in packages}

@@ -93,6 +93,29 @@ def test_the_lock_installs_exactly_while_the_index_offers_newer_releases(index_w
     assert installed_versions(venv) == {"lockdemo-app": "1.0", "lockdemo-lib": "1.0", "lockdemo-extra": "1.0"}
 
 
+def test_the_installed_packages_are_byte_compiled(index_with_newer_releases, tmp_path):
+    """Every process imports from .pyc files written at install time, even where PYTHONDONTWRITEBYTECODE is set
+    (then nothing would ever write them, and each run would compile flytekit, pandas and xgboost from source)."""
+    house, lock = index_with_newer_releases
+    venv = tmp_path / "venv"
+    env = dict(os.environ, UV=str(uv_binary()), UV_SYNC_ARGS=f"--no-index --find-links {house}",
+               UV_CACHE_DIR=str(tmp_path / "uv-cache"), PYTHON=sys.executable)
+    done = subprocess.run(["bash", str(SCRIPT), str(venv), str(lock)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    modules = sorted(venv.glob("lib/python*/site-packages/lockdemo_*.py"))
+    assert [m.name for m in modules] == ["lockdemo_app.py", "lockdemo_extra.py", "lockdemo_lib.py"]
+    for module in modules:
+        assert list((module.parent / "__pycache__").glob(f"{module.stem}.*.pyc")), f"{module.name} is not byte-compiled"
+
+
+def test_the_project_venv_is_byte_compiled():
+    """The venv this suite runs in, installed by `make`: flytekit's modules come with their bytecode."""
+    import flytekit
+
+    package = Path(flytekit.__file__).parent
+    assert list((package / "__pycache__").glob("__init__.*.pyc")), f"{package} has no bytecode: re-run `make`"
+
+
 def test_a_tampered_wheel_is_refused(index_with_newer_releases, tmp_path):
     house, lock = index_with_newer_releases
     lines = lock.read_text().splitlines()
