@@ -32,6 +32,9 @@ THREADED_COLUMNS = 1024
 BATCH_BYTES = 32 << 20
 
 
+#: Row groups a TableWriter may hold queued for its writing thread, besides the one being written.
+WRITE_AHEAD = 1
+
 #: The fewest rows per batch and row group, whatever the width: each row group costs a footer entry, an encode and a
 #: decode call per column chunk, so at 50,000 columns three groups of 83 rows took three times one group of 200.
 MIN_BATCH_ROWS = 256
@@ -146,6 +149,30 @@ class TableWriter:
         # writes three times slower for no saving. Snappy is cheap and saves space on real data.
         text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
         self._writer = pq.ParquetWriter(self._part, schema, compression="snappy", use_dictionary=text)
+        # Row groups are encoded and written on a thread of their own (Arrow releases the GIL while it encodes), so
+        # the caller's work on its next batch (parsing, hashing, predicting) overlaps with writing this one.
+        self._queue: Queue = Queue(maxsize=WRITE_AHEAD)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name=f"write-{self.directory.name}", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while (table := self._queue.get()) is not None:
+            if self._failure is None:  # after a failure, keep taking tables so the caller never blocks on a put
+                try:
+                    self._writer.write_table(table, self.row_group_rows)
+                except BaseException as exc:  # raised in the caller's thread by its next write or commit
+                    self._failure = exc
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def _finish_writes(self) -> None:
+        """Wait until every queued row group is written (the thread then ends)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Queue a batch; whole row groups are written as soon as enough rows have arrived."""
@@ -158,13 +185,16 @@ class TableWriter:
 
     def _flush(self) -> None:
         # Small batches (a narrow CSV block) are gathered into one row group rather than one group each.
+        self._raise_failure()
         if self._pending:
-            self._writer.write_table(pa.Table.from_batches(self._pending, schema=self.schema), self.row_group_rows)
+            self._queue.put(pa.Table.from_batches(self._pending, schema=self.schema))
             self._pending, self._pending_rows = [], 0
 
     def commit(self) -> str:
         """Close the part, move the table into place and return the sha256 of its Parquet bytes."""
         self._flush()
+        self._finish_writes()
+        self._raise_failure()
         self._writer.close()
         digest = file_sha256(self._part)
         os.replace(self._staging, self.directory)
@@ -175,6 +205,7 @@ class TableWriter:
         if not self._staging.exists():
             return
         try:
+            self._finish_writes()
             self._writer.close()
         finally:
             shutil.rmtree(self._staging, ignore_errors=True)

@@ -39,6 +39,42 @@ def test_an_error_inside_the_writer_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+class _FailingWriter:
+    """A ParquetWriter whose third row group fails as a full disk would, on the writing thread."""
+
+    def __init__(self, real):
+        self.real, self.groups = real, 0
+
+    def write_table(self, table, row_group_size=None):
+        self.groups += 1
+        if self.groups == 3:
+            raise OSError(28, "No space left on device")
+        self.real.write_table(table, row_group_size)
+
+    def close(self):
+        self.real.close()
+
+
+@pytest.mark.parametrize("fails_at", ["write", "commit"])
+def test_a_failed_write_on_the_writing_thread_is_raised_to_the_caller_and_leaves_nothing(tmp_path, fails_at):
+    batches = 200 if fails_at == "write" else 3  # either a later write sees the failure, or the commit does
+    with pytest.raises(OSError, match="No space left"):
+        with TableWriter(tmp_path / "t", SCHEMA, row_group_rows=10) as writer:
+            writer._writer = _FailingWriter(writer._writer)
+            for i in range(batches):
+                writer.write(batch(i * 10, 10))
+            writer.commit()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_many_row_groups_keep_their_order_through_the_writing_thread(tmp_path):
+    with TableWriter(tmp_path / "t", SCHEMA, row_group_rows=4) as writer:
+        for start in range(0, 4000, 2):
+            writer.write(batch(start, 2))
+        writer.commit()
+    assert read_columns(tmp_path / "t", ["x"]).column(0).to_pylist() == [float(i) for i in range(4000)]
+
+
 def test_leaving_without_commit_publishes_nothing(tmp_path):
     with TableWriter(tmp_path / "t", SCHEMA) as writer:
         writer.write(batch(0, 10))
