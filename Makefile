@@ -13,11 +13,19 @@ $(VENV)/.installed: requirements-dev.txt requirements.txt requirements-lock-tool
 	PYTHON=$(PYTHON) scripts/install-lock.sh $(VENV) requirements-dev.txt
 	@touch $@
 
+# The runtime venv: exactly requirements.txt, the set the image installs, so a local run imports what a pod imports.
+# The dev venv's scikit-learn is not only unused there but slow: `import xgboost` imports it when it can (and scipy
+# with it), 1.2 s of every fit, which pods never pay.
+RUN_VENV ?= .venv-run
+$(RUN_VENV)/.installed: requirements.txt requirements-lock-tool.txt scripts/install-lock.sh
+	PYTHON=$(PYTHON) scripts/install-lock.sh $(RUN_VENV) requirements.txt
+	@touch $@
+
 ## Train on the bundled Pima data, locally, through the project's pyflyte wrapper (flyte/cli.py): errors you
 ## can fix print as one line, and outputs and the local cache stay in .flyte-local/. Prints the metrics and
-## the report path.
-run: $(VENV)/.installed
-	$(BIN)/python -m flyte.cli run flyte/workflows/training/pipeline.py training_pipeline
+## the report path. Runs from the runtime venv ($(RUN_VENV)), as a pod would.
+run: $(RUN_VENV)/.installed
+	$(RUN_VENV)/bin/python -m flyte.cli run flyte/workflows/training/pipeline.py training_pipeline
 
 ## Retrain the bundled Pima model (flyte/data/models/pima, batch prediction's default) and write the bundled new
 ## rows (flyte/data/pima-new-rows.csv) through the core functions; commit what it writes.
@@ -51,12 +59,12 @@ lock:
 UV_COMPILE = .lock-venv/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-## Remove the virtualenv, test caches, the wheelhouse (wheels/), and local runs' outputs and task cache (everything in
+## Remove the virtualenvs (and their lock-tool venvs), test caches, the wheelhouse (wheels/), and local runs' outputs and task cache (everything in
 ## .flyte-local/ but the model registry: promoted models stay until `make clean-registry`). Where a Docker engine
 ## answers, also the images the image tests tag (flyte-xgboost:pytest-*) and the project's dangling images (the
 ## Dockerfile labels both stages); without Docker that step is skipped.
 clean:
-	rm -rf $(VENV) .pytest_cache wheels
+	rm -rf $(VENV) $(VENV)-tool $(RUN_VENV) $(RUN_VENV)-tool .pytest_cache wheels
 	if [ -d .flyte-local ]; then find .flyte-local -mindepth 1 -maxdepth 1 ! -name registry -exec rm -rf {} +; fi
 	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 		docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '/flyte-xgboost:pytest-' | xargs -r docker image rm --force; \
@@ -73,16 +81,16 @@ clean-registry:
 
 ## Benchmark: cold pipeline vs a plain script (1M, 5M rows), cached rerun, peak memory per pod (100k-10M rows).
 ## Report on stdout and as JSON in $BENCH_DATA (default /tmp/flyte-bench); pass options as BENCH_ARGS="--only timing".
-bench: $(VENV)/.installed
-	$(BIN)/python -m benchmarks.bench --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench.json" $(BENCH_ARGS)
+bench: $(VENV)/.installed $(RUN_VENV)/.installed
+	RUN_VENV=$(RUN_VENV) $(BIN)/python -m benchmarks.bench --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench.json" $(BENCH_ARGS)
 
 ## Tuned against default hyperparameters (CV log loss, test metrics) on the Pima data and a synthetic dataset.
 bench-tuning: $(VENV)/.installed
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m benchmarks.tuning --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-tuning.json" $(BENCH_ARGS)
 
 ## Not for CI: 100M rows (~7 GB CSV), every task as a pod, the fit pod held to 4 GiB (see benchmarks/large.py).
-bench-large: $(VENV)/.installed
-	$(BIN)/python -m benchmarks.large --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-large.json" $(BENCH_ARGS)
+bench-large: $(VENV)/.installed $(RUN_VENV)/.installed
+	RUN_VENV=$(RUN_VENV) $(BIN)/python -m benchmarks.large --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-large.json" $(BENCH_ARGS)
 
 .PHONY: bench-dask
 
@@ -114,8 +122,8 @@ FAST_TESTS = tests/core tests/workflows/training/test_tasks.py tests/workflows/b
 ## Every workflow (training with publish and gate, batch prediction, a tuning trial, the Dask fit) stage by stage
 ## against its plain script at 100k and 1M rows, in minutes (benchmarks/quick.py). Prints the ratios and exits 0
 ## whatever they are: only a crashing benchmark fails it. JSON in $BENCH_DATA (default /tmp/flyte-bench).
-bench-quick: $(VENV)/.installed
-	$(BIN)/python -m benchmarks.quick --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-quick.json" $(BENCH_ARGS)
+bench-quick: $(VENV)/.installed $(RUN_VENV)/.installed
+	RUN_VENV=$(RUN_VENV) $(BIN)/python -m benchmarks.quick --json "$${BENCH_DATA:-/tmp/flyte-bench}/bench-quick.json" $(BENCH_ARGS)
 
 .PHONY: bench-defaults
 
@@ -128,8 +136,8 @@ bench-defaults: $(VENV)/.installed
 
 ## Train, score, publish and gate a regression model on the bundled diabetes progression data (442 rows, scikit-learn's
 ## load_diabetes, unscaled): the same pipeline as `make run` with "problem_type": "regression" in the dataset spec.
-run-regression: $(VENV)/.installed
-	$(BIN)/python -m flyte.cli run flyte/workflows/training/pipeline.py training_pipeline --dataset '{"source": "bundled://diabetes.csv", "target": "target", "problem_type": "regression"}'
+run-regression: $(RUN_VENV)/.installed
+	$(RUN_VENV)/bin/python -m flyte.cli run flyte/workflows/training/pipeline.py training_pipeline --dataset '{"source": "bundled://diabetes.csv", "target": "target", "problem_type": "regression"}'
 
 # The regression Dask fit test starts a cluster too: out of the edit-test loop, as test_distributed_fit.py is.
 FAST_TESTS += --ignore=tests/core/training/test_distributed_fit_regression.py

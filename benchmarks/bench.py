@@ -45,7 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.memory import memory_table, run_memory
-from benchmarks.pods import Measured, read_output, run_measured
+from benchmarks.pods import Measured, read_output, run_measured, runtime_bin
 from benchmarks.quick import plan
 from benchmarks.stage_report import as_json as stage_json
 from benchmarks.stage_report import render as render_stages
@@ -53,7 +53,7 @@ from benchmarks.workflows import measure_all
 from benchmarks.synthetic import data_dir, dataset_spec, synthetic_csv
 from benchmarks.overhead import render_overhead, run_overhead
 from benchmarks.wide import render_wide, render_wide_train, run_wide, run_wide_train
-from tests.flyte_package import BIN, REPO, RUN, clean_env
+from tests.flyte_package import REPO, RUN, clean_env
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def parse_cli_metrics(stdout: str) -> dict[str, float]:
 
 
 def run_pipeline(home: Path, name: str, *args: str) -> tuple[Measured, dict[str, float]]:
-    argv = [str(BIN / "pyflyte"), *RUN, *args]
+    argv = [str(runtime_bin() / "pyflyte"), *RUN, *args]
     result = run_measured(name, argv, child_env(home), REPO, home / "logs" / name)
     if result.returncode != 0:
         raise RuntimeError(f"{name}: pyflyte exited {result.returncode}:\n{read_output(result, 'stderr')[-3000:]}")

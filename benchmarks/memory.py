@@ -16,9 +16,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from benchmarks.pods import MIB, Measured, MemoryLimiter, parse_quantity
+from benchmarks.pods import MIB, Measured, MemoryLimiter, parse_quantity, runtime_bin
 from benchmarks.synthetic import dataset_spec, synthetic_csv
-from tests.flyte_package import BIN, REPO, WORKFLOW, Package, PodFailed, clean_env, metrics_from, package, run_as_pods
+from tests.flyte_package import REPO, WORKFLOW, Package, PodFailed, clean_env, metrics_from, package, run_as_pods
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class PodMeter:
         tmp.mkdir(parents=True, exist_ok=True)
         # TMPDIR inside the workdir: flytekit stages downloads under it, and the workdir is deleted afterwards.
         full_env = {**clean_env(self.workdir), **env, "OMP_WAIT_POLICY": "PASSIVE", "TMPDIR": str(tmp)}
-        argv = [str(BIN / argv[0]), *argv[1:]]
+        argv = [str(runtime_bin() / argv[0]), *argv[1:]]  # the image's packages, not the dev venv's
         log.info("pod %s starting", task)
         result = self.limiter.run(task, argv, full_env, REPO, self.workdir / "logs" / task, self.limits.get(task))
         log.info(

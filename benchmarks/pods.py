@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -24,6 +25,25 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 MIB = 1 << 20
+
+#: Environment variable naming the runtime venv, which the Makefile's bench targets set (.venv-run: requirements.txt,
+#: the image's set). The pipeline side runs from it, as `make run` and the pods do; the plain scripts need the dev
+#: venv's scikit-learn and run from this interpreter.
+RUN_VENV_ENV = "RUN_VENV"
+
+
+def runtime_bin() -> Path:
+    """bin/ of the venv the pipeline side runs from: $RUN_VENV's, else this interpreter's (then the pipeline also
+    imports the dev venv's scikit-learn, through xgboost: about 1.2 s a fit that pods never pay; logged)."""
+    venv = os.environ.get(RUN_VENV_ENV, "")
+    if not venv:
+        log.warning("%s is not set: the pipeline side runs in this interpreter's venv (%s), with the test tools",
+                    RUN_VENV_ENV, sys.prefix)  # fmt: skip
+        return Path(sys.executable).parent
+    bin_dir = Path(venv).resolve() / "bin"
+    if not (bin_dir / "python").exists():
+        raise FileNotFoundError(f"{RUN_VENV_ENV}={venv}: no bin/python there; `make {venv}/.installed` builds it")
+    return bin_dir
 
 
 @dataclass

@@ -120,13 +120,14 @@ def wide_parquet(columns: int, rows: int, seed: int = 7) -> Path:
 def run_wide_train(columns: int = 50_000, rows: int = 200) -> dict:
     """One cold `python -m flyte.cli run ... training_pipeline` on ``wide_parquet`` (a fresh local directory, so an
     empty cache and registry): wall and CPU seconds (user + system, from wait4), peak RSS, and each stage's seconds."""
+    from benchmarks.pods import runtime_bin
     from tests.flyte_package import REPO, clean_env
 
     source = wide_parquet(columns, rows)
     scratch = Path(tempfile.mkdtemp(prefix="wide-train-", dir=data_dir()))
     try:
         env = clean_env(scratch, OMP_WAIT_POLICY="PASSIVE", PIPELINE_LOCAL_DIR=str(scratch / "local"))
-        argv = [sys.executable, "-m", "flyte.cli", "run", "flyte/workflows/training/pipeline.py", "training_pipeline",
+        argv = [str(runtime_bin() / "python"), "-m", "flyte.cli", "run", "flyte/workflows/training/pipeline.py", "training_pipeline",
                 "--dataset", f'{{"source": "{source}", "target": "y"}}']  # fmt: skip
         started = time.perf_counter()
         with open(scratch / "stderr.txt", "wb") as err:

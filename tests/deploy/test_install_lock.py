@@ -116,6 +116,17 @@ def test_the_project_venv_is_byte_compiled():
     assert list((package / "__pycache__").glob("__init__.*.pyc")), f"{package} has no bytecode: re-run `make`"
 
 
+def test_local_runs_use_the_runtime_lock_as_pods_do():
+    """`make run` imports what the image holds: no test tools, and no scikit-learn for xgboost to import."""
+    makefile = (REPO / "Makefile").read_text()
+    for target in ("run", "run-regression"):
+        recipe = makefile.split(f"\n{target}: ", 1)[1].split("\n\n", 1)[0]
+        assert recipe.startswith("$(RUN_VENV)/.installed"), recipe
+        assert "$(RUN_VENV)/bin/python -m flyte.cli run" in recipe
+    runtime = (REPO / "requirements.txt").read_text()
+    assert "\nscikit-learn==" not in runtime and "\npytest==" not in runtime
+
+
 def test_a_tampered_wheel_is_refused(index_with_newer_releases, tmp_path):
     house, lock = index_with_newer_releases
     lines = lock.read_text().splitlines()
@@ -144,6 +155,7 @@ def test_a_resolving_install_would_have_failed(index_with_newer_releases, tmp_pa
 def test_every_install_path_installs_without_resolving():
     makefile = (REPO / "Makefile").read_text()
     assert "scripts/install-lock.sh $(VENV) requirements-dev.txt" in makefile
+    assert "scripts/install-lock.sh $(RUN_VENV) requirements.txt" in makefile
     assert "pip install" not in makefile.replace("pip install --quiet --disable-pip-version-check --no-deps", "")
     dockerfile = (REPO / "Dockerfile").read_text()
     assert "install --no-deps --require-hashes" in dockerfile

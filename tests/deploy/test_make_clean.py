@@ -28,7 +28,7 @@ exit 0
 def tree(tmp_path) -> Path:
     """A checkout's leftovers: a venv, test caches, a wheelhouse, local outputs, cache and a registry."""
     shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
-    for d in (".venv/bin", ".pytest_cache", "wheels", ".flyte-local/outputs", ".flyte-local/cache", ".flyte-local/flytekit",
+    for d in (".venv/bin", ".venv-tool/bin", ".venv-run/bin", ".venv-run-tool/bin", ".pytest_cache", "wheels", ".flyte-local/outputs", ".flyte-local/cache", ".flyte-local/flytekit",
               ".flyte-local/registry/pima-indians-diabetes/versions/v1"):  # fmt: skip
         (tmp_path / d).mkdir(parents=True)
     (tmp_path / "wheels" / "x.whl").write_bytes(b"wheel")
@@ -50,7 +50,7 @@ def test_clean_keeps_the_registry_and_removes_the_rest_and_the_projects_images(t
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tree / ".flyte-local").iterdir()) == ["registry"]
     assert (tree / ".flyte-local/registry/pima-indians-diabetes/champion.json").is_file()
-    assert not any((tree / d).exists() for d in (".venv", ".pytest_cache", "wheels"))
+    assert not any((tree / d).exists() for d in (".venv", ".venv-tool", ".venv-run", ".venv-run-tool", ".pytest_cache", "wheels"))
     calls = (tree / "docker.log").read_text().splitlines()
     assert "image rm --force localhost:30000/flyte-xgboost:pytest-123-abcd" in calls  # the test tag, not the release
     assert not any("flyte-xgboost:1.2.0" in c for c in calls)
