@@ -126,6 +126,18 @@ def test_the_code_and_its_dependencies_come_byte_compiled(image):
     assert in_image(image, "python", "-c", probe) == "True True"
 
 
+def test_every_tasks_interface_types_come_prebuilt(image):
+    """A pod loading any task module finds each dataclass's literal type in the image's cache: it builds none and
+    so writes no new entry."""
+    probe = (
+        "import os, importlib; d = os.environ['PIPELINE_TYPE_CACHE']; before = sorted(os.listdir(d)); "
+        "[importlib.import_module(f'flyte.workflows.{m}.tasks') for m in ('training', 'gate', 'batch', 'tuning', 'distributed')]; "
+        "print(len(before), sorted(os.listdir(d)) == before)"
+    )
+    entries, unchanged = in_image(image, "python", "-c", probe).split()
+    assert int(entries) > 0 and unchanged == "True"
+
+
 def test_cpu_image_carries_no_gpu_libraries(image):
     packages = json.loads(in_image(image, "pip", "list", "--format", "json"))
     names = {p["name"].lower() for p in packages}
