@@ -86,10 +86,13 @@ def to_literal(value, python_type):
     return TypeEngine.to_literal(ctx, value, python_type, TypeEngine.to_literal_type(python_type)).to_flyte_idl()
 
 
-def workflow_inputs(csv: Path, hyperparameters: dict | None = None) -> dict:
-    """Literals overriding the launch plan's ``dataset`` (and optionally some ``hyperparameters`` fields)."""
+def workflow_inputs(csv: Path, registry: Path, hyperparameters: dict | None = None) -> dict:
+    """Literals overriding the launch plan's ``dataset`` and ``registry`` (and optionally some ``hyperparameters``
+    fields). The registry must be an absolute path: the gate refuses a relative one inside a pod, where it would be
+    lost when the pod ends."""
     types = workflow_input_types()
-    inputs = {"dataset": to_literal(types["dataset"](**dataset_spec(csv)), types["dataset"])}
+    inputs = {"dataset": to_literal(types["dataset"](**dataset_spec(csv)), types["dataset"]),
+              "registry": to_literal(str(Path(registry).resolve()), types["registry"])}  # fmt: skip
     if hyperparameters:
         inputs["hyperparameters"] = to_literal(types["hyperparameters"](**hyperparameters), types["hyperparameters"])
     return inputs
@@ -111,7 +114,7 @@ def run_size(
     meter = PodMeter(workdir, limiter, hard_limits)
     failure, metrics = None, None
     try:
-        outputs = run_as_pods(pkg, WORKFLOW, WORKFLOW, workdir, meter, inputs=workflow_inputs(csv, hyperparameters))
+        outputs = run_as_pods(pkg, WORKFLOW, WORKFLOW, workdir, meter, inputs=workflow_inputs(csv, workdir / "registry", hyperparameters))
         metrics = dataclasses.asdict(metrics_from(outputs))
     except PodFailed as exc:  # an OOM-killed or failing pod is a result to report, not a crash
         failure = str(exc).splitlines()[0]

@@ -89,3 +89,21 @@ def test_plain_script_times_each_stage_and_cross_validates_a_trial(tmp_path):
     assert metrics["hyperparameters"]["max_depth"] == 6 and metrics["best_iteration"] < 20
     assert 0 < metrics["cv_log_loss"] < 0.6  # one trial's cross-validated log loss, better than a coin's 0.693
     assert "trial" not in run(csv, hyperparameters={"max_rounds": 5})["seconds"]  # no folds, no trial
+
+
+def test_the_memory_bench_runs_every_pod_of_the_training_workflow(tmp_path, monkeypatch):
+    """`make bench --only memory` on a small table: every task of training_pipeline, gate included, as a pod (the
+    registry it passes must be one a pod may write), each with its peak read."""
+    from benchmarks.memory import IMAGE, run_size
+    from benchmarks.pods import MemoryLimiter
+    from tests.flyte_package import package
+
+    monkeypatch.setenv("BENCH_DATA", str(tmp_path / "data"))
+    result = run_size(package(IMAGE, tmp_path), 2000, 7, tmp_path / "run", MemoryLimiter.detect())
+    assert result["failure"] is None
+    assert [p["name"] for p in result["pods"]] == [
+        "fingerprint", "ingest", "split", "fit", "predict", "score", "publish", "champion_fingerprint", "judge",
+        "promote", "announce",
+    ]  # fmt: skip
+    assert all(p["returncode"] == 0 and p["peak_rss_mib"] > 0 for p in result["pods"])
+    assert result["accuracy"] > 0.6
