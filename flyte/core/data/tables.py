@@ -32,7 +32,8 @@ THREADED_COLUMNS = 1024
 BATCH_BYTES = 32 << 20
 
 
-#: Row groups a TableWriter may hold queued for its writing thread, besides the one being written.
+#: Row groups a TableWriter may have in flight on its writing thread (queued or being written), besides the one it
+#: is gathering: each costs one row group of memory per writer (split has three).
 WRITE_AHEAD = 1
 
 #: The fewest rows per batch and row group, whatever the width: each row group costs a footer entry, an encode and a
@@ -151,18 +152,22 @@ class TableWriter:
         self._writer = pq.ParquetWriter(self._part, schema, compression="snappy", use_dictionary=text)
         # Row groups are encoded and written on a thread of their own (Arrow releases the GIL while it encodes), so
         # the caller's work on its next batch (parsing, hashing, predicting) overlaps with writing this one.
-        self._queue: Queue = Queue(maxsize=WRITE_AHEAD)
+        self._queue: Queue = Queue()
+        self._in_flight = threading.Semaphore(WRITE_AHEAD)
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._drain, name=f"write-{self.directory.name}", daemon=True)
         self._thread.start()
 
     def _drain(self) -> None:
         while (table := self._queue.get()) is not None:
-            if self._failure is None:  # after a failure, keep taking tables so the caller never blocks on a put
-                try:
+            try:
+                if self._failure is None:  # after a failure, keep taking tables so the caller never waits for a slot
                     self._writer.write_table(table, self.row_group_rows)
-                except BaseException as exc:  # raised in the caller's thread by its next write or commit
-                    self._failure = exc
+            except BaseException as exc:  # raised in the caller's thread by its next write or commit
+                self._failure = exc
+            finally:
+                del table
+                self._in_flight.release()
 
     def _raise_failure(self) -> None:
         if self._failure is not None:
@@ -187,8 +192,10 @@ class TableWriter:
         # Small batches (a narrow CSV block) are gathered into one row group rather than one group each.
         self._raise_failure()
         if self._pending:
-            self._queue.put(pa.Table.from_batches(self._pending, schema=self.schema))
+            table = pa.Table.from_batches(self._pending, schema=self.schema)
             self._pending, self._pending_rows = [], 0
+            self._in_flight.acquire()  # wait for the thread to finish the previous row group: memory stays bounded
+            self._queue.put(table)
 
     def commit(self) -> str:
         """Close the part, move the table into place and return the sha256 of its Parquet bytes."""
