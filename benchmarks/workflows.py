@@ -106,7 +106,7 @@ def run_pipeline(workflow: str, csv: Path, home: Path, name: str, model: Path | 
     return {"wall_s": result.seconds, "peak_rss_mib": result.peak_rss_mib, "tasks": tasks}
 
 
-def run_plain(workflow: str, csv: Path, home: Path, name: str, model: Path | None, type_cache: Path | None = None) -> dict:
+def run_plain(workflow: str, csv: Path, home: Path, name: str, model: Path | None) -> dict:
     out = home / "plain.json"
     result = run_measured(name, plain_args(workflow, csv, home, model, out), child_env(home), REPO, home / "logs")
     if result.returncode != 0:
@@ -138,7 +138,10 @@ def measure(workflow: str, rows: int, repeats: int, workdir: Path, model: Path |
             home = Path(tempfile.mkdtemp(prefix=f"{workflow}-{side}-", dir=workdir))  # fresh: a cold cache
             name = f"{workflow}-{side}-{rows}-{rep}"
             try:
-                run = (run_plain if side == "plain" else run_pipeline)(workflow, csv, home, name, model, type_cache)
+                if side == "plain":
+                    run = run_plain(workflow, csv, home, name, model)
+                else:
+                    run = run_pipeline(workflow, csv, home, name, model, type_cache)
             finally:
                 shutil.rmtree(home, ignore_errors=True)
             log.info("%s: %.1fs, peak RSS %.0f MiB", name, run["wall_s"], run["peak_rss_mib"])
