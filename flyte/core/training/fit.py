@@ -40,9 +40,13 @@ ROW_OVERHEAD_BYTES = 64
 #: Bytes per training or validation row and class that a multiclass fit holds whatever the matrix's home
 #: (prediction cache, gradient and hessian as float32), from 3.9 GB at 5,000 classes x 67k train and validation rows.
 CLASS_ROW_BYTES = 12
-#: Largest table (as float64 cells) whose converted batches an in-memory fit keeps between XGBoost's passes over
-#: its input: each pass otherwise decodes the Parquet again, seconds a pass at 50,000 columns. Memory only.
+#: With no memory budget known, the largest train and validation tables (as float64 cells) whose converted batches an
+#: in-memory fit keeps between XGBoost's passes over its input: each pass otherwise decodes the Parquet again (seconds
+#: a pass at 50,000 columns; 2 s of a 5M-row fit). Memory only: the model is the same either way.
 REPLAY_BYTES = 128 << 20
+#: With a budget, the batches are kept when the in-memory fit's estimate plus the kept batches stay within this share
+#: of it (the fit task's 2 GiB keep them up to about 5M rows x 8 features).
+REPLAY_SHARE = 0.5
 #: External memory is chosen when the in-memory estimate passes this share of the budget (the limit).
 AUTO_EXTERNAL_SHARE = 0.7
 
@@ -154,14 +158,14 @@ def train_model(
                 max_bin=params.max_bin, nthread=n_threads, enable_categorical=True, ref=dtrain,
             )  # fmt: skip
         else:
-            replay = [replayable(num_rows(t), len(schema.features)) for t in (train, validation)]
+            replay = replayable(rows + num_rows(validation), len(schema.features), memory_budget)
             dtrain = xgb.QuantileDMatrix(
-                _TableIter(train, unfitted, code_of, replay=replay[0]), max_bin=params.max_bin, nthread=n_threads,
+                _TableIter(train, unfitted, code_of, replay=replay), max_bin=params.max_bin, nthread=n_threads,
                 enable_categorical=True,
             )  # fmt: skip
             # The validation matrix reuses the training bins, as XGBoost requires for evaluation.
             dvalid = xgb.QuantileDMatrix(
-                _TableIter(validation, unfitted, code_of, replay=replay[1]), max_bin=params.max_bin, nthread=n_threads,
+                _TableIter(validation, unfitted, code_of, replay=replay), max_bin=params.max_bin, nthread=n_threads,
                 enable_categorical=True, ref=dtrain,
             )  # fmt: skip
         booster = xgb.train(
@@ -216,10 +220,14 @@ def use_external_memory(setting: str, rows: int, features: int, memory_budget: i
     return estimated_fit_bytes(rows, features) > AUTO_EXTERNAL_SHARE * memory_budget
 
 
-def replayable(rows: int, features: int) -> bool:
-    """Whether a table's converted batches (float64, 8 bytes a cell) are small enough, under REPLAY_BYTES, to keep
-    for XGBoost's later passes over them rather than reading the Parquet again on each."""
-    return rows * features * 8 <= REPLAY_BYTES
+def replayable(rows: int, features: int, memory_budget: int | None = None) -> bool:
+    """Whether the converted batches (float64, 8 bytes a cell) of ``rows`` train and validation rows may be kept for
+    XGBoost's later passes over them rather than reading the Parquet again on each: with ``memory_budget`` (bytes),
+    when the in-memory fit's estimate plus the batches stay within REPLAY_SHARE of it; without, under REPLAY_BYTES."""
+    kept = rows * features * 8
+    if memory_budget:
+        return estimated_fit_bytes(rows, features) + kept <= REPLAY_SHARE * memory_budget
+    return kept <= REPLAY_BYTES
 
 
 def check_class_memory(classes: int, rows: int, memory_budget: int | None) -> None:

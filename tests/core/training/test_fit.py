@@ -7,7 +7,8 @@ import pytest
 
 from flyte.core.data import tables
 from flyte.core.common.errors import DataValidationError
-from flyte.core.training.fit import estimated_fit_bytes, train_model, use_external_memory
+from flyte.core.training import fit as fit_module
+from flyte.core.training.fit import estimated_fit_bytes, replayable, train_model, use_external_memory
 from flyte.core.training.hyperparameters import Hyperparameters
 from tests.data_factory import MIXED_CATEGORICAL, binary_frame, mixed_frame, read_frame, split_frame
 
@@ -77,6 +78,34 @@ def test_batch_size_does_not_change_the_model(mixed, monkeypatch):
     batched = fit(parts, profile)
     test = tables.read_columns(parts["test"], whole.schema.features)
     np.testing.assert_allclose(whole.predict_proba(test), batched.predict_proba(test), rtol=1e-6)
+
+
+def test_keeping_the_batches_for_xgboosts_later_passes_does_not_change_the_model(mixed, monkeypatch):
+    parts, profile = mixed
+    reads = []
+    original = fit_module._TableIter.reset
+
+    def counted_reset(self):
+        reads.append(self.reads)
+        original(self)
+
+    monkeypatch.setattr(fit_module._TableIter, "reset", counted_reset)
+    in_memory = Hyperparameters(**{**FAST.__dict__, "external_memory": "never"})
+    kept = fit(parts, profile, in_memory, memory_budget=2 << 30)
+    kept_reads, reads[:] = max(reads), []
+    decoded = fit(parts, profile, in_memory, memory_budget=400 << 20)  # the fit's estimate alone passes half of it
+    assert kept_reads == 1 and max(reads) > 1  # XGBoost passes over its input more than once
+    assert kept.booster.save_raw("ubj") == decoded.booster.save_raw("ubj")
+
+
+def test_batches_are_kept_while_the_fit_and_they_stay_within_half_the_budget():
+    # 5M rows x 8 features (4M train and validation): the estimate and 257 MB of batches stay within 1 GiB of 2 GiB.
+    assert replayable(4_000_000, 8, memory_budget=2 << 30)
+    assert not replayable(8_000_000, 8, memory_budget=2 << 30)  # 10M rows: the fit alone is near 900 MB
+    assert replayable(200, 50_000, memory_budget=2 << 30)  # a wide table's 80 MB
+    assert not replayable(4_000_000, 8, memory_budget=1 << 30)
+    # No budget known: a fixed cap on the batches alone.
+    assert replayable(1000, 1000) and not replayable(100_000, 50_000)
 
 
 def test_another_seed_changes_the_sampled_model(mixed):
