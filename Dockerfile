@@ -130,9 +130,7 @@ RUN python -m compileall -q flyte
 # reads (keyed on the code and the library versions, so a fast-registered edit builds afresh rather than reading a
 # stale entry). Without them each pod would build its dataclasses' JSON schemas as it starts: about 0.7 s a pod.
 ENV PIPELINE_TYPE_CACHE=/home/${APP_USER}/.cache/flyte-pipeline/literal-types
-RUN python -c "import importlib, pkgutil, flyte.workflows as w; \
-[importlib.import_module(m.name) for m in pkgutil.walk_packages(w.__path__, 'flyte.workflows.')]" \
- && test -n "$(ls "$PIPELINE_TYPE_CACHE")"
+RUN python -m flyte.workflows
 
 # The full image reference (registry/name:version) this image is pushed as. flytekit uses FLYTE_INTERNAL_IMAGE as
 # the default task image, so anything serialized inside the container points back at this very image.

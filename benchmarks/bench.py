@@ -49,21 +49,15 @@ from benchmarks.pods import Measured, read_output, run_measured, runtime_bin
 from benchmarks.quick import plan
 from benchmarks.stage_report import as_json as stage_json
 from benchmarks.stage_report import render as render_stages
-from benchmarks.workflows import measure_all
+from benchmarks.workflows import child_env, measure_all
 from benchmarks.synthetic import data_dir, dataset_spec, synthetic_csv
 from benchmarks.overhead import render_overhead, run_overhead
 from benchmarks.wide import render_wide, render_wide_train, run_wide, run_wide_train
-from tests.flyte_package import REPO, RUN, clean_env
+from tests.flyte_package import REPO, RUN
 
 log = logging.getLogger(__name__)
 
 SEED = 7  # of the synthetic data; the split and model seeds are the pipeline's defaults (7)
-
-
-def child_env(home: Path) -> dict[str, str]:
-    """A fresh process's environment: its own HOME and TMPDIR (flytekit's local outputs land there)."""
-    (home / "tmp").mkdir(parents=True, exist_ok=True)
-    return clean_env(home, OMP_WAIT_POLICY="PASSIVE", TMPDIR=str(home / "tmp"))
 
 
 def parse_cli_metrics(stdout: str) -> dict[str, float]:

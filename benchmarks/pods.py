@@ -10,6 +10,7 @@ init), a cgroup v2 directory with ``memory.max``, a cgroup v1 directory with ``m
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import re
@@ -32,6 +33,7 @@ MIB = 1 << 20
 RUN_VENV_ENV = "RUN_VENV"
 
 
+@functools.lru_cache(maxsize=None)  # decided (and any warning logged) once per process, not once per pod or run
 def runtime_bin() -> Path:
     """bin/ of the venv the pipeline side runs from: $RUN_VENV's, else this interpreter's (then the pipeline also
     imports the dev venv's scikit-learn, through xgboost: about 1.2 s a fit that pods never pay; logged)."""

@@ -83,12 +83,17 @@ def installed_versions(venv: Path) -> dict[str, str]:
     return dict(line.split("==") for line in out.split())
 
 
+def install(lock: Path, house: Path, venv: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """scripts/install-lock.sh of ``lock`` into ``venv``, from the wheelhouse ``house`` only, with the tool's uv."""
+    env = dict(os.environ, UV=str(uv_binary()), UV_SYNC_ARGS=f"--no-index --find-links {house}",
+               UV_CACHE_DIR=str(tmp_path / "uv-cache"), PYTHON=sys.executable)
+    return subprocess.run(["bash", str(SCRIPT), str(venv), str(lock)], env=env, capture_output=True, text=True)
+
+
 def test_the_lock_installs_exactly_while_the_index_offers_newer_releases(index_with_newer_releases, tmp_path):
     house, lock = index_with_newer_releases
     venv = tmp_path / "venv"
-    env = dict(os.environ, UV=str(uv_binary()), UV_SYNC_ARGS=f"--no-index --find-links {house}",
-               UV_CACHE_DIR=str(tmp_path / "uv-cache"), PYTHON=sys.executable)
-    done = subprocess.run(["bash", str(SCRIPT), str(venv), str(lock)], env=env, capture_output=True, text=True)
+    done = install(lock, house, venv, tmp_path)
     assert done.returncode == 0, done.stderr
     assert installed_versions(venv) == {"lockdemo-app": "1.0", "lockdemo-lib": "1.0", "lockdemo-extra": "1.0"}
 
@@ -98,9 +103,7 @@ def test_the_installed_packages_are_byte_compiled(index_with_newer_releases, tmp
     (then nothing would ever write them, and each run would compile flytekit, pandas and xgboost from source)."""
     house, lock = index_with_newer_releases
     venv = tmp_path / "venv"
-    env = dict(os.environ, UV=str(uv_binary()), UV_SYNC_ARGS=f"--no-index --find-links {house}",
-               UV_CACHE_DIR=str(tmp_path / "uv-cache"), PYTHON=sys.executable)
-    done = subprocess.run(["bash", str(SCRIPT), str(venv), str(lock)], env=env, capture_output=True, text=True)
+    done = install(lock, house, venv, tmp_path)
     assert done.returncode == 0, done.stderr
     modules = sorted(venv.glob("lib/python*/site-packages/lockdemo_*.py"))
     assert [m.name for m in modules] == ["lockdemo_app.py", "lockdemo_extra.py", "lockdemo_lib.py"]
@@ -132,10 +135,7 @@ def test_a_tampered_wheel_is_refused(index_with_newer_releases, tmp_path):
     lines = lock.read_text().splitlines()
     lines[-1] = lines[-1].split("--hash=sha256:")[0] + "--hash=sha256:" + "0" * 64
     lock.write_text("\n".join(lines) + "\n")
-    env = dict(os.environ, UV=str(uv_binary()), UV_SYNC_ARGS=f"--no-index --find-links {house}",
-               UV_CACHE_DIR=str(tmp_path / "uv-cache"), PYTHON=sys.executable)
-    done = subprocess.run(["bash", str(SCRIPT), str(tmp_path / "venv"), str(lock)], env=env,
-                          capture_output=True, text=True)
+    done = install(lock, house, tmp_path / "venv", tmp_path)
     assert done.returncode != 0
     assert "hash" in done.stderr.lower()
 

@@ -166,7 +166,7 @@ class TableWriter:
             except BaseException as exc:  # raised in the caller's thread by its next write or commit
                 self._failure = exc
             finally:
-                del table
+                del table  # not held while waiting for the next one: at most WRITE_AHEAD row groups are alive here
                 self._in_flight.release()
 
     def _raise_failure(self) -> None:
