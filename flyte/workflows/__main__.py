@@ -1,10 +1,9 @@
-"""`python -m flyte.workflows`: build and store every task interface's literal types, as the image does at build time.
+"""`python -m flyte.workflows`: build and store every task interface's literal types, as the image does at build time."""
 
-Imports each module of this package once, so flytekit builds the dataclass types of every task and workflow
-interface and flyte/workflows/shared/literal_type_cache.py keeps them in $PIPELINE_TYPE_CACHE (or its default). A pod,
-or a later run, then reads them instead of building them (about 0.7 s a process). Exits non-zero when the cache
-holds no entry afterwards (off, or not writable), so a build that meant to fill it fails loudly.
-"""
+# Imports each module of this package once, so flytekit builds the dataclass types of every task and workflow interface
+# and flyte/workflows/shared/literal_type_cache.py keeps them in $PIPELINE_TYPE_CACHE (or its default). A pod, or a
+# later run, then reads them instead of building them (about 0.7 s a process). Exits non-zero when the cache holds no
+# entry afterwards (off, or not writable), so a build that meant to fill it fails loudly.
 
 from __future__ import annotations
 
