@@ -1,14 +1,14 @@
-"""Stage 3 on a Dask cluster: the same early-stopped XGBoost fit, trained by xgboost.dask on the workers."""
+"""Stage 3 on a Dask cluster: the same early-stopped XGBoost fit, trained by the workers as one XGBoost collective."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import xgboost as xgb
 
 from flyte.core.data import labels as lbl
@@ -18,15 +18,12 @@ from flyte.core.common.errors import DataValidationError
 from flyte.core.training.finish import finish, new_schema
 from flyte.core.training.fit import booster_params
 from flyte.core.training.hyperparameters import NON_NEGATIVE_OBJECTIVES, Hyperparameters, objective_settings, regression_objective
-from flyte.core.data.target import REGRESSION, values as target_values
+from flyte.core.data.target import REGRESSION
 from flyte.core.artifact.model import ModelSchema, TrainedModel
 from flyte.core.data.tables import part_files
+from flyte.core.training.worker_fit import deal, list_pieces, start_tracker, train_share
 
 log = logging.getLogger(__name__)
-
-#: The name of the class codes beside the features on the workers (their matrices' last column); a table using it
-#: is refused.
-LABEL_COLUMN = "__flyte_label_code__"
 
 
 def train_distributed(
@@ -40,22 +37,21 @@ def train_distributed(
     """Fit the single-pod fit's model (``fit.train_model``) on a Dask cluster reached through ``client``.
 
     ``train`` and ``validation`` are table directories of Parquet parts where every worker can read them: a
-    local directory for a local cluster, or a blob-store URI read with fsspec ``storage_options``. The
-    workers read the parts themselves, one Parquet row group per partition, and type each partition as the single-pod fit
-    does (``TrainedModel.feature_frame``: NaN for missing, categories coded over the sorted training categories),
-    into one float32 array per partition (``_matrix_partition``); the driver reads only Parquet footers. XGBoost builds one ``DaskQuantileDMatrix`` over the
-    training rows and one over the validation rows with the training bins, and trains with the same
-    parameters (``fit.booster_params``) and early stopping on the validation rows. Each worker trains with as
-    many threads as it has (the Dask worker's ``nthreads``), not a thread count chosen here.
+    local directory for a local cluster, or a blob-store URI read with fsspec ``storage_options``. The driver
+    reads only Parquet footers and deals each part's row groups out to the workers (``worker_fit.deal``). Each
+    worker reads its row groups itself, one at a time, types them as the single-pod fit does
+    (``worker_fit.matrix_rows``: NaN for missing, categories coded over the sorted training categories) and streams
+    them into its share of a training and a validation ``QuantileDMatrix`` (the validation one with the training
+    bins); the workers then train as one XGBoost collective (``worker_fit.train_share``) with the same parameters
+    (``fit.booster_params``) and early stopping on all the validation rows. Each worker trains with as many threads
+    as it has (the Dask worker's ``nthreads``), not a thread count chosen here. The categories, the label check and
+    the drift reference are computed on the workers too, through Dask frames that are not kept.
 
     Returns the booster cut at the best round and its ModelSchema, as ``fit.train_model`` does, so
     ``model.save_model`` writes the same model directory.
     """
     import dask.dataframe as dd
-    from xgboost import dask as dxgb
 
-    if LABEL_COLUMN in profile.feature_columns or LABEL_COLUMN == profile.target:
-        raise DataValidationError(f"column name {LABEL_COLUMN!r} is reserved by the distributed fit; rename it")
     columns = [*profile.feature_columns, profile.target]
     frames = {
         name: _read(dd, table, columns, storage_options) for name, table in (("train", train), ("validation", validation))
@@ -78,39 +74,23 @@ def train_distributed(
     # Each categorical column's distinct training values, sorted, as fit._categories lists them.
     categories = {c: sorted(str(v) for v in seen["train"][c][0]) for c in categorical}
     schema = new_schema(profile, categories, objective["objective"])
-    workers = len(client.scheduler_info(n_workers=-1)["workers"])
+    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
     log.info(
         "distributed fit: %d train and %d validation partitions x %d features on %d Dask workers",
-        frames["train"].npartitions, frames["validation"].npartitions, len(schema.features), workers,
+        frames["train"].npartitions, frames["validation"].npartitions, len(schema.features), len(workers),
     )  # fmt: skip
     features = schema.booster_features
     types = [("c" if f in schema.categories else "float") for f in schema.features]
-    matrices = {name: _matrix(client, frame, schema, code_of, name) for name, frame in frames.items()}
-    k = len(features)
-    # Features and label are column slices of the same persisted partitions, so each worker holds one float32
-    # buffer per partition; unnamed (as fit.train_model feeds an all-numeric table): named once training ends.
-    dtrain = dxgb.DaskQuantileDMatrix(
-        client, matrices["train"][:, :k], matrices["train"][:, k], max_bin=params.max_bin, enable_categorical=True,
-        feature_types=types if schema.categories else None,
-    )  # fmt: skip
-    # The validation matrix reuses the training bins, as XGBoost requires for evaluation.
-    dvalid = dxgb.DaskQuantileDMatrix(
-        client, matrices["validation"][:, :k], matrices["validation"][:, k], max_bin=params.max_bin,
-        enable_categorical=True, ref=dtrain, feature_types=types if schema.categories else None,
-    )  # fmt: skip
-    # From here the matrices' futures live only in dtrain and dvalid, and are released with them.
-    del matrices
+    # Each worker gets a share of each part's row groups and reads them itself, one at a time, straight into its
+    # QuantileDMatrix: no worker keeps input rows beside the quantised matrix, as the single-pod fit keeps none.
+    pieces = {name: list_pieces(table, storage_options) for name, table in (("train", train), ("validation", validation))}
+    shares = {name: deal(p, len(workers)) for name, p in pieces.items()}
     settings = {**booster_params(params, n_classes=len(schema.labels), n_threads=1, regression=regression), **objective}
     if objective["objective"] == "reg:pseudohubererror":  # as fit.train_model, from the profile's median here
         settings["base_score"] = profile.target_distribution.median
     # Each worker's own thread count (its cpu limit on a cluster, 1 on the local cluster), not the driver's.
     del settings["nthread"]
-    result = dxgb.train(
-        client, settings, dtrain, num_boost_round=params.max_rounds, evals=[(dvalid, "validation")],
-        early_stopping_rounds=params.early_stopping_rounds, verbose_eval=False,
-    )  # fmt: skip
-    del dtrain, dvalid
-    booster: xgb.Booster = result["booster"]
+    booster = _train(client, workers, shares, schema, code_of, settings, params, storage_options)
     booster.feature_names, booster.feature_types = features, types
     booster = finish(booster, schema, params.max_rounds)
     booster.set_param({"nthread": 1})  # the driver's copy predicts nothing; a later load sets its own threads
@@ -197,34 +177,29 @@ def _check_labels(seen: tuple[set, int], kind: str, code_of: dict[str, int], whe
     lbl.codes(pa.array(sorted(values, key=lbl.sort_key)), kind, code_of, where=where)
 
 
-def _matrix(client, frame, schema: ModelSchema, code_of: dict[str, int], part: str):
-    """The frame as the booster is fed, persisted on the workers: per partition a rows x (features + 1) float32
-    array (``_matrix_partition``), the class code in the last column. Float32 is what XGBoost stores a value as,
-    so the bins are those of float64 input; the persisted partitions are the only copy a worker keeps."""
-    meta = np.empty((0, len(schema.features) + 1), dtype=np.float32)
-    return client.persist(frame.map_partitions(_matrix_partition, schema, code_of, part, meta=meta))
+def _train(client, workers: list[str], shares: dict, schema: ModelSchema, code_of: dict[str, int], settings: dict,
+           params: Hyperparameters, storage_options: dict | None) -> xgb.Booster:  # fmt: skip
+    """Run ``worker_fit.train_share`` on every worker of ``workers`` at once (``workers[i]`` gets rank ``i`` and share
+    ``i``), around a collective tracker on the scheduler; the model from the first worker that held rows."""
+    from distributed import comm
 
-
-def _matrix_partition(frame: pd.DataFrame, schema: ModelSchema, code_of: dict[str, int], part: str) -> np.ndarray:
-    """Runs on a worker: one partition typed as ``TrainedModel.feature_frame`` types it (numbers with NaN for
-    missing; a category as its code in the sorted training categories, NaN when missing or unseen) and its class
-    codes (``labels.codes``), written column by column from the Arrow buffers into one float32 array: no typed
-    pandas frame, float64 copy or categorical is built."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    out = np.empty((table.num_rows, len(schema.features) + 1), dtype=np.float32)
-    for j, col in enumerate(schema.features):
-        values = table.column(col)
-        if col in schema.categories:
-            known = pa.array(schema.categories[col], pa.string())
-            values = pc.index_in(pc.cast(values, pa.string()), value_set=known)
-        # Through float64 (as feature_frame types it), then to float32 as XGBoost itself narrows every value.
-        typed = values if values.type == pa.float64() else pc.cast(values, pa.float64())
-        out[:, j] = typed.to_numpy(zero_copy_only=False)
-    target = schema.target
-    column = table.column(target).combine_chunks()
-    where = f"{part} table: {target!r}"
-    out[:, -1] = target_values(column, where) if schema.regression else lbl.codes(column, schema.label_kind, code_of, where=where)
-    return out
+    try:
+        host = comm.get_address_host(client.scheduler.address).strip("/:")
+    except Exception:  # an address with no host part (in-process transports): let XGBoost pick one
+        host = None
+    tracker = client.run_on_scheduler(start_tracker, len(workers), host)
+    futures = [
+        client.submit(
+            train_share, rank, tracker, shares["train"][rank], shares["validation"][rank], schema, code_of, settings,
+            params.max_bin, params.max_rounds, params.early_stopping_rounds, storage_options,
+            workers=[address], allow_other_workers=False, pure=False, key=f"xgboost-train-{uuid.uuid4().hex}-{rank}",
+        )  # fmt: skip
+        for rank, address in enumerate(workers)
+    ]
+    models = [m for m in client.gather(futures) if m is not None]
+    booster = xgb.Booster()
+    booster.load_model(bytearray(models[0]))
+    return booster
 
 
 def _std(profile: DataProfile) -> float:
