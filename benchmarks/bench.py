@@ -1,6 +1,6 @@
 """`make bench`: the pipeline's cost against a plain script, its cached rerun, and each pod's peak memory.
 
-Parts, each selectable with --only (default: stages, cached, wide, memory):
+Parts, each selectable with --only (default: stages, cached, startup, wide, memory):
 
 stages   Every workflow stage by stage against its plain script (benchmarks.workflows, benchmarks.stage_report):
          training_pipeline (publish and gate included) and batch_predict at each --sizes, a tuning trial
@@ -10,6 +10,8 @@ timing   At each --sizes (default 1M and 5M rows of benchmarks.synthetic), the p
          an empty local cache), interleaved, --repeats times each. Reports median wall seconds,
          pipeline/plain, and both accuracies (the same split and hyperparameters: they should agree).
 cached   `pyflyte run` on the bundled Pima data once to fill a HOME's cache, then the rerun (median).
+startup  `import flytekit`, then each workflow module beyond it, in fresh processes (median of --repeats, at
+         least 5; benchmarks.overhead.startup).
 overhead Where a cold run's time goes at 1M rows: imports, each stage's core call, flytekit's share
          (benchmarks.overhead), next to the plain script's stage times.
 wide     Ingest of a 10,000-column x 1,000-row CSV against a plain typed Arrow read (benchmarks.wide).
@@ -24,7 +26,7 @@ Every child runs with OMP_WAIT_POLICY=PASSIVE: on a shared machine XGBoost's Ope
 spin-wait between rounds and timings swing with the neighbours' load. The report goes to stdout and,
 with --json, to a file the figures of docs/scale-and-benchmarks.md can be regenerated from.
 
-    .venv/bin/python -m benchmarks.bench [--only stages|timing|cached|overhead|wide|wide-train|memory] [--sizes 1000000 5000000]
+    .venv/bin/python -m benchmarks.bench [--only stages|timing|cached|startup|overhead|wide|wide-train|memory] [--sizes 1000000 5000000]
         [--memory-rows 100000 1000000 5000000 10000000] [--repeats 3] [--enforce-limits] [--json bench.json]
 """
 
@@ -51,7 +53,7 @@ from benchmarks.stage_report import as_json as stage_json
 from benchmarks.stage_report import render as render_stages
 from benchmarks.workflows import child_env, measure_all
 from benchmarks.synthetic import data_dir, dataset_spec, synthetic_csv
-from benchmarks.overhead import render_overhead, run_overhead
+from benchmarks.overhead import render_overhead, render_startup, run_overhead, startup
 from benchmarks.wide import render_wide, render_wide_train, run_wide, run_wide_train
 from tests.flyte_package import REPO, RUN
 
@@ -214,6 +216,8 @@ def render(report: dict) -> str:
             f"(runs {', '.join(f'{s:.1f}' for s in c['rerun_s'])})",
             "",
         ]
+    if "startup" in report:
+        out += [render_startup(report["startup"]), ""]
     if "overhead" in report:
         out += [render_overhead(report["overhead"]), ""]
     if "wide" in report:
@@ -232,8 +236,8 @@ def render(report: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--only", choices=["stages", "timing", "cached", "overhead", "wide", "memory", "wide-train"], action="append",
-        help="repeatable; default: stages, cached, wide, memory",
+        "--only", choices=["stages", "timing", "cached", "startup", "overhead", "wide", "memory", "wide-train"], action="append",
+        help="repeatable; default: stages, cached, startup, wide, memory",
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000], help="rows for the timing part")
     parser.add_argument("--memory-rows", type=int, nargs="+", default=[100_000, 1_000_000, 5_000_000, 10_000_000])
@@ -243,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, help="scratch space (default: a new directory under $BENCH_DATA)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    parts = args.only or ["stages", "cached", "wide", "memory"]
+    parts = args.only or ["stages", "cached", "startup", "wide", "memory"]
     data_dir().mkdir(parents=True, exist_ok=True)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="work-", dir=data_dir()))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -255,6 +259,8 @@ def main(argv: list[str] | None = None) -> None:
             report["timing"] = timing(args.sizes, args.repeats, workdir)
         if "cached" in parts:
             report["cached"] = cached(args.repeats, workdir)
+        if "startup" in parts:
+            report["startup"] = startup(max(5, args.repeats), workdir)
         if "overhead" in parts:
             report["overhead"] = run_overhead(rows=1_000_000)
         if "wide" in parts:

@@ -1,12 +1,16 @@
 """Where the pipeline's time goes: each stage's core call, the imports, and flytekit's own share of a local run.
 
-One fresh process (its own HOME, so a cold cache) imports flytekit, then the workflow, then runs
+One fresh process (its own HOME, so a cold task cache) imports flytekit, then the workflow, then runs
 training_pipeline in-process on a synthetic CSV with every core call timed. What is left of the run's
 wall time once the core calls are taken out is flytekit's part: compiling the workflow, converting
 literals, writing the local cache and copying each output to its raw-data location. The plain script's
 own stage times (benchmarks.plain_script) are printed beside them, measured in the same run.
 
-    .venv/bin/python -m benchmarks.overhead [--rows 1000000]
+Start-up is measured on its own: fresh processes that import flytekit, then one workflow module, each
+workflow module --startup-repeats times (median). The pipeline side runs from the runtime venv ($RUN_VENV, as
+pods and `make run` do) with the literal-type cache filled (as a second run and every pod of the image find it).
+
+    RUN_VENV=.venv-run .venv/bin/python -m benchmarks.overhead [--rows 1000000] [--startup-repeats 5]
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.pods import runtime_bin
 from benchmarks.synthetic import data_dir, synthetic_csv
-from tests.flyte_package import REPO, clean_env
+from benchmarks.workflows import ENTRY, child_env, warm_type_cache
+from tests.flyte_package import REPO
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +69,48 @@ print(json.dumps({"import_flytekit": t_flytekit - start, "import_workflow": t_wo
 """
 
 
+#: One start-up sample: seconds to import flytekit, then the given workflow module, in a fresh process.
+STARTUP_CHILD = """
+import importlib, json, sys, time
+start = time.perf_counter()
+import flytekit  # noqa: F401
+t_flytekit = time.perf_counter()
+importlib.import_module(sys.argv[1])
+print(json.dumps({"flytekit": t_flytekit - start, "workflow": time.perf_counter() - t_flytekit}))
+"""
+
+#: The module of each workflow (benchmarks.workflows.ENTRY), as a user's `pyflyte run` and a pod import it.
+WORKFLOW_MODULES = {name: file.removesuffix(".py").replace("/", ".") for name, (file, _) in ENTRY.items()}
+
+
+def startup(repeats: int, workdir: Path) -> dict:
+    """Median seconds of ``import flytekit`` and, beyond it, of each workflow module's import, over ``repeats``
+    fresh processes each (interleaved, so a slow moment of the machine is shared out)."""
+    home = workdir / "startup-home"
+    env = child_env(home, warm_type_cache(workdir))
+    samples: dict[str, list[dict]] = {name: [] for name in WORKFLOW_MODULES}
+    for _ in range(repeats):
+        for name, module in WORKFLOW_MODULES.items():
+            out = subprocess.run([str(runtime_bin() / "python"), "-c", STARTUP_CHILD, module], cwd=REPO, env=env,
+                                 capture_output=True, text=True, check=True)  # fmt: skip
+            samples[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    flytekit = statistics.median(s["flytekit"] for runs in samples.values() for s in runs)
+    return {"repeats": repeats, "flytekit_s": round(flytekit, 3),
+            "beyond_flytekit_s": {n: round(statistics.median(s["workflow"] for s in runs), 3) for n, runs in samples.items()}}  # fmt: skip
+
+
+def render_startup(r: dict) -> str:
+    beyond = ", ".join(f"{name} {s:.2f}" for name, s in r["beyond_flytekit_s"].items())
+    return (f"Start-up (median of {r['repeats']} fresh processes each, literal-type cache warm): import flytekit "
+            f"{r['flytekit_s']:.2f} s; each workflow module beyond it: {beyond} s (target ~0.3)")
+
+
 def run_overhead(rows: int) -> dict:
     csv = synthetic_csv(rows, 7)
     with tempfile.TemporaryDirectory(dir=data_dir()) as home:
-        env = clean_env(Path(home), OMP_WAIT_POLICY="PASSIVE", TMPDIR=home)
+        env = child_env(Path(home), warm_type_cache(Path(home)))
         pipeline = subprocess.run(
-            [sys.executable, "-c", CHILD, str(csv), json.dumps(STAGES)], cwd=REPO, env=env,
+            [str(runtime_bin() / "python"), "-c", CHILD, str(csv), json.dumps(STAGES)], cwd=REPO, env=env,
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         out = Path(home) / "plain.json"
@@ -98,8 +141,11 @@ def render_overhead(r: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--startup-repeats", type=int, default=5)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    with tempfile.TemporaryDirectory(dir=data_dir()) as work:
+        print(render_startup(startup(args.startup_repeats, Path(work))))
     print(render_overhead(run_overhead(args.rows)))
 
 

@@ -107,3 +107,23 @@ def test_the_memory_bench_runs_every_pod_of_the_training_workflow(tmp_path, monk
     ]  # fmt: skip
     assert all(p["returncode"] == 0 and p["peak_rss_mib"] > 0 for p in result["pods"])
     assert result["accuracy"] > 0.6
+
+
+def test_the_startup_figure_imports_every_workflow_module_in_fresh_processes(tmp_path):
+    """`make bench --only startup`: flytekit's import and, beyond it, each workflow module's, from the median of
+    fresh processes; a workflow module that fails to import fails the measurement instead of reading as fast."""
+    from benchmarks.overhead import WORKFLOW_MODULES, render_startup, startup
+
+    assert set(WORKFLOW_MODULES.values()) == {
+        "flyte.workflows.training.pipeline", "flyte.workflows.batch.pipeline", "flyte.workflows.tuning.pipeline",
+        "flyte.workflows.distributed.training_pipeline",
+    }  # fmt: skip
+    result = startup(1, tmp_path)
+    assert result["flytekit_s"] > 0 and set(result["beyond_flytekit_s"]) == set(WORKFLOW_MODULES)
+    assert all(s > 0 for s in result["beyond_flytekit_s"].values())
+    assert "training" in render_startup(result) and "median of 1" in render_startup(result)
+    broken = {"training": "flyte.workflows.no_such_module"}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("benchmarks.overhead.WORKFLOW_MODULES", broken)
+        with pytest.raises(subprocess.CalledProcessError):
+            startup(1, tmp_path / "broken")
