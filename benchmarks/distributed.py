@@ -14,6 +14,8 @@ Sizes that exceed a worker's limit show up as a failed (restarted) worker, which
 fresh process (so a hung or killed cluster costs a timeout, not the search), halving [LO, HI] down to
 ``--resolution`` rows. A trial fails when the fit raises, a worker is restarted (Dask's nanny kills a worker at 95%
 of its memory limit), or it outlives ``--trial-timeout``. ``--worker-mib`` lowers the limit for a cheap run.
+``--hyperparameters JSON`` sets fields of ``Hyperparameters`` for both fits (default: its defaults); a fixed number
+of rounds bounds a large trial's time without changing what a worker holds per row.
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python -m benchmarks.distributed --bisect 500000 4000000 --worker-mib 768
 """
@@ -44,7 +46,7 @@ from flyte.core.training.hyperparameters import Hyperparameters
 import pickle
 parts, profile = pickle.loads(Path(sys.argv[1]).read_bytes())
 started = time.perf_counter()
-model = train_model(parts["train"], parts["validation"], profile, Hyperparameters(), n_threads=2)
+model = train_model(parts["train"], parts["validation"], profile, Hyperparameters(**json.loads(sys.argv[2])), n_threads=2)
 hwm = [l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM:")]
 print(json.dumps({"seconds": time.perf_counter() - started, "best_iteration": model.schema.best_iteration,
                   "peak_rss_mib": int(hwm[0].split()[1]) / 1024}))
@@ -75,16 +77,18 @@ def prepare(rows: int, seed: int, workdir: Path):
     return parts, profile
 
 
-def single_pod(parts, profile, workdir: Path) -> dict:
+def single_pod(parts, profile, workdir: Path, hyperparameters: dict | None = None) -> dict:
     import pickle
 
     args = workdir / "single.pickle"
     args.write_bytes(pickle.dumps((parts, profile)))
-    proc = subprocess.run([sys.executable, "-c", _SINGLE, str(args)], capture_output=True, text=True, check=True)
+    argv = [sys.executable, "-c", _SINGLE, str(args), json.dumps(hyperparameters or {})]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def distributed(parts, profile, workdir: Path, workers: int, worker_mib: int | None = None) -> dict:
+def distributed(parts, profile, workdir: Path, workers: int, worker_mib: int | None = None,
+                hyperparameters: dict | None = None) -> dict:  # fmt: skip
     from distributed import Client, LocalCluster
 
     from flyte.core.training.distributed_fit import train_distributed
@@ -98,7 +102,8 @@ def distributed(parts, profile, workdir: Path, workers: int, worker_mib: int | N
         local_directory=str(workdir / "dask"),
     ) as cluster, Client(cluster) as client:  # fmt: skip
         started = time.perf_counter()
-        model = train_distributed(client, parts["train"], parts["validation"], profile, Hyperparameters())
+        params = Hyperparameters(**(hyperparameters or {}))
+        model = train_distributed(client, parts["train"], parts["validation"], profile, params)
         seconds = time.perf_counter() - started
         peaks = client.run(_peak_rss_mib)
         restarted = [w for w, info in client.scheduler_info(n_workers=-1)["workers"].items() if w not in peaks]
@@ -109,15 +114,16 @@ def distributed(parts, profile, workdir: Path, workers: int, worker_mib: int | N
     }  # fmt: skip
 
 
-def run(sizes: list[int], seed: int, workers: int, single: bool = True, worker_mib: int | None = None) -> list[dict]:
+def run(sizes: list[int], seed: int, workers: int, single: bool = True, worker_mib: int | None = None,
+        hyperparameters: dict | None = None) -> list[dict]:  # fmt: skip
     results = []
     for rows in sizes:
         with tempfile.TemporaryDirectory(prefix=f"dask-bench-{rows}-") as tmp:
             workdir = Path(tmp)
             parts, profile = prepare(rows, seed, workdir)
-            result = {"rows": rows, "single": single_pod(parts, profile, workdir) if single else None}
+            result = {"rows": rows, "single": single_pod(parts, profile, workdir, hyperparameters) if single else None}
             try:
-                result["distributed"] = distributed(parts, profile, workdir, workers, worker_mib)
+                result["distributed"] = distributed(parts, profile, workdir, workers, worker_mib, hyperparameters)
             except Exception as exc:  # a worker past its limit is killed and the fit fails: that is a finding, not a crash
                 result["distributed"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
             log.info("%d rows: %s", rows, json.dumps(result))
@@ -131,11 +137,13 @@ def trained(result: dict) -> bool:
     return "error" not in d and not d["restarted_workers"]
 
 
-def trial(rows: int, seed: int, workers: int, worker_mib: int | None, timeout_s: float, workdir: Path) -> dict:
+def trial(rows: int, seed: int, workers: int, worker_mib: int | None, timeout_s: float, workdir: Path,
+          hyperparameters: dict | None = None) -> dict:  # fmt: skip
     """One bisection step: a Dask-only run of ``rows`` rows in a fresh process; its result row, or an error one."""
     out = workdir / f"trial-{rows}.json"
     argv = [sys.executable, "-m", "benchmarks.distributed", "--dask-only", "--rows", str(rows), "--seed", str(seed),
-            "--workers", str(workers), "--json", str(out)] + (["--worker-mib", str(worker_mib)] if worker_mib else [])  # fmt: skip
+            "--workers", str(workers), "--json", str(out), "--hyperparameters", json.dumps(hyperparameters or {})]
+    argv += ["--worker-mib", str(worker_mib)] if worker_mib else []
     try:
         subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:  # a cluster that lost a worker mid-training can wait forever
@@ -199,13 +207,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bisect", type=int, nargs=2, metavar=("LO", "HI"), help="find the largest table that trains")
     parser.add_argument("--resolution", type=int, default=250_000, help="--bisect stops at this many rows apart")
     parser.add_argument("--trial-timeout", type=float, default=1800, help="seconds a --bisect trial may take")
+    parser.add_argument("--hyperparameters", type=json.loads, default={}, help="JSON fields of Hyperparameters for both fits")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for name in ("distributed", "flyte.core"):
         logging.getLogger(name).setLevel(logging.WARNING)
     if args.bisect:
         with tempfile.TemporaryDirectory(prefix="dask-bisect-") as tmp:
-            run_trial = lambda rows: trial(rows, args.seed, args.workers, args.worker_mib, args.trial_timeout, Path(tmp))  # noqa: E731
+            run_trial = lambda rows: trial(  # noqa: E731
+                rows, args.seed, args.workers, args.worker_mib, args.trial_timeout, Path(tmp), args.hyperparameters
+            )
             largest, failed, results = bisect(*args.bisect, args.resolution, run_trial)
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -215,7 +226,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"largest table trained: {trained_text}; smallest that failed: {failed_text}"
               f" ({args.workers} workers, {args.worker_mib or 'the default'} MiB each)")  # fmt: skip
         return
-    results = run(args.rows, args.seed, args.workers, single=not args.dask_only, worker_mib=args.worker_mib)
+    results = run(args.rows, args.seed, args.workers, single=not args.dask_only, worker_mib=args.worker_mib,
+                  hyperparameters=args.hyperparameters)  # fmt: skip
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))
