@@ -18,7 +18,7 @@ from flyte.core.data import labels as lbl
 from flyte.core.evaluation.predict import probability_column
 from flyte.core.evaluation.regression_metrics import RegressionMetrics
 from flyte.core.evaluation.score import Metrics, _validated
-from flyte.core.data.tables import read_columns
+from flyte.core.data.tables import iter_batches, num_rows, read_columns
 
 
 def read_scored(test: Path, predictions: Path, target: str, texts: list[str], kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -29,6 +29,44 @@ def read_scored(test: Path, predictions: Path, target: str, texts: list[str], ki
     if table.num_rows != len(y):
         raise DataValidationError(f"{predictions}: {table.num_rows} predictions for {len(y)} test rows")
     return y, np.column_stack([table.column(i).to_numpy() for i in range(table.num_columns)])
+
+
+def sample_mask(rows: int, size: int, seed: int) -> np.ndarray:
+    """Which of ``rows`` rows a seeded sample of about ``size`` keeps: each row by position, with probability
+    size / rows (all of them when size >= rows). One byte a row; the draws are made a million at a time."""
+    if size >= rows:
+        return np.ones(rows, dtype=bool)
+    rng, share = np.random.default_rng(seed), size / rows
+    keep = np.empty(rows, dtype=bool)
+    for start in range(0, rows, 1 << 20):
+        end = min(rows, start + (1 << 20))
+        keep[start:end] = rng.random(end - start) < share
+    return keep
+
+
+def read_scored_rows(test: Path, predictions: Path, target: str, texts: list[str], kind: str, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``read_scored`` of only the rows ``keep`` marks (a mask over every test row), both tables read batch by
+    batch, so memory holds one batch and the kept rows whatever the row count."""
+    code_of = {t: i for i, t in enumerate(texts)}
+    rows, found = len(keep), num_rows(predictions)
+    if found != rows or num_rows(test) != rows:
+        raise DataValidationError(f"{predictions}: {found} predictions for {num_rows(test)} test rows")
+    y = np.empty(int(keep.sum()), dtype=np.min_scalar_type(max(len(texts) - 1, 0)))
+    proba = np.empty((len(y), len(texts)), dtype=np.float64)
+    for out, table, columns in ((y, test, [target]), (proba, predictions, [probability_column(t) for t in texts])):
+        offset = filled = 0
+        for batch in iter_batches(table, columns=columns):
+            chosen = np.flatnonzero(keep[offset : offset + batch.num_rows])
+            offset += batch.num_rows
+            if not len(chosen):
+                continue
+            if out is y:
+                where = f"{Path(test).name}: target column {target!r}"
+                y[filled : filled + len(chosen)] = lbl.codes(batch.column(0), kind, code_of, where=where)[chosen]
+            else:
+                proba[filled : filled + len(chosen)] = np.column_stack([batch.column(i).to_numpy()[chosen] for i in range(batch.num_columns)])
+            filled += len(chosen)
+    return y, proba
 
 
 def counted(y: np.ndarray, proba: np.ndarray, texts: list[str]) -> Metrics:

@@ -14,8 +14,9 @@ from flyte.core.gate.champion import meet_champion
 from flyte.core.registry.registry import Registry
 from flyte.core.artifact.schema import read_schema
 from flyte.core.evaluation.score import Metrics, score_predictions
-from flyte.core.evaluation.scored import check_same_rows, read_scored
-from flyte.core.data.tables import iter_batches
+from flyte.core.evaluation.score_stream import ScoreSettings, score_streamed
+from flyte.core.evaluation.scored import check_same_rows, read_scored, read_scored_rows, sample_mask
+from flyte.core.data.tables import iter_batches, num_rows
 from flyte.core.common.validation import require
 
 log = logging.getLogger(__name__)
@@ -72,18 +73,35 @@ def decide(floors: list[FloorCheck], comparison: Comparison, rules: GateRules, p
     return ok, reasons
 
 
-def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champion_dir: Path, rules: GateRules, budget: int, analytic_rows: int = 0) -> tuple[Comparison, str]:
+def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champion_dir: Path, rules: GateRules, budget: int,
+                   analytic_rows: int = 0, keep: np.ndarray | None = None) -> tuple[Comparison, str]:  # fmt: skip
     """``compare`` of the challenger's probabilities ``ours`` and the loaded champion ``reigning`` (fetched into
     ``champion_dir``) on the test rows the champion never saw; or, when fewer than ``rules.min_unseen_rows``
-    remain, a Comparison holding only the counts, and the reason line."""
-    mask, too_few = gate_rows.judgeable_rows(test, len(y), champion_dir, reigning.schema, rules.min_unseen_rows)
+    remain, a Comparison holding only the counts, and the reason line. ``keep``: when ``y`` and ``ours`` are a
+    sample, the mask over every test row that chose them; the champion then predicts the sampled rows only."""
+    everything = len(keep) if keep is not None else len(y)
+    mask, too_few = gate_rows.judgeable_rows(test, everything, champion_dir, reigning.schema, rules.min_unseen_rows)
+    if keep is not None:
+        mask = mask[keep]
+        if not too_few and mask.sum() < rules.min_unseen_rows:
+            too_few = (f"too few test rows to judge against the champion in the judged sample: {int(mask.sum())} of "
+                       f"{len(y)} sampled rows are rows it never saw, fewer than min_unseen_rows={rules.min_unseen_rows}; "
+                       "the floors alone decide")  # fmt: skip
     n = int(mask.sum())
     if too_few:
         return Comparison(rows=n, test_rows=len(y), seen_rows=len(y) - n), too_few
     rows = np.flatnonzero(mask)
     columns = list(reigning.schema.features)
-    theirs = np.concatenate([reigning.predict_proba(b) for b in iter_batches(test, columns=columns)])
-    result = compare(y[rows], ours[rows], theirs[rows], rules, budget, analytic_rows)
+    theirs, offset = [], 0
+    for batch in iter_batches(test, columns=columns):
+        if keep is not None:
+            chosen = keep[offset : offset + batch.num_rows]
+            offset += batch.num_rows
+            if not chosen.any():
+                continue
+            batch = batch.filter(chosen)
+        theirs.append(reigning.predict_proba(batch))
+    result = compare(y[rows], ours[rows], np.concatenate(theirs)[rows], rules, budget, analytic_rows)
     result.test_rows, result.seen_rows = len(y), len(y) - n
     return result, ""
 
@@ -91,12 +109,16 @@ def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champi
 def judge(
     model_dir: Path, test: Path, predictions: Path, metrics: Metrics, registry: str | Registry, champion: str,
     rules: GateRules, scratch: Path, n_threads: int = 1, bootstrap_budget: int = 0, analytic_rows: int = 0,
+    judge_rows: int = 0,
 ) -> Judgement:  # fmt: skip
     """Judge the challenger in ``model_dir`` (its ``predictions`` and ``metrics`` on ``test``) against ``champion``,
     the identity ``<version>@<sha256>`` read from ``registry`` (a model name's entry, or its location; "" for none),
     under ``rules``.
     ``bootstrap_budget``: the most resamples x rows the bootstrap may cost (0: no cap); ``analytic_rows``: from
-    this many test rows on, paired normal intervals instead of the bootstrap (0: never)."""
+    this many test rows on, paired normal intervals instead of the bootstrap (0: never); ``judge_rows``: above this
+    many test rows, a classifier is judged in bounded memory (0: never): its metrics for the floors and the
+    same-rows check are recomputed streamed (as the score task streams them), and the comparison with the champion
+    runs on a sample of about ``judge_rows`` test rows, seeded by ``rules.bootstrap_seed``."""
     schema = read_schema(model_dir)
     if schema.regression:
         from flyte.core.gate.regression_gate import judge_regression
@@ -104,16 +126,27 @@ def judge(
         return judge_regression(model_dir, schema, test, predictions, metrics, registry, champion, rules, scratch, n_threads,
                                 bootstrap_budget, analytic_rows)
     texts = schema.label_texts
-    y, ours = read_scored(test, predictions, schema.target, texts, schema.label_kind)
-    recomputed = score_predictions(y, ours, texts)
+    rows, keep, sampled = num_rows(test), None, []
+    if judge_rows and rows > judge_rows:
+        # Every row in memory would cost ~100 bytes a test row (3.6 GiB at 33M): the counts and metrics stream in
+        # fixed memory, and a paired comparison on a million rows already resolves differences of a few hundredths
+        # of a point of accuracy, so the champion is met on a sample.
+        recomputed = score_streamed(test, predictions, schema, ScoreSettings())[0]
+        keep = sample_mask(rows, judge_rows, rules.bootstrap_seed)
+        y, ours = read_scored_rows(test, predictions, schema.target, texts, schema.label_kind, keep)
+        sampled = [f"judged in bounded memory: the floors on all {rows} test rows (streamed), the comparison with the "
+                   f"champion on a seeded sample of {len(y)} of them (judge_rows={judge_rows})"]  # fmt: skip
+    else:
+        y, ours = read_scored(test, predictions, schema.target, texts, schema.label_kind)
+        recomputed = score_predictions(y, ours, texts)
     check_same_rows(metrics, recomputed)
     floors = check_floors(recomputed, rules)
     met = meet_champion(model_dir, schema, test, registry, champion, rules.replace_incompatible, scratch, n_threads)
-    comparison, preamble, version = Comparison(), list(met.preamble), met.version
+    comparison, preamble, version = Comparison(), [*met.preamble, *sampled], met.version
     if met.kept:
         return Judgement(GateDecision(False, met.kept, floors, comparison, champion, version), schema.target)
     if met.reigning is not None:
-        comparison, note = compare_unseen(test, y, ours, met.reigning, met.directory, rules, bootstrap_budget, analytic_rows)
+        comparison, note = compare_unseen(test, y, ours, met.reigning, met.directory, rules, bootstrap_budget, analytic_rows, keep)
         if note:
             preamble.append(note)
     promote, reasons = decide(floors, comparison, rules, preamble)
