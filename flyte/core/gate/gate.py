@@ -129,8 +129,8 @@ def judge(
     rows, keep, sampled = num_rows(test), None, []
     if judge_rows and rows > judge_rows:
         # Every row in memory would cost ~100 bytes a test row (3.6 GiB at 33M): the counts and metrics stream in
-        # fixed memory, and a paired comparison on a million rows already resolves differences of a few hundredths
-        # of a point of accuracy, so the champion is met on a sample.
+        # fixed memory, and a paired comparison on a million sampled rows already resolves accuracy differences of
+        # about a tenth of a percentage point (docs/statistics.md), so the champion is met on a sample.
         recomputed = score_streamed(test, predictions, schema, ScoreSettings())[0]
         keep = sample_mask(rows, judge_rows, rules.bootstrap_seed)
         y, ours = read_scored_rows(test, predictions, schema.target, texts, schema.label_kind, keep)

@@ -49,7 +49,8 @@ class GateCriteria(GateRules):
     judge_rows: above this many test rows, a classifier is judged in bounded memory: the floors and the same-rows
         check on every row, streamed as the score task streams them, and the comparison with the champion on a
         seeded sample of about this many test rows (bootstrap_seed). At a million rows the judge stays under the
-        light preset's 1 GiB, and the sample still resolves accuracy differences of a few hundredths of a point.
+        light preset's 1 GiB, and the sample still resolves accuracy differences of about a tenth of a percentage
+        point (docs/statistics.md).
     """
 
     min_accuracy: float = 0.70
