@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
+import pyarrow as pa
 
 from flyte.core.common.errors import DataValidationError
 from flyte.core.data import labels as lbl
-from flyte.core.evaluation.predict import probability_column
+from flyte.core.evaluation.predict import PREDICTION_COLUMN, probability_column
 from flyte.core.evaluation.regression_metrics import RegressionMetrics
 from flyte.core.evaluation.score import Metrics, _validated
 from flyte.core.data.tables import iter_batches, num_rows, read_columns
+from flyte.core.data.target import values
 
 
 def read_scored(test: Path, predictions: Path, target: str, texts: list[str], kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -44,29 +47,50 @@ def sample_mask(rows: int, size: int, seed: int) -> np.ndarray:
     return keep
 
 
+def kept_batches(table: Path, columns: list[str], keep: np.ndarray) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+    """Each batch of ``table``'s ``columns`` that holds a row ``keep`` marks (a mask over every row), with the
+    positions of those rows in it; one batch is held at a time."""
+    offset = 0
+    for batch in iter_batches(table, columns=columns):
+        chosen = np.flatnonzero(keep[offset : offset + batch.num_rows])
+        offset += batch.num_rows
+        if len(chosen):
+            yield batch, chosen
+
+
+def _check_rows(test: Path, predictions: Path, rows: int) -> None:
+    found, expected = num_rows(predictions), num_rows(test)
+    if found != rows or expected != rows:
+        raise DataValidationError(f"{predictions}: {found} predictions for {expected} test rows")
+
+
 def read_scored_rows(test: Path, predictions: Path, target: str, texts: list[str], kind: str, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``read_scored`` of only the rows ``keep`` marks (a mask over every test row), both tables read batch by
     batch, so memory holds one batch and the kept rows whatever the row count."""
+    _check_rows(test, predictions, len(keep))
     code_of = {t: i for i, t in enumerate(texts)}
-    rows, found = len(keep), num_rows(predictions)
-    if found != rows or num_rows(test) != rows:
-        raise DataValidationError(f"{predictions}: {found} predictions for {num_rows(test)} test rows")
     y = np.empty(int(keep.sum()), dtype=np.min_scalar_type(max(len(texts) - 1, 0)))
     proba = np.empty((len(y), len(texts)), dtype=np.float64)
-    for out, table, columns in ((y, test, [target]), (proba, predictions, [probability_column(t) for t in texts])):
-        offset = filled = 0
-        for batch in iter_batches(table, columns=columns):
-            chosen = np.flatnonzero(keep[offset : offset + batch.num_rows])
-            offset += batch.num_rows
-            if not len(chosen):
-                continue
-            if out is y:
-                where = f"{Path(test).name}: target column {target!r}"
-                y[filled : filled + len(chosen)] = lbl.codes(batch.column(0), kind, code_of, where=where)[chosen]
-            else:
-                proba[filled : filled + len(chosen)] = np.column_stack([batch.column(i).to_numpy()[chosen] for i in range(batch.num_columns)])
-            filled += len(chosen)
+    filled, where = 0, f"{Path(test).name}: target column {target!r}"
+    for batch, chosen in kept_batches(test, [target], keep):
+        y[filled : filled + len(chosen)] = lbl.codes(batch.column(0), kind, code_of, where=where)[chosen]
+        filled += len(chosen)
+    filled = 0
+    for batch, chosen in kept_batches(predictions, [probability_column(t) for t in texts], keep):
+        proba[filled : filled + len(chosen)] = np.column_stack([c.to_numpy()[chosen] for c in batch.columns])
+        filled += len(chosen)
     return y, proba
+
+
+def read_regression_rows(test: Path, predictions: Path, target: str, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The targets and predictions of only the rows ``keep`` marks, read as ``read_scored_rows`` reads them."""
+    _check_rows(test, predictions, len(keep))
+    out = []
+    for table, column in ((test, target), (predictions, PREDICTION_COLUMN)):
+        where = f"{Path(table).name}: column {column!r}"
+        parts = [values(batch.column(0), where)[chosen] for batch, chosen in kept_batches(table, [column], keep)]
+        out.append(np.concatenate(parts) if parts else np.empty(0))
+    return out[0], out[1]
 
 
 def counted(y: np.ndarray, proba: np.ndarray, texts: list[str]) -> Metrics:

@@ -84,9 +84,7 @@ def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champi
     if keep is not None:
         mask = mask[keep]
         if not too_few and mask.sum() < rules.min_unseen_rows:
-            too_few = (f"too few test rows to judge against the champion in the judged sample: {int(mask.sum())} of "
-                       f"{len(y)} sampled rows are rows it never saw, fewer than min_unseen_rows={rules.min_unseen_rows}; "
-                       "the floors alone decide")  # fmt: skip
+            too_few = gate_rows.sample_too_few(int(mask.sum()), len(y), rules.min_unseen_rows)
     n = int(mask.sum())
     if too_few:
         return Comparison(rows=n, test_rows=len(y), seen_rows=len(y) - n), too_few
@@ -116,7 +114,7 @@ def judge(
     under ``rules``.
     ``bootstrap_budget``: the most resamples x rows the bootstrap may cost (0: no cap); ``analytic_rows``: from
     this many test rows on, paired normal intervals instead of the bootstrap (0: never); ``judge_rows``: above this
-    many test rows, a classifier is judged in bounded memory (0: never): its metrics for the floors and the
+    many test rows, the challenger is judged in bounded memory (0: never): its metrics for the floors and the
     same-rows check are recomputed streamed (as the score task streams them), and the comparison with the champion
     runs on a sample of about ``judge_rows`` test rows, seeded by ``rules.bootstrap_seed``."""
     schema = read_schema(model_dir)
@@ -124,7 +122,7 @@ def judge(
         from flyte.core.gate.regression_gate import judge_regression
 
         return judge_regression(model_dir, schema, test, predictions, metrics, registry, champion, rules, scratch, n_threads,
-                                bootstrap_budget, analytic_rows)
+                                bootstrap_budget, analytic_rows, judge_rows)
     texts = schema.label_texts
     rows, keep, sampled = num_rows(test), None, []
     if judge_rows and rows > judge_rows:

@@ -70,3 +70,9 @@ def judgeable_rows(test: Path, rows: int, champion_dir: Path, champion: ModelSch
     why = f" ({unseen.why})" if unseen.why else ""
     return unseen.mask, (f"too few test rows to judge against the champion: {n} of {rows} are rows it neither trained "
                          f"nor early-stopped on{why}, fewer than min_unseen_rows={minimum}; the floors alone decide")  # fmt: skip
+
+
+def sample_too_few(unseen: int, sampled: int, minimum: int) -> str:
+    """The reason the floors alone decide when the judged sample holds too few rows the champion never saw."""
+    return (f"too few test rows to judge against the champion in the judged sample: {unseen} of {sampled} sampled "
+            f"rows are rows it never saw, fewer than min_unseen_rows={minimum}; the floors alone decide")

@@ -46,7 +46,7 @@ class GateCriteria(GateRules):
         discordant counts, AUC by DeLong's paired variance) in O(n log n), not a bootstrap that grows with the rows;
         for a regression model, the RMSE difference's normal interval and a binned Wilcoxon test, the champion's
         predictions streamed batch by batch in fixed memory. Below it, bootstrap_budget caps both problem types.
-    judge_rows: above this many test rows, a classifier is judged in bounded memory: the floors and the same-rows
+    judge_rows: above this many test rows, the challenger is judged in bounded memory: the floors and the same-rows
         check on every row, streamed as the score task streams them, and the comparison with the champion on a
         seeded sample of about this many test rows (bootstrap_seed). At a million rows the judge stays under the
         light preset's 1 GiB, and the sample still resolves accuracy differences of about a tenth of a percentage

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from flyte.core.artifact.model import load_model, save_model
 from flyte.core.artifact.schema import read_schema
@@ -56,13 +57,14 @@ def trained(work: Path, df: pd.DataFrame, hp: Hyperparameters):
     return published, parts["test"], work / "predictions", metrics
 
 
-def judged(tmp_path: Path, champion_df, champion_hp, challenger_df, challenger_hp, analytic_rows=0, **rules):
+def judged(tmp_path: Path, champion_df, champion_hp, challenger_df, challenger_hp, analytic_rows=0, judge_rows=0, **rules):
     registry = Registry(str(tmp_path / "registry"))
     champion = trained(tmp_path / "champion", champion_df, champion_hp)[0]
     registry.promote(champion, ["first"], NOW, expected_champion="")
     model, test, predictions, metrics = trained(tmp_path / "challenger", challenger_df, challenger_hp)
     return judge(model, test, predictions, metrics, str(registry.location), registry.champion_identity(),
-                 GateRules(**{**RULES, **rules}), tmp_path / "scratch", analytic_rows=analytic_rows).decision  # fmt: skip
+                 GateRules(**{**RULES, **rules}), tmp_path / "scratch", analytic_rows=analytic_rows,
+                 judge_rows=judge_rows).decision  # fmt: skip
 
 
 def test_a_clearly_worse_challenger_is_refused_with_its_interval_and_wilcoxon_p(tmp_path):
@@ -102,6 +104,21 @@ def test_from_analytic_rows_on_the_champion_is_streamed_into_a_normal_interval(t
     c = decision.regression
     assert c.tested and c.method == NORMAL and c.replicates == 0 and c.wilcoxon_method == "normal, binned"
     assert 0 < c.rmse_ci_low < c.rmse_difference < c.rmse_ci_high and not decision.promote
+
+
+def test_above_judge_rows_the_floors_stream_and_the_champion_is_met_on_a_seeded_sample(tmp_path):
+    """Bounded memory at any row count: the same verdict on a sample of about 400 of the ~1,000 test rows, the R²
+    floor from the score task's streamed metrics over every row (so the same-rows check still holds exactly)."""
+    df = table(3_000)
+    full = judged(tmp_path / "full", df, GOOD, df, POOR)
+    sampled = judged(tmp_path / "sampled", df, GOOD, df, POOR, judge_rows=400)
+    assert not sampled.promote and sampled.regression.tested and sampled.regression.verdict == "significantly worse"
+    assert full.regression.test_rows > 900 and 300 < sampled.regression.test_rows < 500
+    assert [f.value for f in sampled.floors] == pytest.approx([f.value for f in full.floors], rel=1e-9)
+    assert any(r.startswith("judged in bounded memory") and "judge_rows=400" in r for r in sampled.reasons)
+    # Streamed from analytic_rows on as well: the champion's predictions for the sampled rows only.
+    streamed = judged(tmp_path / "streamed", df, GOOD, df, POOR, analytic_rows=100, judge_rows=400)
+    assert streamed.regression.method == NORMAL and streamed.regression.rows == sampled.regression.rows
 
 
 def test_the_in_memory_and_streamed_paths_agree_on_the_same_rows():
