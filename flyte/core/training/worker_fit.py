@@ -76,11 +76,24 @@ def deal(pieces: list[Piece], workers: int) -> list[list[Piece]]:
 
 def start_tracker(workers: int, host: str | None) -> dict:
     """Runs on the Dask scheduler, which every worker can reach: starts XGBoost's collective tracker for ``workers``
-    workers on ``host`` and returns the arguments a worker joins it with. Ranks follow each worker's task id."""
+    workers and returns the arguments a worker joins it with. Ranks follow each worker's task id.
+
+    The tracker listens on the address XGBoost finds for this host; where it cannot bind there, on ``host`` (the
+    scheduler's address as the client knows it), the order xgboost.dask tries them in. A service name (the Dask
+    operator's ``<job>-scheduler.<namespace>.svc``) may resolve to an address no process can bind."""
+    from xgboost.core import XGBoostError
     from xgboost.tracker import RabitTracker
 
-    tracker = RabitTracker(n_workers=workers, host_ip=host, sortby="task", timeout=TRACKER_TIMEOUT_S)
-    tracker.start()
+    addresses = [None] if host is None else [None, host]
+    for i, address in enumerate(addresses):
+        try:
+            tracker = RabitTracker(n_workers=workers, host_ip=address, sortby="task", timeout=TRACKER_TIMEOUT_S)
+            tracker.start()
+            break
+        except XGBoostError as exc:
+            if i == len(addresses) - 1:
+                raise
+            log.warning("the collective tracker could not listen on this host's own address (%s); trying %s", exc, host)
     # The tracker serves until every worker has left the collective; nothing waits on it here.
     threading.Thread(target=tracker.wait_for, daemon=True).start()
     return tracker.worker_args()

@@ -101,3 +101,35 @@ def test_the_iterator_reads_one_row_group_at_a_time_on_every_pass_and_builds_the
     for a, b in zip(streamed.get_quantile_cut(), whole.get_quantile_cut()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(streamed.get_label(), y.astype(np.float32))
+
+
+def test_the_tracker_listens_where_xgboost_finds_this_host_and_falls_back_to_the_schedulers_address(monkeypatch):
+    """The order xgboost.dask tries: this host's own address first; the scheduler's address when that fails."""
+    from xgboost import tracker as xgb_tracker
+    from xgboost.core import XGBoostError
+
+    tried = []
+
+    class Tracker:
+        def __init__(self, n_workers, host_ip, sortby, timeout):
+            tried.append(host_ip)
+            assert (n_workers, sortby, timeout) == (2, "task", worker_fit.TRACKER_TIMEOUT_S)
+            self.host = host_ip
+
+        def start(self):
+            if self.host is None:
+                raise XGBoostError("cannot bind")
+
+        def wait_for(self):
+            pass
+
+        def worker_args(self):
+            return {"dmlc_tracker_uri": self.host, "dmlc_tracker_port": 9091}
+
+    monkeypatch.setattr(xgb_tracker, "RabitTracker", Tracker)
+    assert worker_fit.start_tracker(2, "10.0.0.7") == {"dmlc_tracker_uri": "10.0.0.7", "dmlc_tracker_port": 9091}
+    assert tried == [None, "10.0.0.7"]
+    tried.clear()
+    with pytest.raises(XGBoostError):
+        worker_fit.start_tracker(2, None)
+    assert tried == [None]
