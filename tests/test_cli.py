@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import random
 import re
 import shutil
@@ -194,6 +195,23 @@ def test_make_run_goes_through_the_project_command_line():
     assert "-m flyte.cli run flyte/workflows/training/pipeline.py training_pipeline" in dry
     clean = subprocess.run(["make", "-n", "clean"], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert ".flyte-local" in clean
+
+
+def test_make_run_and_test_byte_compile_the_project_even_where_python_writes_no_bytecode(tmp_path):
+    """The project's own modules get .pyc files before a run or the tests (the venvs' packages get theirs at
+    install), and compileall writes them where PYTHONDONTWRITEBYTECODE keeps Python's imports from doing so."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    for target in ("run", "test", "bench-quick"):
+        dry = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True, check=True).stdout
+        assert "-m compileall -q flyte benchmarks tests scripts" in dry, target
+    dry = subprocess.run(["make", "-n", "run"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert dry.index("-m compileall") < dry.index("-m flyte.cli run")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("VALUE = 1\n")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "pkg"], cwd=tmp_path, env=env, check=True)
+    assert list((tmp_path / "pkg" / "__pycache__").glob("mod.cpython-*.pyc"))
 
 
 def cached_locations(local: Path) -> list[Path]:

@@ -32,6 +32,8 @@ def tree(tmp_path) -> Path:
               ".flyte-local/registry/pima-indians-diabetes/versions/v1"):  # fmt: skip
         (tmp_path / d).mkdir(parents=True)
     (tmp_path / "wheels" / "x.whl").write_bytes(b"wheel")
+    (tmp_path / "flyte/core/__pycache__").mkdir(parents=True)
+    (tmp_path / "flyte/core/__pycache__/fit.cpython-311.pyc").write_bytes(b"bytecode")
     (tmp_path / ".flyte-local/registry/pima-indians-diabetes/champion.json").write_text("{}")
     return tmp_path
 
@@ -51,6 +53,7 @@ def test_clean_keeps_the_registry_and_removes_the_rest_and_the_projects_images(t
     assert sorted(p.name for p in (tree / ".flyte-local").iterdir()) == ["registry"]
     assert (tree / ".flyte-local/registry/pima-indians-diabetes/champion.json").is_file()
     assert not any((tree / d).exists() for d in (".venv", ".venv-tool", ".venv-run", ".venv-run-tool", ".pytest_cache", "wheels"))
+    assert not (tree / "flyte/core/__pycache__").exists() and (tree / "flyte/core").is_dir()  # `make bytecode`'s output
     calls = (tree / "docker.log").read_text().splitlines()
     assert "image rm --force localhost:30000/flyte-xgboost:pytest-123-abcd" in calls  # the test tag, not the release
     assert not any("flyte-xgboost:1.2.0" in c for c in calls)
