@@ -58,6 +58,11 @@ class ModelSchema:
         return list(_booster_names(tuple(self.features)))
 
     @property
+    def booster_types(self) -> list[str]:
+        """Each feature's XGBoost type: "c" for a categorical (fed as its code), "float" for the rest."""
+        return ["c" if f in self.categories else "float" for f in self.features]
+
+    @property
     def label_texts(self) -> list[str]:
         """Each class's label as text, in class-code order (how profiles and metrics name classes)."""
         return [lbl.text(v, self.label_kind) for v in self.labels]

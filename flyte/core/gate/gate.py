@@ -15,8 +15,8 @@ from flyte.core.registry.registry import Registry
 from flyte.core.artifact.schema import read_schema
 from flyte.core.evaluation.score import Metrics, score_predictions
 from flyte.core.evaluation.score_stream import ScoreSettings, score_streamed
-from flyte.core.evaluation.scored import check_same_rows, read_scored, read_scored_rows, sample_mask
-from flyte.core.data.tables import iter_batches, num_rows
+from flyte.core.evaluation.scored import check_same_rows, read_scored, read_scored_rows
+from flyte.core.data.tables import num_rows
 from flyte.core.common.validation import require
 
 log = logging.getLogger(__name__)
@@ -80,26 +80,14 @@ def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champi
     remain, a Comparison holding only the counts, and the reason line. ``keep``: when ``y`` and ``ours`` are a
     sample, the mask over every test row that chose them; the champion then predicts the sampled rows only."""
     everything = len(keep) if keep is not None else len(y)
-    mask, too_few = gate_rows.judgeable_rows(test, everything, champion_dir, reigning.schema, rules.min_unseen_rows)
-    if keep is not None:
-        mask = mask[keep]
-        if not too_few and mask.sum() < rules.min_unseen_rows:
-            too_few = gate_rows.sample_too_few(int(mask.sum()), len(y), rules.min_unseen_rows)
+    mask, too_few = gate_rows.judgeable_rows(test, everything, champion_dir, reigning.schema, rules.min_unseen_rows, keep)
     n = int(mask.sum())
     if too_few:
         return Comparison(rows=n, test_rows=len(y), seen_rows=len(y) - n), too_few
     rows = np.flatnonzero(mask)
     columns = list(reigning.schema.features)
-    theirs, offset = [], 0
-    for batch in iter_batches(test, columns=columns):
-        if keep is not None:
-            chosen = keep[offset : offset + batch.num_rows]
-            offset += batch.num_rows
-            if not chosen.any():
-                continue
-            batch = batch.filter(chosen)
-        theirs.append(reigning.predict_proba(batch))
-    result = compare(y[rows], ours[rows], np.concatenate(theirs)[rows], rules, budget, analytic_rows)
+    theirs = np.concatenate([reigning.predict_proba(b) for b in gate_rows.champion_batches(test, columns, keep)])
+    result = compare(y[rows], ours[rows], theirs[rows], rules, budget, analytic_rows)
     result.test_rows, result.seen_rows = len(y), len(y) - n
     return result, ""
 
@@ -124,16 +112,13 @@ def judge(
         return judge_regression(model_dir, schema, test, predictions, metrics, registry, champion, rules, scratch, n_threads,
                                 bootstrap_budget, analytic_rows, judge_rows)
     texts = schema.label_texts
-    rows, keep, sampled = num_rows(test), None, []
-    if judge_rows and rows > judge_rows:
+    keep, sampled = gate_rows.sample_for_judging(num_rows(test), judge_rows, rules.bootstrap_seed)
+    if keep is not None:
         # Every row in memory would cost ~100 bytes a test row (3.6 GiB at 33M): the counts and metrics stream in
         # fixed memory, and a paired comparison on a million sampled rows already resolves accuracy differences of
         # about a tenth of a percentage point (docs/statistics.md), so the champion is met on a sample.
         recomputed = score_streamed(test, predictions, schema, ScoreSettings())[0]
-        keep = sample_mask(rows, judge_rows, rules.bootstrap_seed)
         y, ours = read_scored_rows(test, predictions, schema.target, texts, schema.label_kind, keep)
-        sampled = [f"judged in bounded memory: the floors on all {rows} test rows (streamed), the comparison with the "
-                   f"champion on a seeded sample of {len(y)} of them (judge_rows={judge_rows})"]  # fmt: skip
     else:
         y, ours = read_scored(test, predictions, schema.target, texts, schema.label_kind)
         recomputed = score_predictions(y, ours, texts)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +18,7 @@ from flyte.core.artifact.provenance import recorded_rule
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.data.split import TEST, SplitRule, assign_parts, hashed_columns
 from flyte.core.data.tables import iter_batches, schema as table_schema
+from flyte.core.evaluation.scored import kept_batches, sample_mask
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +60,37 @@ def unseen_rows(test: Path, rows: int, rule: SplitRule | None, champion: ModelSc
 
 
 
-def judgeable_rows(test: Path, rows: int, champion_dir: Path, champion: ModelSchema, minimum: int) -> tuple[np.ndarray, str]:
+def judgeable_rows(test: Path, rows: int, champion_dir: Path, champion: ModelSchema, minimum: int,
+                   keep: np.ndarray | None = None) -> tuple[np.ndarray, str]:  # fmt: skip
     """The mask of the ``rows`` test rows the champion fetched into ``champion_dir`` never saw (its manifest's split
     rule recomputed), and "" when there are at least ``minimum`` of them; otherwise the same mask and the reason
-    the floors alone decide."""
+    the floors alone decide. ``keep``: when the judge works on a sample (``sample_for_judging``), its mask over the
+    ``rows`` test rows; the mask returned is then over the sampled rows, and ``minimum`` counts those."""
     unseen = unseen_rows(test, rows, recorded_rule(read_manifest(champion_dir, [])), champion)
-    n = int(unseen.mask.sum())
+    mask = unseen.mask if keep is None else unseen.mask[keep]
+    n = int(mask.sum())
     if n >= minimum:
-        return unseen.mask, ""
+        return mask, ""
     why = f" ({unseen.why})" if unseen.why else ""
-    return unseen.mask, (f"too few test rows to judge against the champion: {n} of {rows} are rows it neither trained "
-                         f"nor early-stopped on{why}, fewer than min_unseen_rows={minimum}; the floors alone decide")  # fmt: skip
+    where = "" if keep is None else " in the judged sample"
+    return mask, (f"too few test rows to judge against the champion{where}: {n} of {len(mask)} are rows it neither "
+                  f"trained nor early-stopped on{why}, fewer than min_unseen_rows={minimum}; the floors alone decide")  # fmt: skip
 
 
-def sample_too_few(unseen: int, sampled: int, minimum: int) -> str:
-    """The reason the floors alone decide when the judged sample holds too few rows the champion never saw."""
-    return (f"too few test rows to judge against the champion in the judged sample: {unseen} of {sampled} sampled "
-            f"rows are rows it never saw, fewer than min_unseen_rows={minimum}; the floors alone decide")
+def sample_for_judging(rows: int, judge_rows: int, seed: int) -> tuple[np.ndarray | None, list[str]]:
+    """Above ``judge_rows`` test rows (0: never), the mask of a seeded sample of about ``judge_rows`` of the ``rows``
+    test rows for the comparison with the champion, and the reason line saying so; else (None, [])."""
+    if not judge_rows or rows <= judge_rows:
+        return None, []
+    keep = sample_mask(rows, judge_rows, seed)
+    return keep, [f"judged in bounded memory: the floors on all {rows} test rows (streamed), the comparison with the "
+                  f"champion on a seeded sample of {int(keep.sum())} of them (judge_rows={judge_rows})"]  # fmt: skip
+
+
+def champion_batches(test: Path, columns: list[str], keep: np.ndarray | None) -> Iterator[pa.RecordBatch]:
+    """The test rows the champion predicts, batch by batch, in order: every row, or those the sample ``keep`` marks."""
+    if keep is None:
+        yield from iter_batches(test, columns=columns)
+        return
+    for batch, chosen in kept_batches(test, columns, keep):
+        yield batch.take(chosen)

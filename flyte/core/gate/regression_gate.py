@@ -9,17 +9,17 @@ import numpy as np
 
 from flyte.core.artifact.schema import ModelSchema
 from flyte.core.common.errors import DataValidationError
-from flyte.core.data.tables import iter_batches, num_rows, read_columns
+from flyte.core.data.tables import num_rows, read_columns
 from flyte.core.data.target import read_values
 from flyte.core.evaluation.predict import PREDICTION_COLUMN
 from flyte.core.evaluation.regression_metrics import RegressionMetrics, regression_metrics
 from flyte.core.evaluation.score import Metrics
 from flyte.core.evaluation.score_stream import score_regression_streamed
-from flyte.core.evaluation.scored import check_same_regression_rows, read_regression_rows, sample_mask
+from flyte.core.evaluation.scored import check_same_regression_rows, read_regression_rows
 from flyte.core.gate.comparison import Comparison, GateRules
 from flyte.core.gate.champion import meet_champion
 from flyte.core.gate.decision import FloorCheck, GateDecision, Judgement
-from flyte.core.gate.gate_rows import judgeable_rows, sample_too_few
+from flyte.core.gate.gate_rows import champion_batches, judgeable_rows, sample_for_judging
 from flyte.core.gate import regression_stats as stats
 from flyte.core.gate.regression_comparison import RegressionComparison
 from flyte.core.gate.regression_stream import PairedErrorSketch
@@ -129,14 +129,11 @@ def judge_regression(
     ``gate.judge``: from ``analytic_rows`` unseen rows on, the champion's predictions are streamed, batch by batch,
     into the test; above ``judge_rows`` test rows, the floors come from the score task's streamed metrics and the
     champion is met on a seeded sample of about ``judge_rows`` rows)."""
-    rows, keep, sampled = num_rows(test), None, []
-    if judge_rows and rows > judge_rows:
+    keep, sampled = sample_for_judging(num_rows(test), judge_rows, rules.bootstrap_seed)
+    if keep is not None:
         # As gate.judge: every target and prediction in memory (and their errors' temporaries) grows with the rows.
         found = score_regression_streamed(test, predictions, schema)[0].regression
-        keep = sample_mask(rows, judge_rows, rules.bootstrap_seed)
         y, ours = read_regression_rows(test, predictions, schema.target, keep)
-        sampled = [f"judged in bounded memory: the floors on all {rows} test rows (streamed), the comparison with the "
-                   f"champion on a seeded sample of {len(y)} of them (judge_rows={judge_rows})"]  # fmt: skip
     else:
         y = read_values(test, schema.target)
         table = read_columns(predictions, [PREDICTION_COLUMN])
@@ -167,18 +164,12 @@ def compare_unseen(test: Path, y: np.ndarray, ours: np.ndarray, reigning, champi
     """The comparison with the loaded champion ``reigning`` on the test rows it neither trained nor early-stopped on,
     or (with a reason) no comparison when there are fewer than ``rules.min_unseen_rows`` of them. ``keep``: as in
     ``gate.compare_unseen``, the sample's mask over every test row when ``y`` and ``ours`` are a sample."""
-    mask, too_few = judgeable_rows(test, len(keep) if keep is not None else len(y), champion_dir, reigning.schema,
-                                   rules.min_unseen_rows)  # fmt: skip
-    if keep is not None:
-        mask = mask[keep]
-        if not too_few and mask.sum() < rules.min_unseen_rows:
-            too_few = sample_too_few(int(mask.sum()), len(y), rules.min_unseen_rows)
+    everything = len(keep) if keep is not None else len(y)
+    mask, too_few = judgeable_rows(test, everything, champion_dir, reigning.schema, rules.min_unseen_rows, keep)
     n = int(mask.sum())
     if too_few:
         return RegressionComparison(rows=n, test_rows=len(y), seen_rows=len(y) - n), too_few
-    batches = iter_batches(test, columns=list(reigning.schema.features))
-    if keep is not None:
-        batches = (batch.filter(chosen) for batch, chosen in _masked(batches, keep) if chosen.any())
+    batches = champion_batches(test, list(reigning.schema.features), keep)
     if analytic_rows > 0 and n >= analytic_rows:
         comparison = _streamed(y, ours, mask, (reigning.predict_values(b) for b in batches), rules)
     else:
@@ -207,11 +198,3 @@ def _streamed(y: np.ndarray, ours: np.ndarray, mask: np.ndarray, theirs, rules: 
         confidence=1 - rules.alpha, seed=rules.bootstrap_seed,
     )  # fmt: skip
     return _tested(found, s)
-
-
-def _masked(batches, keep: np.ndarray):
-    """Each batch with its slice of ``keep``."""
-    offset = 0
-    for batch in batches:
-        yield batch, keep[offset : offset + batch.num_rows]
-        offset += batch.num_rows

@@ -79,8 +79,6 @@ def train_distributed(
         "distributed fit: %d train and %d validation partitions x %d features on %d Dask workers",
         frames["train"].npartitions, frames["validation"].npartitions, len(schema.features), len(workers),
     )  # fmt: skip
-    features = schema.booster_features
-    types = [("c" if f in schema.categories else "float") for f in schema.features]
     # Each worker gets a share of each part's row groups and reads them itself, one at a time, straight into its
     # QuantileDMatrix: no worker keeps input rows beside the quantised matrix, as the single-pod fit keeps none.
     pieces = {name: list_pieces(table, storage_options) for name, table in (("train", train), ("validation", validation))}
@@ -91,7 +89,7 @@ def train_distributed(
     # Each worker's own thread count (its cpu limit on a cluster, 1 on the local cluster), not the driver's.
     del settings["nthread"]
     booster = _train(client, workers, shares, schema, code_of, settings, params, storage_options)
-    booster.feature_names, booster.feature_types = features, types
+    booster.feature_names, booster.feature_types = schema.booster_features, schema.booster_types
     booster = finish(booster, schema, params.max_rounds)
     booster.set_param({"nthread": 1})  # the driver's copy predicts nothing; a later load sets its own threads
     # What batch prediction's drift compares to, as fit.train_model writes it, computed on the workers too.

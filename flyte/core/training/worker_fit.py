@@ -108,7 +108,7 @@ class PieceIter(xgb.DataIter):
         self.pieces, self.schema, self.code_of, self.part = pieces, schema, code_of, part
         self.storage_options = storage_options
         self.columns = [*schema.features, schema.target]
-        self.types = [("c" if f in schema.categories else "float") for f in schema.features]
+        self.types = schema.booster_types if schema.categories else None
         self._at = 0
         super().__init__(release_data=True)
 
@@ -118,7 +118,7 @@ class PieceIter(xgb.DataIter):
         piece = self.pieces[self._at]
         out = matrix_rows(read_piece(piece, self.columns, self.storage_options), self.schema, self.code_of, self.part)
         k = len(self.schema.features)
-        input_data(data=out[:, :k], label=out[:, k], feature_types=self.types if self.schema.categories else None)
+        input_data(data=out[:, :k], label=out[:, k], feature_types=self.types)
         self._at += 1
         return True
 
@@ -172,11 +172,9 @@ def train_share(
     from distributed import get_worker
 
     threads = get_worker().state.nthreads
-    k = len(schema.features)
-    types = [("c" if f in schema.categories else "float") for f in schema.features]
     with xgb.collective.CommunicatorContext(**tracker, dmlc_task_id=f"{rank:06d}"):
-        dtrain = _matrix(train, schema, code_of, "train", storage_options, max_bin, threads, k, types)
-        dvalid = _matrix(validation, schema, code_of, "validation", storage_options, max_bin, threads, k, types, ref=dtrain)
+        dtrain = _matrix(train, schema, code_of, "train", storage_options, max_bin, threads)
+        dvalid = _matrix(validation, schema, code_of, "validation", storage_options, max_bin, threads, ref=dtrain)
         log.info("worker %d: %d train and %d validation rows", rank, dtrain.num_row(), dvalid.num_row())
         booster = xgb.train(
             {**settings, "nthread": threads}, dtrain, num_boost_round=rounds, evals=[(dvalid, "validation")],
@@ -187,12 +185,11 @@ def train_share(
     return bytes(booster.save_raw("ubj")) if held else None
 
 
-def _matrix(pieces, schema, code_of, part, storage_options, max_bin, threads, k, types, ref=None) -> xgb.QuantileDMatrix:
-    categorical = bool(schema.categories)
+def _matrix(pieces, schema, code_of, part, storage_options, max_bin, threads, ref=None) -> xgb.QuantileDMatrix:
     if not pieces:  # a worker with no rows of this part still joins every collective step, with an empty matrix
         return xgb.QuantileDMatrix(
-            np.empty((0, k), dtype=np.float32), label=np.empty(0, dtype=np.float32), max_bin=max_bin, ref=ref,
-            nthread=threads, enable_categorical=True, feature_types=types if categorical else None,
+            np.empty((0, len(schema.features)), dtype=np.float32), label=np.empty(0, dtype=np.float32), max_bin=max_bin,
+            ref=ref, nthread=threads, enable_categorical=True, feature_types=schema.booster_types if schema.categories else None,
         )  # fmt: skip
     return xgb.QuantileDMatrix(
         PieceIter(pieces, schema, code_of, part, storage_options), max_bin=max_bin, ref=ref, nthread=threads,
