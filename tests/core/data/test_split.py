@@ -126,6 +126,33 @@ def test_the_hash_ignores_formatting_the_ingest_already_normalised():
     assert row_u(a, ["x", "y"], 7, "y", "int")[0] != row_u(a, ["x", "y"], 8, "y", "int")[0]
 
 
+def test_the_hash_of_version_1_is_pinned():
+    """A model's manifest records HASH_VERSION 1 with its split rule: these values must never change under that
+    version, or a recorded rule would no longer tell which rows a model trained on."""
+    from flyte.core.data.row_hash import HASH_VERSION, row_u
+
+    batch = pa.record_batch({"b": pa.array([0.5, -0.0, None, float("nan"), 1e300]),
+                             "a": pa.array(["x", None, "y", "x", "z"]), "y": pa.array([1, 0, 1, 1, 0])})  # fmt: skip
+    expected = ["0x1.851d85604308bp-1", "0x1.48a57fbbfe788p-2", "0x1.7b96a61b16662p-1", "0x1.fa5c5159d81b8p-3",
+                "0x1.b60fb8fc01f81p-1"]  # fmt: skip
+    assert HASH_VERSION == 1
+    assert [float(u).hex() for u in row_u(batch, batch.schema.names, 7, "y", "int")] == expected
+
+
+def test_the_hash_is_the_same_whatever_the_block_size(monkeypatch):
+    """Rows are hashed in blocks for speed; a row's u must not depend on which block it fell in."""
+    from flyte.core.data import row_hash
+
+    rng = np.random.default_rng(4)
+    batch = pa.record_batch({"x": rng.normal(size=1000), "k": pa.array([f"v{i % 7}" for i in range(1000)]),
+                             "y": pa.array(rng.integers(0, 2, 1000))})  # fmt: skip
+    whole = row_hash.row_u(batch, batch.schema.names, 7, "y", "int")
+    monkeypatch.setattr(row_hash, "BLOCK_ROWS", 3)
+    np.testing.assert_array_equal(row_hash.row_u(batch, batch.schema.names, 7, "y", "int"), whole)
+    table = pa.Table.from_batches([batch.slice(0, 400), batch.slice(400)])  # a chunked table, blocks across chunks
+    np.testing.assert_array_equal(row_hash.row_u(table, table.schema.names, 7, "y", "int"), whole)
+
+
 def test_rows_keep_file_order_inside_each_part(tmp_path):
     df = binary_frame(rows=150)
     df["a"] = np.arange(150, dtype=float)
