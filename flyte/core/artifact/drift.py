@@ -28,6 +28,9 @@ NUMERIC_BINS = 10
 #: Training values sampled (seeded, without replacement in expectation) to place the numeric bin edges.
 EDGE_SAMPLE_ROWS = 100_000
 EDGE_SAMPLE_SEED = 20261122
+#: Rows binned at a time: a block's temporaries (the values, their codes) stay in the CPU cache, so each of the
+#: per-edge passes costs arithmetic rather than memory traffic.
+BLOCK_ROWS = 16384
 MISSING_BIN, UNSEEN_BIN = "(missing)", "(unseen)"
 
 
@@ -171,19 +174,23 @@ class DriftCounter:
             codes[values.is_null().to_numpy(zero_copy_only=False)] = len(ref.categories) + 1
             self.counts[name] += np.bincount(codes, minlength=len(self.counts[name]))
         if self._numeric and batch.num_rows:
-            x = float_matrix(batch, [position[f] for f in self._numeric])
-            # A value's bin is the number of edges below it (searchsorted, side left); NaN goes to the missing bin.
-            # Codes in the smallest integer that holds a bin number (one byte for the usual dozen bins): each of
-            # the per-edge passes below moves an eighth of the memory int64 codes would.
-            small = np.min_scalar_type(self._slots)
-            codes = np.zeros(x.shape, dtype=small)
-            for k in range(self._edges.shape[1]):
-                codes += x > self._edges[:, k]
-            missing = np.isnan(x)
-            codes[missing] = np.broadcast_to((self._widths + 1).astype(small), x.shape)[missing]
-            flat = codes.astype(np.intp)
-            flat += np.arange(len(self._numeric))[None, :] * self._slots
-            self._table += np.bincount(flat.ravel(), minlength=self._table.size).reshape(self._table.shape)
+            positions = [position[f] for f in self._numeric]
+            for start in range(0, batch.num_rows, BLOCK_ROWS):
+                self._count_numeric(float_matrix(batch.slice(start, BLOCK_ROWS), positions))
+
+    def _count_numeric(self, x: np.ndarray) -> None:
+        # A value's bin is the number of edges below it (searchsorted, side left); NaN goes to the missing bin.
+        # Codes in the smallest integer that holds a bin number (one byte for the usual dozen bins): each of
+        # the per-edge passes below moves an eighth of the memory int64 codes would.
+        small = np.min_scalar_type(self._slots)
+        codes = np.zeros(x.shape, dtype=small)
+        for k in range(self._edges.shape[1]):
+            codes += x > self._edges[:, k]
+        missing = np.isnan(x)
+        codes[missing] = np.broadcast_to((self._widths + 1).astype(small), x.shape)[missing]
+        flat = codes.astype(np.intp)
+        flat += np.arange(len(self._numeric))[None, :] * self._slots
+        self._table += np.bincount(flat.ravel(), minlength=self._table.size).reshape(self._table.shape)
 
 
 def _bins(ref: FeatureReference) -> int:

@@ -37,6 +37,17 @@ def train_frame(n: int = 200) -> pd.DataFrame:
 RULE = dict(threshold=0.25, min_rows=30, alpha=0.01)
 
 
+def test_counts_do_not_depend_on_the_block_size(tmp_path, monkeypatch):
+    """Numeric values are binned a block of rows at a time: a block boundary must not lose or move a row."""
+    from flyte.core.artifact import drift
+
+    table = write(tmp_path, train_frame(500))
+    whole = build_reference(table, ["x", "c"], {"c": ["a", "b", "c"]})
+    monkeypatch.setattr(drift, "BLOCK_ROWS", 3)  # blocks end inside every 7-row batch
+    assert build_reference(table, ["x", "c"], {"c": ["a", "b", "c"]}) == whole
+    assert sum(whole.features["x"].counts) == 500
+
+
 def test_psi_by_hand():
     # shares (50.5/101, 50.5/101) against (25.5/101, 75.5/101): every bin gets half a row first
     e, a = np.array([50.5, 50.5]) / 101, np.array([25.5, 75.5]) / 101
