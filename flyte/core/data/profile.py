@@ -16,7 +16,7 @@ from flyte.core.data.target import REGRESSION, TargetAccumulator
 
 #: The most classes a target may have. Multiclass boosting grows a tree per class every round and holds a
 #: prediction, gradient and hessian per row and class: 5,000 classes x 100k rows took 3.9 GB, past the fit
-#: pod's 2 GiB. At this bound the default presets fit about 100k rows (fit.CLASS_ROW_BYTES).
+#: pod's 2 GiB. At this bound the default presets fit about 100k rows (fit_memory.CLASS_ROW_BYTES).
 MAX_CLASSES = 1000
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -28,28 +29,9 @@ from flyte.core.data.leakage import DEFAULT_THRESHOLD, check_leakage
 from flyte.core.artifact.model import TrainedModel
 from flyte.core.common.progress import Progress
 from flyte.core.data.tables import iter_batches, num_rows
+from flyte.core.training.fit_memory import check_class_memory, replayable, use_external_memory
 
 log = logging.getLogger(__name__)
-
-# The ``auto`` memory model, fitted to `make bench` (fit pod peak RSS, 8 features, 100k to 10M rows: 290 MiB
-# at 100k, 751 MiB at 10M): a fixed process baseline, one byte a cell for the quantised matrix (bin
-# indices for max_bin <= 256), and per row XGBoost's labels, gradients, prediction cache and row partition.
-PROCESS_BASELINE_BYTES = 300 << 20
-QUANTISED_BYTES_PER_CELL = 1
-ROW_OVERHEAD_BYTES = 64
-#: Bytes per training or validation row and class that a multiclass fit holds whatever the matrix's home
-#: (prediction cache, gradient and hessian as float32), from 3.9 GB at 5,000 classes x 67k train and validation rows.
-CLASS_ROW_BYTES = 12
-#: With no memory budget known, the largest train and validation tables (as float64 cells) whose converted batches an
-#: in-memory fit keeps between XGBoost's passes over its input: each pass otherwise decodes the Parquet again (seconds
-#: a pass at 50,000 columns; 2 s of a 5M-row fit). Memory only: the model is the same either way.
-REPLAY_BYTES = 128 << 20
-#: With a budget, the batches are kept when the in-memory fit's estimate plus the kept batches stay within this share
-#: of it (the fit task's 2 GiB keep them up to about 5M rows x 8 features).
-REPLAY_SHARE = 0.5
-#: External memory is chosen when the in-memory estimate passes this share of the budget (the limit).
-AUTO_EXTERNAL_SHARE = 0.7
-
 
 class _TableIter(xgb.DataIter):
     """Feeds XGBoost a table's Parquet batches, so a whole table is never held as a frame."""
@@ -142,6 +124,20 @@ def train_model(
         train, schema.features, categories, profile.target, list(profile.labels), profile.label_kind,
         leak_threshold, list(profile.allow_predictive_columns), seed=params.seed,
     )  # fmt: skip
+    # The drift reference reads the training table on another thread while this one fits: its Parquet reads and
+    # sorts release the GIL, and neither the matrix build nor a small fit keeps both cores busy.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reference") as side:
+        reference = side.submit(build_reference, train, schema.features, schema.categories)
+        booster = _boost(train, validation, unfitted, code_of, params, settings, len(labels), regression, n_threads,
+                         memory_budget, scratch)
+        return TrainedModel(booster=booster, schema=schema, reference=reference.result(), leakage=leaks)
+
+
+def _boost(train: Path, validation: Path, unfitted: TrainedModel, code_of: dict[str, int], params: Hyperparameters,
+           settings: dict, n_classes: int, regression: bool, n_threads: int, memory_budget: int | None,
+           scratch: Path | None) -> xgb.Booster:  # fmt: skip
+    """The early-stopped booster of ``unfitted``'s schema, from the two tables, in or out of memory."""
+    schema, rows = unfitted.schema, num_rows(train)
     external = use_external_memory(params.external_memory, rows + num_rows(validation), len(schema.features), memory_budget)
     log.info(
         "fitting on %d train rows x %d features, %s memory, %d threads", rows, len(schema.features),
@@ -169,7 +165,7 @@ def train_model(
                 enable_categorical=True, ref=dtrain,
             )  # fmt: skip
         booster = xgb.train(
-            {**booster_params(params, n_classes=len(labels), n_threads=n_threads, regression=regression), **settings},
+            {**booster_params(params, n_classes=n_classes, n_threads=n_threads, regression=regression), **settings},
             dtrain,
             num_boost_round=params.max_rounds,
             evals=[(dvalid, "validation")],
@@ -181,9 +177,7 @@ def train_model(
     if booster.feature_names is None:  # trained on unnamed arrays (all features numeric): name it as a frame would
         booster.feature_names = schema.booster_features
         booster.feature_types = ["float"] * len(schema.booster_features)
-    booster = finish(booster, schema, params.max_rounds)
-    reference = build_reference(train, schema.features, schema.categories)  # what batch prediction's drift compares to
-    return TrainedModel(booster=booster, schema=schema, reference=reference, leakage=leaks)
+    return finish(booster, schema, params.max_rounds)
 
 
 class FitProgress(xgb.callback.TrainingCallback):
@@ -207,45 +201,6 @@ class FitProgress(xgb.callback.TrainingCallback):
                 epoch + 1, self.max_rounds, self.metric or "score", self.best, self.best_round,
             )  # fmt: skip
         return False  # never stops training: early stopping is XGBoost's own callback
-
-
-def use_external_memory(setting: str, rows: int, features: int, memory_budget: int | None) -> bool:
-    """Whether the training matrix should live on disk: the setting, or for ``auto`` whether the estimated
-    in-memory fit (``estimated_fit_bytes`` of the train and validation rows) passes AUTO_EXTERNAL_SHARE of
-    ``memory_budget``. With no budget known, ``auto`` stays in memory."""
-    if setting == "always":
-        return True
-    if setting == "never" or not memory_budget:
-        return False
-    return estimated_fit_bytes(rows, features) > AUTO_EXTERNAL_SHARE * memory_budget
-
-
-def replayable(rows: int, features: int, memory_budget: int | None = None) -> bool:
-    """Whether the converted batches (float64, 8 bytes a cell) of ``rows`` train and validation rows may be kept for
-    XGBoost's later passes over them rather than reading the Parquet again on each: with ``memory_budget`` (bytes),
-    when the in-memory fit's estimate plus the batches stay within REPLAY_SHARE of it; without, under REPLAY_BYTES."""
-    kept = rows * features * 8
-    if memory_budget:
-        return estimated_fit_bytes(rows, features) + kept <= REPLAY_SHARE * memory_budget
-    return kept <= REPLAY_BYTES
-
-
-def check_class_memory(classes: int, rows: int, memory_budget: int | None) -> None:
-    """Refuse a multiclass fit whose per-row, per-class state alone (CLASS_ROW_BYTES) would pass ``memory_budget``:
-    external memory moves the matrix to disk, not this state, so the pod would be killed part way."""
-    if classes <= 2 or not memory_budget:
-        return
-    need = PROCESS_BASELINE_BYTES + rows * classes * CLASS_ROW_BYTES
-    if need > memory_budget:
-        raise DataValidationError(
-            f"{classes} classes x {rows} training and validation rows need about {need >> 20} MiB, over the fit's "
-            f"{memory_budget >> 20} MiB: merge rare classes, sample rows, or give the fit more memory"
-        )
-
-
-def estimated_fit_bytes(rows: int, features: int) -> int:
-    """Peak memory of an in-memory fit of ``rows`` x ``features``, by the model fitted to `make bench`."""
-    return PROCESS_BASELINE_BYTES + rows * (features * QUANTISED_BYTES_PER_CELL + ROW_OVERHEAD_BYTES)
 
 
 def _categories(table: Path, columns: list[str]) -> dict[str, list[str]]:

@@ -9,7 +9,7 @@ import pytest
 
 from flyte.core.data import tables
 from flyte.core.common.errors import DataValidationError
-from flyte.core.training.fit import check_class_memory
+from flyte.core.training.fit_memory import check_class_memory
 from flyte.core.data.ingest import DatasetSpec, ingest_table
 from flyte.core.data.profile import MAX_CLASSES
 

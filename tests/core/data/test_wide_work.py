@@ -14,7 +14,8 @@ from flyte.core.artifact import schema as schema_module
 
 from flyte.core.data import tables
 from flyte.core.data.dataset import DataProfile
-from flyte.core.training.fit import _TableIter, replayable
+from flyte.core.training.fit import _TableIter
+from flyte.core.training.fit_memory import replayable
 from flyte.core.data.leakage import sample_rows
 from flyte.core.data.matrix import float_matrix
 from flyte.core.artifact.model import ModelSchema, TrainedModel

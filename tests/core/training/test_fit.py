@@ -8,7 +8,8 @@ import pytest
 from flyte.core.data import tables
 from flyte.core.common.errors import DataValidationError
 from flyte.core.training import fit as fit_module
-from flyte.core.training.fit import estimated_fit_bytes, replayable, train_model, use_external_memory
+from flyte.core.training.fit import train_model
+from flyte.core.training.fit_memory import estimated_fit_bytes, replayable, use_external_memory
 from flyte.core.training.hyperparameters import Hyperparameters
 from tests.data_factory import MIXED_CATEGORICAL, binary_frame, mixed_frame, read_frame, split_frame
 
@@ -146,3 +147,34 @@ def test_label_in_a_part_unknown_to_the_profile_is_refused(mixed):
     narrowed = type(profile)(**{**profile.__dict__, "labels": ["alpha", "beta"]})
     with pytest.raises(DataValidationError, match=r"label 'gamma' is not one of the known labels \['alpha', 'beta'\]"):
         fit(parts, narrowed)
+
+
+def test_the_reference_built_beside_the_fit_is_the_one_built_alone(mixed):
+    """The drift reference is read on another thread while the booster trains: the same bins and counts."""
+    from flyte.core.artifact.drift import build_reference
+
+    parts, profile = mixed
+    model = fit(parts, profile)
+    alone = build_reference(parts["train"], model.schema.features, model.schema.categories)
+    assert model.reference == alone and model.reference.rows == tables.num_rows(parts["train"])
+
+
+def test_a_failing_reference_fails_the_fit_with_its_own_error(mixed, monkeypatch):
+    parts, profile = mixed
+
+    def broken(*args, **kwargs):
+        raise DataValidationError("train: reference could not be read")
+
+    monkeypatch.setattr(fit_module, "build_reference", broken)
+    with pytest.raises(DataValidationError, match="reference could not be read"):
+        fit(parts, profile)
+
+
+def test_a_leaking_feature_refuses_the_fit_before_the_reference_or_the_booster_start(tmp_path, monkeypatch):
+    parts, profile = split_frame(tmp_path, binary_frame(rows=300).assign(leak=lambda d: d["y"] * 2.0), "y")
+    started = []
+    monkeypatch.setattr(fit_module, "build_reference", lambda *a, **k: started.append("reference"))
+    monkeypatch.setattr(fit_module, "_boost", lambda *a, **k: started.append("boost"))
+    with pytest.raises(DataValidationError, match="leak"):
+        fit(parts, profile)
+    assert started == []
