@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flyte.core.data.dataset import DatasetSpec
-from flyte.core.data.tables import file_sha256
+from flyte.core.common.files import file_sha256
 
 log = logging.getLogger(__name__)
 

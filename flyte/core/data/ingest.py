@@ -19,7 +19,8 @@ from flyte.core.data.formats.parquet_reader import ParquetSource
 from flyte.core.common.progress import Progress
 from flyte.core.data.formats.csv_reader import CsvSource, LineTooLong, Roles, roles_for
 from flyte.core.data.split import SplitParams
-from flyte.core.data.tables import TableWriter, file_sha256, prefetch
+from flyte.core.common.files import file_sha256
+from flyte.core.data.tables import TableWriter, prefetch
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flyte.core.common.errors import DataValidationError, shorten_names
+from flyte.core.common.files import HashingFile
 
 PART_PATTERN = "part-{:05d}.parquet"
 
@@ -149,7 +149,10 @@ class TableWriter:
         # Dictionary-encode only text (labels, categories): trying it on high-cardinality numbers made
         # writes three times slower for no saving. Snappy is cheap and saves space on real data.
         text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-        self._writer = pq.ParquetWriter(self._part, schema, compression="snappy", use_dictionary=text)
+        # The bytes are hashed as Arrow writes them (a Parquet file is written front to back, never revisited), on
+        # the writing thread: commit then needs no second read of the whole part.
+        self._sink = HashingFile(self._part)
+        self._writer = pq.ParquetWriter(self._sink, schema, compression="snappy", use_dictionary=text)
         # Row groups are encoded and written on a thread of their own (Arrow releases the GIL while it encodes), so
         # the caller's work on its next batch (parsing, hashing, predicting) overlaps with writing this one.
         self._queue: Queue = Queue()
@@ -203,9 +206,9 @@ class TableWriter:
         self._finish_writes()
         self._raise_failure()
         self._writer.close()
-        digest = file_sha256(self._part)
+        self._sink.close()
         os.replace(self._staging, self.directory)
-        return digest
+        return self._sink.hexdigest()
 
     def abort(self) -> None:
         """Discard what was written, unless it was already committed (then there is nothing to discard)."""
@@ -215,6 +218,7 @@ class TableWriter:
             self._finish_writes()
             self._writer.close()
         finally:
+            self._sink.close()
             shutil.rmtree(self._staging, ignore_errors=True)
 
     def __enter__(self) -> "TableWriter":
@@ -222,15 +226,6 @@ class TableWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.abort()  # an exception, or a caller that never committed: publish nothing
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:

@@ -15,7 +15,7 @@ from flytekit.types.structured.structured_dataset import PARQUET
 
 from flyte.core.common.errors import disk_full, is_disk_full
 from flyte.core.artifact.manifest import MANIFEST_FILE
-from flyte.core.data.tables import file_sha256
+from flyte.core.common.files import file_sha256
 from flyte.workflows import config
 from flyte.workflows.shared.flytekit_compat import mark_content_hash, marked_content_hash
 from flyte.workflows.shared.stage_log import note_rows

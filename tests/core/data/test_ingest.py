@@ -18,7 +18,8 @@ from flyte.core.common.errors import DataValidationError
 from flyte.core.data.dataset import pima_spec
 from flyte.core.data.dataset import DATA_DIR, PIMA_COLUMNS, DatasetSpec, is_local, local_path
 from flyte.core.data.ingest import ingest_table
-from flyte.core.data.tables import file_sha256, part_files
+from flyte.core.common.files import file_sha256
+from flyte.core.data.tables import part_files
 from tests.data_factory import read_frame
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from flyte.core.data import tables
@@ -88,6 +89,18 @@ def test_equal_content_gives_equal_digests(tmp_path):
             writer.write(batch(0, 20))
             digests.append(writer.commit())
     assert digests[0] == digests[1]
+
+
+def test_the_digest_is_of_the_bytes_on_disk_over_many_row_groups(tmp_path):
+    """The digest is taken as Arrow writes, not read back: it must still be the committed file's sha256."""
+    from flyte.core.common.files import file_sha256
+
+    with TableWriter(tmp_path / "t", SCHEMA, row_group_rows=7) as writer:
+        for start in range(0, 100, 10):
+            writer.write(batch(start, 10))
+        digest = writer.commit()
+    assert digest == file_sha256(part_files(tmp_path / "t")[0])
+    assert pq.ParquetFile(part_files(tmp_path / "t")[0]).metadata.num_row_groups > 10
 
 
 def test_hidden_files_are_not_parts(tmp_path):

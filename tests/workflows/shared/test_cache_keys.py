@@ -15,7 +15,7 @@ from flyte.core.training.hyperparameters import Hyperparameters
 from flyte.core.registry.registry import Registry
 from flyte.core.registry.names import derive_model_name, entry_location
 from flyte.core.data.split import SplitParams
-from flyte.core.data.tables import file_sha256
+from flyte.core.common.files import file_sha256
 from flyte.workflows.shared.flytekit_compat import local_cache_store
 from flyte.workflows.training import tasks
 from flyte.workflows.training.pipeline import training_pipeline

@@ -20,7 +20,7 @@ from flyte.core.artifact.drift import REFERENCE_FILE
 from flyte.core.common.errors import DataValidationError, DiskFullError, SourceUnavailableError
 from flyte.core.training.hyperparameters import Hyperparameters
 from flyte.core.data.ingest import DatasetSpec, ingest_table
-from flyte.core.data.tables import file_sha256
+from flyte.core.common.files import file_sha256
 from flyte.core.data.leakage import LEAKAGE_FILE
 from flyte.core.artifact.manifest import MANIFEST_FILE
 from flyte.core.artifact.model import MODEL_FILE, SCHEMA_FILE
