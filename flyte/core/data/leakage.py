@@ -45,7 +45,8 @@ SAMPLE_ROWS = 200_000
 #: never fewer than MIN_SAMPLE_ROWS.
 SAMPLE_CELLS = 25_000_000
 MIN_SAMPLE_ROWS = 1_000
-#: Cells compared at once when binning numeric features (bounds the boolean temporaries to about 64 MB).
+#: Cells (rows x features x cut points) per step of binning numeric features: a step's one-byte codes and its boolean
+#: temporary stay near 2 MB each.
 _CHUNK_CELLS = 64_000_000
 #: Contingency cells counted at once (int64: 32 MB), whatever the number of classes.
 _TABLE_CELLS = 4_000_000
@@ -171,7 +172,10 @@ def _binned(x: np.ndarray, table_columns: int, rows_per_bin: int = MIN_BIN_ROWS)
     chunk = max(1, min(_CHUNK_CELLS // max(1, n * (BINS - 1)), table_columns))
     for start in range(0, width, chunk):
         part = x[:, start : start + chunk]
-        codes = (part[None, :, :] > edges[:, None, start : start + chunk]).sum(axis=0)
+        # One cut point at a time into one-byte codes: a value's code is the number of cut points below it.
+        codes = np.zeros(part.shape, dtype=np.uint8)
+        for k in range(BINS - 1):
+            codes += part > edges[k, start : start + chunk]
         codes[np.isnan(part)] = BINS
         yield start, codes
 
