@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -29,7 +30,7 @@ from flyte.core.data.leakage import DEFAULT_THRESHOLD, check_leakage
 from flyte.core.artifact.model import TrainedModel
 from flyte.core.common.progress import Progress
 from flyte.core.data.tables import iter_batches, num_rows
-from flyte.core.training.fit_memory import check_class_memory, replayable, use_external_memory
+from flyte.core.training.fit_memory import check_class_memory, overlap_reference, replayable, use_external_memory
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +125,15 @@ def train_model(
         train, schema.features, categories, profile.target, list(profile.labels), profile.label_kind,
         leak_threshold, list(profile.allow_predictive_columns), seed=params.seed,
     )  # fmt: skip
-    # The drift reference reads the training table on another thread while this one fits: its Parquet reads and
-    # sorts release the GIL, and neither the matrix build nor a small fit keeps both cores busy.
+    overlap = overlap_reference(rows, rows + num_rows(validation), len(schema.features), memory_budget)
+    # The drift reference reads the training table on another thread while this one fits, when memory allows: its
+    # Parquet reads and sorts release the GIL, and neither the matrix build nor a small fit keeps both cores busy.
+    reference = functools.partial(build_reference, train, schema.features, schema.categories)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reference") as side:
-        reference = side.submit(build_reference, train, schema.features, schema.categories)
+        pending = side.submit(reference) if overlap else None
         booster = _boost(train, validation, unfitted, code_of, params, settings, len(labels), regression, n_threads,
                          memory_budget, scratch)
-        return TrainedModel(booster=booster, schema=schema, reference=reference.result(), leakage=leaks)
+    return TrainedModel(booster=booster, schema=schema, reference=pending.result() if pending else reference(), leakage=leaks)
 
 
 def _boost(train: Path, validation: Path, unfitted: TrainedModel, code_of: dict[str, int], params: Hyperparameters,

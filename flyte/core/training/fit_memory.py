@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from flyte.core.artifact.drift import EDGE_SAMPLE_ROWS
 from flyte.core.common.errors import DataValidationError
+from flyte.core.data.tables import BATCH_BYTES
 
 # The ``auto`` memory model, fitted to `make bench` (fit pod peak RSS, 8 features, 100k to 10M rows: 290 MiB
 # at 100k, 751 MiB at 10M): a fixed process baseline, one byte a cell for the quantised matrix (bin
@@ -20,6 +22,9 @@ REPLAY_BYTES = 128 << 20
 #: With a budget, the batches are kept when the in-memory fit's estimate plus the kept batches stay within this share
 #: of it (the fit task's 2 GiB keep them up to about 5M rows x 8 features).
 REPLAY_SHARE = 0.5
+#: With no memory budget known, the most the drift reference may hold (reference_bytes) and still be built while the
+#: booster trains rather than after it.
+REFERENCE_OVERLAP_BYTES = 128 << 20
 #: External memory is chosen when the in-memory estimate passes this share of the budget (the limit).
 AUTO_EXTERNAL_SHARE = 0.7
 
@@ -61,3 +66,22 @@ def check_class_memory(classes: int, rows: int, memory_budget: int | None) -> No
 def estimated_fit_bytes(rows: int, features: int) -> int:
     """Peak memory of an in-memory fit of ``rows`` x ``features``, by the model fitted to `make bench`."""
     return PROCESS_BASELINE_BYTES + rows * (features * QUANTISED_BYTES_PER_CELL + ROW_OVERHEAD_BYTES)
+
+
+def reference_bytes(rows: int, features: int) -> int:
+    """Peak memory of building the drift reference of a ``rows`` x ``features`` training table: its edge sample and
+    the sample's sorted copy (float64), and a batch read and converted."""
+    return 2 * min(rows, EDGE_SAMPLE_ROWS) * features * 8 + 2 * BATCH_BYTES
+
+
+def overlap_reference(rows: int, all_rows: int, features: int, memory_budget: int | None = None) -> bool:
+    """Whether the drift reference of ``rows`` training rows may be built while the booster trains on ``all_rows``
+    train and validation rows rather than after it: with ``memory_budget``, when the in-memory fit's estimate, the
+    batches it may keep (``replayable``) and the reference together stay within REPLAY_SHARE of it; without, when
+    the reference holds at most REFERENCE_OVERLAP_BYTES. A wide table's edge sample (100k rows x 1,000 features is
+    1.6 GB with its sorted copy) is then built after the fit has let go of its matrices."""
+    reference = reference_bytes(rows, features)
+    if not memory_budget:
+        return reference <= REFERENCE_OVERLAP_BYTES
+    kept = all_rows * features * 8 if replayable(all_rows, features, memory_budget) else 0
+    return estimated_fit_bytes(all_rows, features) + kept + reference <= REPLAY_SHARE * memory_budget

@@ -178,3 +178,23 @@ def test_a_leaking_feature_refuses_the_fit_before_the_reference_or_the_booster_s
     with pytest.raises(DataValidationError, match="leak"):
         fit(parts, profile)
     assert started == []
+
+
+def test_the_reference_overlaps_the_fit_only_when_memory_allows():
+    from flyte.core.training.fit_memory import overlap_reference
+
+    assert overlap_reference(535_729, 670_025, 8, memory_budget=2 << 30)  # 1M rows x 8: about 80 MB beside the fit
+    assert overlap_reference(6_700_000, 8_375_000, 8, memory_budget=2 << 30)  # 10M rows: still within half of 2 GiB
+    assert not overlap_reference(67_000, 83_000, 1000, memory_budget=2 << 30)  # a 1,000-wide sample: 1 GB alone
+    assert overlap_reference(1000, 1200, 8) and not overlap_reference(100_000, 120_000, 1000)  # no budget known
+
+
+def test_a_reference_too_big_to_overlap_is_built_after_the_booster(mixed, monkeypatch):
+    parts, profile = mixed
+    order = []
+    real_boost, real_reference = fit_module._boost, fit_module.build_reference
+    monkeypatch.setattr(fit_module, "overlap_reference", lambda *a, **k: False)
+    monkeypatch.setattr(fit_module, "_boost", lambda *a, **k: order.append("boost") or real_boost(*a, **k))
+    monkeypatch.setattr(fit_module, "build_reference", lambda *a, **k: order.append("reference") or real_reference(*a, **k))
+    model = fit(parts, profile)
+    assert order == ["boost", "reference"] and model.reference.rows == tables.num_rows(parts["train"])
