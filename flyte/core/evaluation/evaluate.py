@@ -63,9 +63,10 @@ def score_tables(
         raise DataValidationError(f"{len(y)} true labels but {proba_table.num_rows} predictions")
     proba = np.column_stack([proba_table.column(i).to_numpy() for i in range(proba_table.num_columns)])
     del proba_table
-    metrics = score_predictions(y, proba, texts)
+    curves = roc_curves(y, proba, texts)
+    metrics = score_predictions(y, proba, texts, aucs={c.label: c.auc for c in curves})  # each class sorted once
     log.info("scored %d rows: accuracy %.4f, ROC AUC %.4f, log loss %.4f", metrics.rows, metrics.accuracy, metrics.roc_auc, metrics.log_loss)
-    return metrics, roc_curves(y, proba, texts)
+    return metrics, curves
 
 
 def regression_figures(test: Path, predictions: Path, schema: ModelSchema) -> list[Figure]:

@@ -146,6 +146,17 @@ def test_every_metric_matches_sklearn_on_random_tied_data(seed):
     assert m.rows == len(y) and m.average == ("binary" if k == 2 else "macro")
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_metrics_from_the_curves_aucs_equal_the_metrics_found_alone(seed):
+    """The score task sorts each class once, for its curve, and takes the metrics' AUC from it."""
+    rng = np.random.default_rng(seed)
+    k = 2 if seed % 2 == 0 else int(rng.integers(3, 7))
+    y, proba = random_case(rng, k, int(rng.integers(2, 400)))
+    curves = roc_curves(y, proba, list(range(k)))
+    reused = score_predictions(y, proba, list(range(k)), aucs={c.label: c.auc for c in curves})
+    assert reused == score_predictions(y, proba, list(range(k)))
+
+
 @pytest.mark.parametrize("k", [2, 4])
 def test_unthinned_curves_are_sklearns_points_exactly(k):
     y, proba = random_case(np.random.default_rng(k), k, 250)
