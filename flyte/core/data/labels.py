@@ -95,7 +95,7 @@ def read_codes(table: Path, target: str, texts: list[str], kind: str) -> np.ndar
     code_of = {t: i for i, t in enumerate(texts)}
     y = np.empty(num_rows(table), dtype=np.min_scalar_type(max(len(texts) - 1, 0)))
     offset = 0
-    for batch in iter_batches(table, columns=[target]):
+    for batch in iter_batches(table, columns=[target], dictionary=[target]):
         batch_codes = codes(batch.column(0), kind, code_of, where=f"{Path(table).name}: target column {target!r}")
         y[offset : offset + len(batch_codes)] = batch_codes
         offset += len(batch_codes)

@@ -198,7 +198,7 @@ def sample_rows(table: Path, features: list[str], categories: dict[str, list[str
     numeric = [j for j, f in enumerate(features) if f not in sets]
     coded = [j for j, f in enumerate(features) if f in sets]
     filled, offset = 0, 0
-    for batch in iter_batches(table, columns=[*features, target]):
+    for batch in iter_batches(table, columns=[*features, target], dictionary=[target]):
         end = offset + batch.num_rows
         take = picked[filled : filled + int(np.searchsorted(picked[filled:], end))] - offset
         offset = end

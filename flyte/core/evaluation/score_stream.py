@@ -93,7 +93,7 @@ def _paired_batches(test: Path, predictions: Path, schema: ModelSchema) -> Itera
         raise DataValidationError(f"{rows} true labels but {predicted} predictions")
     code_of = {t: i for i, t in enumerate(texts)}
     where = f"{Path(test).name}: target column {schema.target!r}"
-    labels = iter_batches(test, columns=[schema.target])
+    labels = iter_batches(test, columns=[schema.target], dictionary=[schema.target])
     probs = iter_batches(predictions, columns=[probability_column(t) for t in texts])
     left: pa.RecordBatch | None = None
     right: pa.RecordBatch | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -47,11 +47,13 @@ def sample_mask(rows: int, size: int, seed: int) -> np.ndarray:
     return keep
 
 
-def kept_batches(table: Path, columns: list[str], keep: np.ndarray) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+def kept_batches(
+    table: Path, columns: list[str], keep: np.ndarray, dictionary: Sequence[str] = ()
+) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
     """Each batch of ``table``'s ``columns`` that holds a row ``keep`` marks (a mask over every row), with the
-    positions of those rows in it; one batch is held at a time."""
+    positions of those rows in it; one batch is held at a time. ``dictionary``: as for ``iter_batches``."""
     offset = 0
-    for batch in iter_batches(table, columns=columns):
+    for batch in iter_batches(table, columns=columns, dictionary=dictionary):
         chosen = np.flatnonzero(keep[offset : offset + batch.num_rows])
         offset += batch.num_rows
         if len(chosen):
@@ -72,7 +74,7 @@ def read_scored_rows(test: Path, predictions: Path, target: str, texts: list[str
     y = np.empty(int(keep.sum()), dtype=np.min_scalar_type(max(len(texts) - 1, 0)))
     proba = np.empty((len(y), len(texts)), dtype=np.float64)
     filled, where = 0, f"{Path(test).name}: target column {target!r}"
-    for batch, chosen in kept_batches(test, [target], keep):
+    for batch, chosen in kept_batches(test, [target], keep, dictionary=[target]):
         y[filled : filled + len(chosen)] = lbl.codes(batch.column(0), kind, code_of, where=where)[chosen]
         filled += len(chosen)
     filled = 0

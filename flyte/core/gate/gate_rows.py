@@ -49,7 +49,8 @@ def unseen_rows(test: Path, rows: int, rule: SplitRule | None, champion: ModelSc
             return Unseen(nothing, f"column {name!r} is typed {typ} here, not as the champion's data read it")
     mask = np.empty(rows, dtype=bool)
     offset = 0
-    for batch in iter_batches(test, columns=columns):
+    # The label read as Parquet stores it, a row group's distinct values once: it is hashed per distinct value.
+    for batch in iter_batches(test, columns=columns, dictionary=[champion.target]):
         parts = assign_parts(batch, rule, champion.hashed_target, champion.label_kind)
         mask[offset : offset + len(parts)] = parts == TEST
         offset += len(parts)

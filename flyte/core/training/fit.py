@@ -57,7 +57,7 @@ class _TableIter(xgb.DataIter):
             self._at += 1
             return True
         if self._batches is None:
-            self._batches = iter_batches(self.table, columns=self.columns)
+            self._batches = iter_batches(self.table, columns=self.columns, dictionary=[self.model.schema.target])
             self.reads += 1
         batch = next(self._batches, None)
         if batch is None:
@@ -128,12 +128,13 @@ def train_model(
     overlap = overlap_reference(rows, rows + num_rows(validation), len(schema.features), memory_budget)
     # The drift reference reads the training table on another thread while this one fits, when memory allows: its
     # Parquet reads and sorts release the GIL, and neither the matrix build nor a small fit keeps both cores busy.
-    reference = functools.partial(build_reference, train, schema.features, schema.categories)
+    build = functools.partial(build_reference, train, schema.features, schema.categories)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reference") as side:
-        pending = side.submit(reference) if overlap else None
+        pending = side.submit(build) if overlap else None
         booster = _boost(train, validation, unfitted, code_of, params, settings, len(labels), regression, n_threads,
                          memory_budget, scratch)
-    return TrainedModel(booster=booster, schema=schema, reference=pending.result() if pending else reference(), leakage=leaks)
+    reference = pending.result() if pending else build()
+    return TrainedModel(booster=booster, schema=schema, reference=reference, leakage=leaks)
 
 
 def _boost(train: Path, validation: Path, unfitted: TrainedModel, code_of: dict[str, int], params: Hyperparameters,

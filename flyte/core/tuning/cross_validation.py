@@ -103,7 +103,7 @@ def _selected(parts: list[Path], folds: np.ndarray, keep: set[int], schema: Mode
     wanted = np.isin(np.arange(folds.max() + 1 if len(folds) else 0), sorted(keep))
     offset = 0
     for part in parts:
-        for batch in iter_batches(part, columns=[*schema.features, schema.target]):
+        for batch in iter_batches(part, columns=[*schema.features, schema.target], dictionary=[schema.target]):
             mask = wanted[folds[offset : offset + batch.num_rows]]
             offset += batch.num_rows
             if mask.any():

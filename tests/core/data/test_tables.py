@@ -103,6 +103,18 @@ def test_the_digest_is_of_the_bytes_on_disk_over_many_row_groups(tmp_path):
     assert pq.ParquetFile(part_files(tmp_path / "t")[0]).metadata.num_row_groups > 10
 
 
+def test_text_columns_read_as_dictionaries_hold_the_same_values(tmp_path):
+    with TableWriter(tmp_path / "t", SCHEMA, row_group_rows=6) as writer:
+        writer.write(batch(0, 20))
+        writer.commit()
+    plain = list(iter_batches(tmp_path / "t"))
+    coded = list(iter_batches(tmp_path / "t", dictionary=["label", "x"]))  # x is a number: read as it is
+    assert [b.num_rows for b in coded] == [b.num_rows for b in plain] and len(coded) > 1
+    assert all(pa.types.is_dictionary(b.schema.field("label").type) for b in coded)
+    assert all(b.schema.field("x").type == pa.float64() for b in coded)
+    assert [v for b in coded for v in b.column(1).to_pylist()] == [v for b in plain for v in b.column(1).to_pylist()]
+
+
 def test_hidden_files_are_not_parts(tmp_path):
     with TableWriter(tmp_path / "t", SCHEMA) as writer:
         writer.write(batch(0, 10))
