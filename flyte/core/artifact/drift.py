@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flyte.core.artifact.drift_edges import EDGE_SAMPLE_SEED, numeric_edges
 from flyte.core.artifact.drift_stats import chi_square_p, psi
 from flyte.core.common.errors import DataValidationError
 from flyte.core.data.matrix import float_matrix
@@ -23,11 +24,6 @@ from flyte.core.data.tables import iter_batches, num_rows
 
 REFERENCE_FILE = "reference.json"
 REFERENCE_FORMAT = 1
-#: Quantile bins per numeric feature (deciles): fewer bins when the training values have fewer distinct cut points.
-NUMERIC_BINS = 10
-#: Training values sampled (seeded, without replacement in expectation) to place the numeric bin edges.
-EDGE_SAMPLE_ROWS = 100_000
-EDGE_SAMPLE_SEED = 20261122
 #: Rows binned at a time: a block's temporaries (the values, their codes) stay in the CPU cache, so each of the
 #: per-edge passes costs arithmetic rather than memory traffic.
 BLOCK_ROWS = 16384
@@ -79,10 +75,10 @@ class Reference:
 
 def build_reference(train: Path, features: list[str], categories: dict[str, list[str]], seed: int = EDGE_SAMPLE_SEED) -> Reference:
     """The reference of the training table ``train``: two streamed passes (a seeded sample for the numeric
-    edges, then the counts of every row), so memory holds a batch and at most EDGE_SAMPLE_ROWS values a feature."""
+    edges, then the counts of every row), so memory holds a batch and at most drift_edges.EDGE_SAMPLE_ROWS values a feature."""
     numeric = [f for f in features if f not in categories]
     rows = num_rows(train)
-    edges = _numeric_edges(train, numeric, rows, seed) if numeric else {}
+    edges = numeric_edges(train, numeric, rows, seed) if numeric else {}
     ref = empty_reference(rows, features, categories, edges)
     counter = DriftCounter(ref)
     for batch in iter_batches(train, columns=features):
@@ -103,42 +99,6 @@ def counted(ref: Reference, counts: dict[str, np.ndarray]) -> Reference:
     for f in ref.features:
         ref.features[f].counts = [int(n) for n in counts[f]]
     return ref
-
-
-def _numeric_edges(train: Path, numeric: list[str], rows: int, seed: int) -> dict[str, list[float]]:
-    rng = np.random.default_rng(seed)
-    share = min(1.0, EDGE_SAMPLE_ROWS / max(rows, 1))
-    samples: list[np.ndarray] = []
-    for batch in iter_batches(train, columns=numeric):
-        keep = rng.random(batch.num_rows) < share if share < 1 else slice(None)
-        samples.append(float_matrix(batch, range(len(numeric)))[keep])  # the batch holds exactly these columns
-    sample = np.concatenate(samples) if samples else np.empty((0, len(numeric)))
-    return dict(zip(numeric, edges_from_samples(sample)))
-
-
-def edges_from_sample(values: np.ndarray) -> list[float]:
-    """About NUMERIC_BINS quantile bins' inner edges from a sample of a feature's non-missing values."""
-    return edges_from_samples(np.asarray(values, dtype=np.float64).reshape(-1, 1))[0]
-
-
-def edges_from_samples(sample: np.ndarray) -> list[list[float]]:
-    """``edges_from_sample`` of each column of ``sample`` (rows x features, NaN missing), all columns at once.
-
-    The quantiles are numpy's ``inverted_cdf`` (the smallest value with at least that share of the column's
-    present values at or below it), computed with numpy's own index arithmetic so the edges are the same.
-    """
-    ordered = np.sort(sample, axis=0)  # NaN last
-    present = ordered.shape[0] - np.isnan(ordered).sum(axis=0)
-    q = np.arange(1, NUMERIC_BINS) / NUMERIC_BINS
-    index = present[None, :] * q[:, None] - 1
-    below = np.floor(index)
-    rank = np.clip(below + (index - below > 0), 0, np.maximum(present - 1, 0)[None, :]).astype(np.int64)
-    cuts = np.take_along_axis(ordered, rank, axis=0) if ordered.shape[0] else np.zeros(rank.shape)
-    top = np.take_along_axis(ordered, np.maximum(present - 1, 0)[None, :], axis=0)[0] if ordered.shape[0] else 0.0
-    # Edges at or past the maximum would leave the top bin empty by construction: drop them, and repeats.
-    keep = (cuts < top) & np.vstack([np.ones((1, cuts.shape[1]), bool), cuts[1:] != cuts[:-1]])
-    keep[:, present == 0] = False
-    return [column[kept].tolist() for column, kept in zip(cuts.T, keep.T)]
 
 
 class DriftCounter:

@@ -13,7 +13,8 @@ import xgboost as xgb
 
 from flyte.core.data import labels as lbl
 from flyte.core.data.dataset import DataProfile
-from flyte.core.artifact.drift import EDGE_SAMPLE_ROWS, EDGE_SAMPLE_SEED, DriftCounter, Reference, counted, edges_from_sample, empty_reference
+from flyte.core.artifact.drift import DriftCounter, Reference, counted, empty_reference
+from flyte.core.artifact.drift_edges import EDGE_SAMPLE_ROWS, EDGE_SAMPLE_SEED, edges_from_sample
 from flyte.core.common.errors import DataValidationError
 from flyte.core.training.finish import finish, new_schema
 from flyte.core.training.fit import booster_params

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flyte.core.artifact.drift import EDGE_SAMPLE_ROWS
+from flyte.core.artifact.drift_edges import EDGE_SAMPLE_ROWS
 from flyte.core.common.errors import DataValidationError
 from flyte.core.data.tables import BATCH_BYTES
 

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xgboost as xgb
 
-from flyte.core.artifact import drift
+from flyte.core.artifact import drift, drift_edges
 
 from flyte.core.artifact import schema as schema_module
 
@@ -114,7 +114,7 @@ def reference_edges(values: np.ndarray) -> list[float]:
     values = values[~np.isnan(values)]
     if values.size == 0:
         return []
-    cuts = np.quantile(values, np.arange(1, drift.NUMERIC_BINS) / drift.NUMERIC_BINS, method="inverted_cdf")
+    cuts = np.quantile(values, np.arange(1, drift_edges.NUMERIC_BINS) / drift_edges.NUMERIC_BINS, method="inverted_cdf")
     return [float(v) for v in np.unique(cuts) if v < values.max()]
 
 
@@ -125,7 +125,7 @@ def test_edges_and_counts_for_all_features_at_once_equal_the_per_feature_definit
     sample[:, 3] = np.nan  # all missing
     sample[:, 4] = 1.0  # constant
     sample[:3, 5], sample[3:, 5] = np.nan, rng.integers(0, 3, 34)  # few distinct values
-    got = drift.edges_from_samples(sample)
+    got = drift_edges.edges_from_samples(sample)
     assert got == [reference_edges(sample[:, j]) for j in range(sample.shape[1])]
     names = [f"x{j}" for j in range(sample.shape[1])]
     ref = drift.empty_reference(len(sample), names, {}, dict(zip(names, got)))
