@@ -157,7 +157,12 @@ class TableWriter:
         # The bytes are hashed as Arrow writes them (a Parquet file is written front to back, never revisited), on
         # the writing thread: commit then needs no second read of the whole part.
         self._sink = HashingFile(self._part)
-        self._writer = pq.ParquetWriter(self._sink, schema, compression="snappy", use_dictionary=text)
+        try:
+            self._writer = pq.ParquetWriter(self._sink, schema, compression="snappy", use_dictionary=text)
+        except BaseException:  # a schema Parquet cannot hold: nothing may stay behind
+            self._sink.close()
+            shutil.rmtree(self._staging, ignore_errors=True)
+            raise
         # Row groups are encoded and written on a thread of their own (Arrow releases the GIL while it encodes), so
         # the caller's work on its next batch (parsing, hashing, predicting) overlaps with writing this one.
         self._queue: Queue = Queue()

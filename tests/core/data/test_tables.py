@@ -168,3 +168,10 @@ def test_asking_for_a_column_the_table_lacks_is_refused(tmp_path):
         list(iter_batches(tmp_path / "t", columns=["target"]))
     with pytest.raises(DataValidationError, match=r"no column\(s\) \['target'\]"):
         read_columns(tmp_path / "t", ["x", "target"])
+
+
+def test_a_schema_parquet_cannot_hold_leaves_nothing(tmp_path):
+    unwritable = pa.schema([("a", pa.struct([]))])  # Arrow cannot write a struct with no fields to Parquet
+    with pytest.raises(pa.ArrowNotImplementedError, match="no child field"):
+        TableWriter(tmp_path / "t", unwritable)
+    assert list(tmp_path.iterdir()) == []
