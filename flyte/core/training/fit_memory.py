@@ -25,6 +25,13 @@ REPLAY_SHARE = 0.5
 #: With no memory budget known, the most the drift reference may hold (reference_bytes) and still be built while the
 #: booster trains rather than after it.
 REFERENCE_OVERLAP_BYTES = 128 << 20
+#: The widest table whose drift reference may be built beside the fit. The fit's estimate above was fitted to 8-feature
+#: tables and undercounts wide ones (a 200-row x 50,000-feature fit peaked at 1.65 GiB), so beside a wide fit no
+#: estimate is trusted: at that width the reference held 530 MB more beside the booster, and its pod passed 2 GiB.
+OVERLAP_MAX_FEATURES = 1024
+#: The drift reference's own memory per feature beyond its sample and batch (its bins, counts and per-feature objects):
+#: 530 MB beside the fit at 50,000 features and 200 rows, of which the sample and batches explain 160 MB.
+REFERENCE_FEATURE_BYTES = 8 << 10
 #: External memory is chosen when the in-memory estimate passes this share of the budget (the limit).
 AUTO_EXTERNAL_SHARE = 0.7
 
@@ -70,16 +77,19 @@ def estimated_fit_bytes(rows: int, features: int) -> int:
 
 def reference_bytes(rows: int, features: int) -> int:
     """Peak memory of building the drift reference of a ``rows`` x ``features`` training table: its edge sample and
-    the sample's sorted copy (float64), and a batch read and converted."""
-    return 2 * min(rows, EDGE_SAMPLE_ROWS) * features * 8 + 2 * BATCH_BYTES
+    the sample's sorted copy (float64), a batch read and converted, and its per-feature state."""
+    return 2 * min(rows, EDGE_SAMPLE_ROWS) * features * 8 + 2 * BATCH_BYTES + features * REFERENCE_FEATURE_BYTES
 
 
 def overlap_reference(rows: int, all_rows: int, features: int, memory_budget: int | None = None) -> bool:
     """Whether the drift reference of ``rows`` training rows may be built while the booster trains on ``all_rows``
     train and validation rows rather than after it: with ``memory_budget``, when the in-memory fit's estimate, the
     batches it may keep (``replayable``) and the reference together stay within REPLAY_SHARE of it; without, when
-    the reference holds at most REFERENCE_OVERLAP_BYTES. A wide table's edge sample (100k rows x 1,000 features is
-    1.6 GB with its sorted copy) is then built after the fit has let go of its matrices."""
+    the reference holds at most REFERENCE_OVERLAP_BYTES. Never past OVERLAP_MAX_FEATURES features. A wide table's
+    reference (100k rows x 1,000 features is a 1.6 GB sample with its sorted copy) is then built after the fit has
+    let go of its matrices."""
+    if features > OVERLAP_MAX_FEATURES:
+        return False
     reference = reference_bytes(rows, features)
     if not memory_budget:
         return reference <= REFERENCE_OVERLAP_BYTES

@@ -187,6 +187,8 @@ def test_the_reference_overlaps_the_fit_only_when_memory_allows():
     assert overlap_reference(6_700_000, 8_375_000, 8, memory_budget=2 << 30)  # 10M rows: still within half of 2 GiB
     assert not overlap_reference(67_000, 83_000, 1000, memory_budget=2 << 30)  # a 1,000-wide sample: 1 GB alone
     assert overlap_reference(1000, 1200, 8) and not overlap_reference(100_000, 120_000, 1000)  # no budget known
+    # 50,000 features x 200 rows: the fit's estimate says little, and beside it the reference took the pod past 2 GiB
+    assert not overlap_reference(200, 250, 50_000, memory_budget=2 << 30)
 
 
 def test_a_reference_too_big_to_overlap_is_built_after_the_booster(mixed, monkeypatch):
