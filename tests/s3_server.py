@@ -100,7 +100,7 @@ def s3(s3_server, monkeypatch) -> S3Bucket:
     bucket = f"test-{uuid.uuid4().hex[:12]}"
     fs.call_s3("create_bucket", Bucket=bucket)
     yield S3Bucket(endpoint=s3_server, bucket=bucket, fs=fs)
-    s3fs.S3FileSystem.clear_instance_cache()
+    close_async_clients()
 
 
 def _fsspec_credentials() -> dict[str, str]:
@@ -130,3 +130,17 @@ def s3_as_a_pod(s3, monkeypatch) -> S3Bucket:
     )  # fmt: skip
     with FlyteContextManager.with_context(ctx.with_file_access(provider)):
         yield s3
+
+
+def close_async_clients() -> None:
+    """Close the s3fs clients flytekit's file access opened on its event loop. s3fs closes only its synchronous
+    instances when they are collected; an asynchronous one left open is reported by flytekit's loop as an ERROR
+    ("Unclosed client session") whenever the collector reaches it, after the test summary as often as not."""
+    import s3fs
+    from flytekit.utils.asyn import loop_manager
+
+    for fs in list(s3fs.S3FileSystem._cache.values()):
+        if fs.asynchronous and fs._s3 is not None:
+            loop_manager.run_sync(fs._s3.__aexit__, None, None, None)
+            fs._s3 = None
+    s3fs.S3FileSystem.clear_instance_cache()
