@@ -46,7 +46,7 @@ SAMPLE_ROWS = 200_000
 SAMPLE_CELLS = 25_000_000
 MIN_SAMPLE_ROWS = 1_000
 #: Cells (rows x features x cut points) per step of binning numeric features: a step's one-byte codes and its boolean
-#: temporary stay near 2 MB each.
+#: temporary stay near 2 MB each, its column-major copy and that copy sorted near 8 MB each.
 _CHUNK_CELLS = 64_000_000
 #: Contingency cells counted at once (int64: 32 MB), whatever the number of classes.
 _TABLE_CELLS = 4_000_000
@@ -125,8 +125,8 @@ def numeric_scores(x: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
     out = np.zeros(x.shape[1])
     slots = BINS + 1  # bin codes 0..BINS-1, and BINS for missing
     for start, codes in _binned(x, _TABLE_CELLS // (slots * n_classes)):
-        columns = codes.shape[1]
-        flat = (np.arange(columns)[None, :] * slots + codes) * n_classes + y[:, None]
+        columns = codes.shape[0]
+        flat = (np.arange(columns)[:, None] * slots + codes) * n_classes + y[None, :]
         table = np.bincount(flat.ravel(), minlength=columns * slots * n_classes).reshape(columns, slots, n_classes)
         out[start : start + columns] = _lambdas(table)
     return out
@@ -140,7 +140,7 @@ def numeric_r2(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     # Bins of twice MIN_BIN_ROWS: rank-cut bins differ by a row or two, and one falling under MIN_BIN_ROWS (predicted
     # the overall mean) would cost a copy of the target much of its R², where lambda loses only that bin's rows.
     for start, codes in _binned(x, _TABLE_CELLS // (BINS + 1), rows_per_bin=2 * MIN_BIN_ROWS):
-        out[start : start + codes.shape[1]] = [binned_r2(codes[:, j], y, BINS + 1) for j in range(codes.shape[1])]
+        out[start : start + codes.shape[0]] = [binned_r2(column, y, BINS + 1) for column in codes]
     return out
 
 
@@ -156,27 +156,31 @@ def binned_r2(bins: np.ndarray, y: np.ndarray, n_bins: int) -> float:
 
 
 def _binned(x: np.ndarray, table_columns: int, rows_per_bin: int = MIN_BIN_ROWS):
-    """(first column, rows x columns bin codes) for chunks of ``x``'s columns, as numeric_scores describes the bins."""
+    """(first column, columns x rows bin codes) for chunks of ``x``'s columns, as numeric_scores describes the bins."""
     n, width = x.shape
     if n == 0 or width == 0:
         return
-    ordered = np.sort(x, axis=0)  # NaN sorts last
-    present = n - np.isnan(x).sum(axis=0)
-    bins = np.clip(present // rows_per_bin, 1, BINS)
-    # Cut points: the values at ranks k * present / bins, k = 1 .. BINS-1, per column (repeats are harmless).
-    steps = np.arange(1, BINS)[:, None]
-    ranks = np.minimum((steps * present[None, :]) // bins[None, :], np.maximum(present - 1, 0)[None, :])
-    edges = np.take_along_axis(ordered, ranks, axis=0)
-    edges[steps[:, 0][:, None] >= bins[None, :]] = np.inf  # columns with fewer bins use fewer cut points
-    # Columns per step: bounds both the comparisons (rows x cut points) and the contingency tables.
+    steps = np.arange(1, BINS)[None, :]
+    # Columns per step: bounds the comparisons (rows x cut points), the chunk's copies and the contingency tables.
     chunk = max(1, min(_CHUNK_CELLS // max(1, n * (BINS - 1)), table_columns))
     for start in range(0, width, chunk):
-        part = x[:, start : start + chunk]
+        # Column by column in memory: a comparison then runs along one column against one cut point, where rows of
+        # a few features each would compare a handful of values per row, six times slower at 8 features.
+        part = np.ascontiguousarray(x[:, start : start + chunk].T)
+        missing = np.isnan(part)
+        present = n - missing.sum(axis=1)
+        bins = np.clip(present // rows_per_bin, 1, BINS)
+        # Cut points: the values at ranks k * present / bins, k = 1 .. BINS-1, per column (repeats are harmless).
+        ranks = np.minimum((steps * present[:, None]) // bins[:, None], np.maximum(present - 1, 0)[:, None])
+        edges = np.take_along_axis(np.sort(part, axis=1), ranks, axis=1)  # NaN sorts last
+        edges[steps >= bins[:, None]] = np.inf  # columns with fewer bins use fewer cut points
         # One cut point at a time into one-byte codes: a value's code is the number of cut points below it.
         codes = np.zeros(part.shape, dtype=np.uint8)
+        above = np.empty(part.shape, dtype=bool)
         for k in range(BINS - 1):
-            codes += part > edges[k, start : start + chunk]
-        codes[np.isnan(part)] = BINS
+            np.greater(part, edges[:, k : k + 1], out=above)
+            codes += above.view(np.uint8)
+        codes[missing] = BINS
         yield start, codes
 
 

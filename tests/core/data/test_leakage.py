@@ -8,7 +8,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from flyte.core.common.errors import DataValidationError
-from flyte.core.data.leakage import DEFAULT_THRESHOLD, LeakCheck, check_leakage, lambda_score, numeric_scores
+from flyte.core.data import leakage
+from flyte.core.data.leakage import (
+    BINS, DEFAULT_THRESHOLD, MIN_BIN_ROWS, LeakCheck, binned_r2, check_leakage, lambda_score, numeric_r2, numeric_scores,
+)
 
 LABELS = ["0", "1"]
 
@@ -93,6 +96,36 @@ def test_missing_values_form_their_own_bin():
     x = np.array([[np.nan] * 50 + [1.0] * 50]).T
     y = np.array([0] * 50 + [1] * 50)
     assert numeric_scores(x, y, 2)[0] == 1.0  # missingness itself gives the class away
+
+
+def per_column_codes(v: np.ndarray, rows_per_bin: int) -> np.ndarray:
+    """The bins by their definition, one column alone: cut points at the present values' ranks k * present / bins,
+    a value's code the number of cut points below it, missing values in bin BINS."""
+    present = np.sort(v[~np.isnan(v)])
+    bins = min(max(len(present) // rows_per_bin, 1), BINS)
+    edges = [present[min(k * len(present) // bins, len(present) - 1)] for k in range(1, bins)]
+    codes = np.array([sum(value > e for e in edges) for value in v])
+    return np.where(np.isnan(v), BINS, codes)
+
+
+@pytest.mark.parametrize("chunk_cells", [leakage._CHUNK_CELLS, 700 * (BINS - 1) * 2])  # one step, or two columns a step
+def test_scores_equal_each_column_binned_alone(monkeypatch, chunk_cells):
+    """Ties, missing values, a constant, an all-missing and a two-valued column; class and numeric targets."""
+    monkeypatch.setattr(leakage, "_CHUNK_CELLS", chunk_cells)
+    rng = np.random.default_rng(3)
+    rows = 700
+    x = np.column_stack([
+        rng.normal(size=rows), np.round(rng.normal(size=rows), 1), np.full(rows, 2.5), np.full(rows, np.nan),
+        rng.integers(0, 2, rows).astype(float), np.where(rng.random(rows) < 0.3, np.nan, rng.exponential(size=rows)),
+        rng.normal(size=rows),
+    ]).astype(np.float32)  # fmt: skip
+    y = (x[:, 0] + rng.normal(scale=0.5, size=rows) > 0).astype(np.int64)
+    expected = [lambda_score(per_column_codes(x[:, j], MIN_BIN_ROWS), y, BINS + 1, 2) for j in range(x.shape[1])]
+    assert numeric_scores(x, y, 2).tolist() == expected
+    target = 2.0 * np.nan_to_num(x[:, 0]) + rng.normal(size=rows)
+    expected_r2 = [binned_r2(per_column_codes(x[:, j], 2 * MIN_BIN_ROWS), target, BINS + 1) for j in range(x.shape[1])]
+    assert numeric_r2(x, target).tolist() == expected_r2
+    assert expected[0] > 0.3 and expected[2] == expected[3] == 0.0  # the informative column scores, the empty ones not
 
 
 def test_lambda_gives_no_credit_to_bins_below_the_minimum_rows():
