@@ -136,20 +136,24 @@ class DriftCounter:
         if self._numeric and batch.num_rows:
             positions = [position[f] for f in self._numeric]
             for start in range(0, batch.num_rows, BLOCK_ROWS):
-                self._count_numeric(float_matrix(batch.slice(start, BLOCK_ROWS), positions))
+                self._count_numeric(float_matrix(batch.slice(start, BLOCK_ROWS), positions, row_major=False).T)
 
     def _count_numeric(self, x: np.ndarray) -> None:
+        """Add the counts of ``x``, features x rows, each feature's values contiguous: a comparison then runs along one
+        feature against one edge, where rows of a few features each would compare a handful of values a row."""
         # A value's bin is the number of edges below it (searchsorted, side left); NaN goes to the missing bin.
         # Codes in the smallest integer that holds a bin number (one byte for the usual dozen bins): each of
         # the per-edge passes below moves an eighth of the memory int64 codes would.
         small = np.min_scalar_type(self._slots)
         codes = np.zeros(x.shape, dtype=small)
+        above = np.empty(x.shape, dtype=bool)
         for k in range(self._edges.shape[1]):
-            codes += x > self._edges[:, k]
+            np.greater(x, self._edges[:, k : k + 1], out=above)
+            codes += above.view(np.uint8).astype(small, copy=False)
         missing = np.isnan(x)
-        codes[missing] = np.broadcast_to((self._widths + 1).astype(small), x.shape)[missing]
+        codes[missing] = np.broadcast_to((self._widths + 1).astype(small)[:, None], x.shape)[missing]
         flat = codes.astype(np.intp)
-        flat += np.arange(len(self._numeric))[None, :] * self._slots
+        flat += np.arange(len(self._numeric))[:, None] * self._slots
         self._table += np.bincount(flat.ravel(), minlength=self._table.size).reshape(self._table.shape)
 
 

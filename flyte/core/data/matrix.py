@@ -13,8 +13,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def float_matrix(batch: pa.RecordBatch | pa.Table, positions: Sequence[int]) -> np.ndarray:
-    """The columns at ``positions`` of ``batch`` as a C-ordered rows x columns float64 array, nulls as NaN.
+def float_matrix(batch: pa.RecordBatch | pa.Table, positions: Sequence[int], row_major: bool = True) -> np.ndarray:
+    """The columns at ``positions`` of ``batch`` as a rows x columns float64 array, nulls as NaN: C-ordered, or with
+    ``row_major`` False Fortran-ordered (each column contiguous, so its ``.T`` is a C-ordered columns x rows array).
 
     When every one of them is float64 (the common case after ingest) this is one Arrow conversion; otherwise each
     column is cast on its own, with Arrow's safe casts (an integer a float64 cannot hold exactly is refused).
@@ -22,13 +23,15 @@ def float_matrix(batch: pa.RecordBatch | pa.Table, positions: Sequence[int]) -> 
     if isinstance(batch, pa.Table):
         batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else pa.RecordBatch.from_pylist([], schema=batch.schema)
     positions = list(positions)
-    x = np.empty((batch.num_rows, len(positions)), dtype=np.float64)
+    order = "C" if row_major else "F"
+    x = np.empty((batch.num_rows, len(positions)), dtype=np.float64, order=order)
     if not positions or not batch.num_rows:
         return x
     types = batch.schema.types
     if all(types[p] == pa.float64() for p in positions):
         selected = batch.select(positions)
-        return np.ascontiguousarray(selected.to_tensor(null_to_nan=True, row_major=True).to_numpy())
+        tensor = selected.to_tensor(null_to_nan=True, row_major=row_major).to_numpy()
+        return np.ascontiguousarray(tensor) if row_major else np.asfortranarray(tensor)
     for j, p in enumerate(positions):
         values = batch.column(p)
         typed = values if values.type == pa.float64() else pc.cast(values, pa.float64())

@@ -57,6 +57,11 @@ def test_float_columns_convert_in_one_step_not_one_cast_per_column(tmp_path, mon
     assert casts == []
     mixed = pa.record_batch({"a": pa.array([1, None], pa.int64()), "b": pa.array([0.5, 2.0])})
     np.testing.assert_array_equal(float_matrix(mixed, [0, 1]), [[1.0, 0.5], [np.nan, 2.0]])  # other types: cast
+    # Column by column in memory on request, the same values: its transpose is C-ordered, features x rows.
+    for source in (batch, mixed):
+        by_column = float_matrix(source, range(source.num_columns), row_major=False)
+        assert by_column.flags.f_contiguous and by_column.T.flags.c_contiguous
+        np.testing.assert_array_equal(by_column, float_matrix(source, range(source.num_columns)))
 
 
 def test_leakage_sample_and_booster_input_cast_no_float_column(tmp_path, monkeypatch):
