@@ -210,7 +210,7 @@ def sample_rows(table: Path, features: list[str], categories: dict[str, list[str
             continue
         rows = batch if len(take) == batch.num_rows else batch.take(pa.array(take))
         # By position: the batch holds exactly these columns in this order. Numeric ones in one conversion.
-        x[filled : filled + len(take), numeric] = float_matrix(rows, numeric)
+        x[filled : filled + len(take), numeric] = float_matrix(rows, numeric, row_major=False)  # numpy copies any layout
         for j in coded:
             values = pc.index_in(rows.column(j), value_set=sets[features[j]])
             x[filled : filled + len(take), j] = pc.fill_null(values, -1).to_numpy(zero_copy_only=False)

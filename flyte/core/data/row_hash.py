@@ -101,7 +101,7 @@ def _block_u(batch: pa.RecordBatch | pa.Table, columns: list[str], seed: int, ta
     floats = [j for j, n in enumerate(names) if n != target and pa.types.is_floating(types[position[n]])]
     value = np.empty((len(names), batch.num_rows), dtype=np.uint64)  # one row of value hashes per column
     if floats:  # every float column's canonical bits at once (the same bits as _float_hash, column by column)
-        x = float_matrix(batch, [position[names[j]] for j in floats]).T.copy()
+        x = float_matrix(batch, [position[names[j]] for j in floats], row_major=False).T.copy()  # a straight copy
         x[x == 0.0] = 0.0
         bits = x.view(np.uint64)
         bits[np.isnan(x)] = _MISSING

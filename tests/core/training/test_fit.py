@@ -81,6 +81,23 @@ def test_batch_size_does_not_change_the_model(mixed, monkeypatch):
     np.testing.assert_allclose(whole.predict_proba(test), batched.predict_proba(test), rtol=1e-6)
 
 
+def test_the_booster_input_is_column_major_and_its_layout_changes_nothing(tmp_path, monkeypatch):
+    from flyte.core.artifact import model as model_module
+
+    parts, profile = split_frame(tmp_path, binary_frame(rows=400), "y")
+    by_column = fit(parts, profile)
+    test = tables.read_columns(parts["test"], by_column.schema.features)
+    data, _ = by_column.booster_input(test)
+    assert data.flags.f_contiguous and not data.flags.c_contiguous
+    expected = by_column.predict_proba(test)
+    original = model_module.float_matrix
+    monkeypatch.setattr(model_module, "float_matrix", lambda batch, positions, row_major=True: original(batch, positions))
+    by_row = fit(parts, profile)
+    assert by_row.booster_input(test)[0].flags.c_contiguous
+    assert by_column.booster.save_raw("ubj") == by_row.booster.save_raw("ubj")
+    np.testing.assert_array_equal(by_row.predict_proba(test), expected)
+
+
 def test_keeping_the_batches_for_xgboosts_later_passes_does_not_change_the_model(mixed, monkeypatch):
     parts, profile = mixed
     reads = []
