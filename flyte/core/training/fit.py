@@ -179,8 +179,7 @@ def _boost(train: Path, validation: Path, unfitted: TrainedModel, code_of: dict[
         )
         del dtrain, dvalid
     if booster.feature_names is None:  # trained on unnamed arrays (all features numeric): name it as a frame would
-        booster.feature_names = schema.booster_features
-        booster.feature_types = ["float"] * len(schema.booster_features)
+        booster.feature_names, booster.feature_types = schema.booster_features, schema.booster_types
     return finish(booster, schema, params.max_rounds)
 
 
